@@ -1,0 +1,100 @@
+"""Command line: ``python -m analytics COMMAND`` (``--help`` lists them)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from analytics import exports, sample, schema
+from analytics.access import SINGLE_USER, scoped
+from analytics.warehouse import open_warehouse
+
+
+def _progress(fraction: float, what: str) -> None:
+    width = 30
+    done = int(fraction * width)
+    sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {fraction:4.0%} {what:<14}")
+    sys.stderr.flush()
+    if fraction >= 1:
+        sys.stderr.write("\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    wh = open_warehouse(f"duckdb:///{Path(args.out).resolve()}" if args.out else args.url)
+    if args.if_missing and wh.exists():
+        print(f"warehouse exists ({wh.version}); nothing to do")
+        return 0
+    started = time.perf_counter()
+    config = sample.SampleConfig(seed=args.seed, scale=args.scale)
+    version = sample.build(wh, config, progress=_progress)
+    rows = wh.row_counts()
+    print(f"built demo warehouse {version} in {time.perf_counter() - started:.1f} s: "
+          f"{rows.get('orders', 0):,} order lines, {rows.get('customers', 0):,} customers "
+          f"({wh.root})")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    wh = open_warehouse(args.url)
+    if not wh.exists():
+        print("no warehouse yet: run `python -m analytics demo`", file=sys.stderr)
+        return 1
+    rows = wh.row_counts()
+    print(f"version {wh.version}  ({wh.root})")
+    for name in schema.TABLES:
+        print(f"  {name:<15}{rows[name]:>12,}" if name in rows else f"  {name:<15}{'—':>12}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    wh = open_warehouse(args.url)
+    if not wh.exists():
+        print("no warehouse yet: run `python -m analytics demo`", file=sys.stderr)
+        return 1
+    tables = scoped(wh.tables(), SINGLE_USER)
+    if args.table not in schema.TABLES:
+        print(f"unknown table {args.table!r}; known: {', '.join(schema.TABLES)}", file=sys.stderr)
+        return 2
+    if not tables.has(args.table):
+        print(f"table {args.table} is not in the warehouse", file=sys.stderr)
+        return 1
+    frame = tables.get(args.table).to_pandas()
+    data = exports.to_csv(frame) if args.format == "csv" else exports.to_xlsx(
+        frame, sheet=args.table)
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {len(frame):,} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics",
+                                     description="SteelSight analytics from the command line.")
+    parser.add_argument("--url", help="warehouse URL (default: $STEELSIGHT_WAREHOUSE, "
+                        ".streamlit/secrets.toml, or data/warehouse)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="build the demo warehouse")
+    demo.add_argument("--seed", type=int, default=sample.SampleConfig.seed)
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="customer multiplier (1 ≈ 55k order lines; 180 ≈ 10 M)")
+    demo.add_argument("--out", help="warehouse folder (default: the configured warehouse)")
+    demo.add_argument("--if-missing", action="store_true",
+                      help="do nothing when a warehouse already exists")
+    demo.set_defaults(func=cmd_demo)
+    tables = sub.add_parser("tables", help="list tables, row counts and the data version")
+    tables.set_defaults(func=cmd_tables)
+    export = sub.add_parser("export", help="export a table as CSV (UTF-8 with BOM) or XLSX")
+    export.add_argument("table")
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_export)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Who may see what (DESIGN.md §6): a user's scope, enforced on the tables themselves.
+
+Every page, export and CLI command reads through ``scoped(tables, scope)``, so hiding a widget is
+never the protection. Login and the users file come with the access issue; until then the app
+runs in single-user mode with the executive scope, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analytics.warehouse import Tables
+
+LEVELS = ("rep", "manager", "executive", "admin")
+
+# Columns a rep must not see anywhere (cost, margin, profit), per table.
+HIDDEN_FROM_REPS = {
+    "orders": ("cost_cny",),
+    "inventory": ("avg_cost_cny_per_t",),
+    "complaints": ("compensation_cny",),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Rows and columns one user may see. Empty reps/provinces at manager level or above = all."""
+
+    user: str = "local"
+    level: str = "executive"
+    reps: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    single_user: bool = True
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"unknown access level {self.level!r}")
+        if self.level == "rep" and not self.reps:
+            raise ValueError("a rep scope needs the rep's name")
+
+    @property
+    def sees_profit(self) -> bool:
+        return self.level != "rep"
+
+    @property
+    def key(self) -> str:
+        """Part of every cache key, so one user's results never reach another."""
+        return f"{self.level}|{','.join(sorted(self.reps))}|{','.join(sorted(self.provinces))}"
+
+
+SINGLE_USER = Scope()
+
+
+def scoped(tables: Tables, scope: Scope) -> Tables:
+    """The tables narrowed to the scope's rows, with hidden columns dropped."""
+    out = tables
+    if (scope.reps or scope.provinces) and tables.customers is not None:
+        customers = tables.customers
+        if scope.reps:
+            customers = customers.filter(customers.sales_rep.isin(scope.reps))
+        if scope.provinces:
+            customers = customers.filter(customers.province.isin(scope.provinces))
+        ids = customers.customer_id
+        changes = {"customers": customers}
+        for name in ("orders", "invoices", "surveys", "complaints", "contacts"):
+            t = getattr(tables, name)
+            if t is not None:
+                keep = t.customer_id.isin(ids)
+                if name == "orders" and scope.reps and "sales_rep" in t.columns:
+                    keep = keep | t.sales_rep.isin(scope.reps)
+                changes[name] = t.filter(keep)
+        if tables.payments is not None and "invoices" in changes:
+            changes["payments"] = tables.payments.filter(
+                tables.payments.invoice_id.isin(changes["invoices"].invoice_id))
+        out = out.with_(**changes)
+    if not scope.sees_profit:
+        masked = {}
+        for name, cols in HIDDEN_FROM_REPS.items():
+            t = getattr(out, name)
+            if t is not None:
+                drop = [c for c in cols if c in t.columns]
+                masked[name] = t.drop(*drop) if drop else t
+        out = out.with_(**masked)
+    return out

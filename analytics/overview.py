@@ -1,0 +1,180 @@
+"""总览 Overview: the headline numbers of a period, compared with the periods before it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from analytics.period import Period
+from analytics.warehouse import Tables
+
+KPIS = ("revenue_cny", "volume_t", "gross_profit_cny", "margin_pct", "active_customers",
+        "new_customers", "lost_customers", "overdue_receivables_cny", "inventory_days")
+INVENTORY_DAYS_WINDOW = 90  # days of sales the cover is measured against; smooths seasonality
+TOP_CUSTOMERS = 20
+
+
+def data_range(tables: Tables) -> tuple[date, date] | None:
+    """First and last order date in the (scoped) data; None when there are no orders."""
+    if tables.orders is None:
+        return None
+    row = tables.orders.aggregate(first=_.order_date.min(), last=_.order_date.max()).to_pandas()
+    if row.empty or pd.isna(row["last"].iloc[0]):
+        return None
+    return pd.Timestamp(row["first"].iloc[0]).date(), pd.Timestamp(row["last"].iloc[0]).date()
+
+
+def _period_sales(tables: Tables, period: Period) -> ibis.Table:
+    orders = tables.get("orders")
+    return orders.filter(period.contains(orders.order_date))
+
+
+def _has_cost(tables: Tables) -> bool:
+    return tables.has("orders", "cost_cny")
+
+
+def kpis(tables: Tables, period: Period) -> dict[str, float]:
+    """Headline numbers for one period. Absent inputs give NaN, never 0.
+
+    - revenue, tonnes, gross profit (revenue − cost) and margin % over order lines in the period;
+    - active customers: distinct customers with an order line in the period;
+    - new customers: whose first order ever (in the data) falls in the period;
+    - lost customers: bought in the previous period of equal length, not in this one;
+    - overdue receivables at the period end: unpaid remainder of invoices past due;
+    - inventory days: stock on the last inventory date ≤ period end over average daily tonnes
+      sold in the 90 days to the period end (company-wide; NaN when customer filters apply).
+    """
+    nan = float("nan")
+    orders = tables.get("orders")
+    in_period = _period_sales(tables, period)
+    agg = {"revenue_cny": in_period.amount_cny.sum(), "volume_t": in_period.volume_t.sum(),
+           "active_customers": in_period.customer_id.nunique()}
+    if _has_cost(tables):
+        agg["cost_cny"] = in_period.cost_cny.sum()
+    row = in_period.aggregate(**agg).to_pandas().iloc[0]
+    revenue = float(row["revenue_cny"] or 0.0)
+    out: dict[str, float] = {
+        "revenue_cny": revenue,
+        "volume_t": float(row["volume_t"] or 0.0),
+        "active_customers": float(row["active_customers"] or 0),
+        "gross_profit_cny": nan, "margin_pct": nan,
+    }
+    if _has_cost(tables):
+        profit = revenue - float(row["cost_cny"] or 0.0)
+        out["gross_profit_cny"] = profit
+        out["margin_pct"] = profit / revenue * 100 if revenue else nan
+
+    first_orders = orders.group_by("customer_id").aggregate(first=_.order_date.min())
+    out["new_customers"] = float(first_orders.filter(period.contains(first_orders.first))
+                                 .count().to_pandas())
+    before = _period_sales(tables, period.previous()).select("customer_id").distinct()
+    now = in_period.select("customer_id").distinct()
+    out["lost_customers"] = float(before.anti_join(now, "customer_id").count().to_pandas())
+    out["overdue_receivables_cny"] = overdue_receivables(tables, period.end)
+    out["inventory_days"] = inventory_days(tables, period.end)
+    return out
+
+
+def overdue_receivables(tables: Tables, as_of: date) -> float:
+    """Unpaid remainder of invoices issued by ``as_of`` and due before it (NaN without invoices)."""
+    if tables.invoices is None:
+        return float("nan")
+    inv = tables.invoices.filter((_.invoice_date <= as_of) & (_.due_date < as_of))
+    if tables.payments is not None:
+        paid = (tables.payments.filter(_.paid_date <= as_of).group_by("invoice_id")
+                .aggregate(paid_cny=_.paid_cny.sum()))
+        inv = inv.left_join(paid, "invoice_id").mutate(
+            open_cny=_.amount_cny - _.paid_cny.fill_null(0.0))
+    else:
+        inv = inv.mutate(open_cny=_.amount_cny)
+    # a cent of rounding left on a settled invoice is not a receivable
+    value = inv.filter(_.open_cny > 0.01).open_cny.sum().to_pandas()
+    return float(value) if value is not None and not pd.isna(value) else 0.0
+
+
+def inventory_days(tables: Tables, as_of: date) -> float:
+    if tables.inventory is None or tables.customer_filtered:
+        return float("nan")
+    inv = tables.inventory.filter(_.date <= as_of)
+    last = inv.date.max().to_pandas()
+    if last is None or pd.isna(last):
+        return float("nan")
+    on_hand = float(inv.filter(_.date == last).on_hand_t.sum().to_pandas() or 0.0)
+    window = Period(as_of - timedelta(days=INVENTORY_DAYS_WINDOW - 1), as_of)
+    sold = float(_period_sales(tables, window).volume_t.sum().to_pandas() or 0.0)
+    return on_hand / (sold / INVENTORY_DAYS_WINDOW) if sold else float("nan")
+
+
+def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
+    """One row per KPI: value now, previous period, same period last year, and changes.
+
+    Changes are relative (%) for amounts and counts, and in percentage points for margin %.
+    """
+    now, prev, yoy = kpis(tables, period), kpis(tables, period.previous()), \
+        kpis(tables, period.year_ago())
+    rows = []
+    for k in KPIS:
+        row = {"kpi": k, "value": now[k], "previous": prev[k], "year_ago": yoy[k]}
+        for label, base in (("vs_previous", prev[k]), ("vs_year_ago", yoy[k])):
+            if k == "margin_pct":
+                row[label] = now[k] - base
+            else:
+                row[label] = (now[k] - base) / abs(base) * 100 if base else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def monthly(tables: Tables, period: Period) -> pd.DataFrame:
+    """One row per calendar month of the period: revenue_cny, volume_t, gross_profit_cny
+    (absent without cost), margin_pct, active_customers. Months without sales are zero rows."""
+    sales = _period_sales(tables, period).mutate(month=_.order_date.truncate("M"))
+    agg = {"revenue_cny": _.amount_cny.sum(), "volume_t": _.volume_t.sum(),
+           "active_customers": _.customer_id.nunique()}
+    if _has_cost(tables):
+        agg["cost_cny"] = _.cost_cny.sum()
+    by_month = sales.group_by("month").aggregate(**agg).to_pandas()
+    months = pd.DataFrame({"month": period.months().to_timestamp()})
+    by_month["month"] = pd.to_datetime(by_month["month"]).astype("datetime64[ns]")
+    months["month"] = months["month"].astype("datetime64[ns]")
+    out = months.merge(by_month, on="month", how="left").fillna(0)
+    if "cost_cny" in out:
+        out["gross_profit_cny"] = out["revenue_cny"] - out.pop("cost_cny")
+        out["margin_pct"] = (out["gross_profit_cny"] / out["revenue_cny"].where(
+            out["revenue_cny"] != 0) * 100)
+    return out
+
+
+def top_customers(tables: Tables, period: Period, *, n: int = TOP_CUSTOMERS,
+                  metric: str = "gross_profit_cny") -> pd.DataFrame:
+    """The ``n`` customers with the most ``metric`` in the period, best first.
+
+    One row per customer: customer_id, name, type, province, sales_rep, revenue_cny, volume_t,
+    gross_profit_cny and margin_pct (when cost is visible), share (of the period's metric total).
+    Ties are broken by customer_id so the list is stable.
+    """
+    if metric == "gross_profit_cny" and not _has_cost(tables):
+        metric = "revenue_cny"
+    sales = _period_sales(tables, period)
+    agg = {"revenue_cny": _.amount_cny.sum(), "volume_t": _.volume_t.sum(),
+           "orders": _.order_id.nunique()}
+    if _has_cost(tables):
+        agg["gross_profit_cny"] = _.amount_cny.sum() - _.cost_cny.sum()
+    per_customer = sales.group_by("customer_id").aggregate(**agg)
+    total = per_customer[metric].sum()
+    ranked = per_customer.mutate(share=per_customer[metric] / total).order_by(
+        [ibis.desc(metric), "customer_id"]).limit(n)
+    if tables.customers is not None:
+        info = tables.customers.select(
+            "customer_id", *[c for c in ("name", "type", "province", "sales_rep")
+                             if c in tables.customers.columns])
+        joined = ranked.left_join(info, ranked.customer_id == info.customer_id)
+        ranked = joined.select(*ranked.columns, *[c for c in info.columns
+                                                   if c != "customer_id"]).order_by(
+            [ibis.desc(metric), "customer_id"])
+    out = ranked.to_pandas()
+    if "gross_profit_cny" in out:
+        out["margin_pct"] = out["gross_profit_cny"] / out["revenue_cny"] * 100
+    return out.reset_index(drop=True)
