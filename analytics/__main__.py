@@ -9,7 +9,7 @@ from pathlib import Path
 
 from analytics import exports, sample, schema
 from analytics.access import SINGLE_USER, scoped
-from analytics.warehouse import open_warehouse
+from analytics.warehouse import export_table, open_warehouse
 
 
 def _progress(fraction: float, what: str) -> None:
@@ -60,7 +60,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not tables.has(args.table):
         print(f"table {args.table} is not in the warehouse", file=sys.stderr)
         return 1
-    frame = tables.get(args.table).to_pandas()
+    frame = export_table(tables, args.table)
     data = exports.to_csv(frame) if args.format == "csv" else exports.to_xlsx(
         frame, sheet=args.table)
     if args.output in (None, "-"):
@@ -68,6 +68,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         Path(args.output).write_bytes(data)
         print(f"wrote {len(frame):,} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    """Upload templates: the canonical headers and three demo rows per table."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = sample.generate_frames(sample.SampleConfig(scale=0.05))
+    for name, spec in schema.TABLES.items():
+        rows = frames[name].reindex(columns=spec.column_names).head(3)
+        (out / f"{name}.csv").write_bytes(exports.to_csv(rows))
+    print(f"wrote {len(schema.TABLES)} templates to {out}")
     return 0
 
 
@@ -92,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
+    templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
+    templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
+                                                / "templates"))
+    templates.set_defaults(func=cmd_templates)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -61,13 +61,14 @@ TEXT: dict[str, dict[str, str]] = {
         "help_active_customers": "期间内至少有一笔订单的客户数。",
         "help_new_customers": "首次下单日期落在期间内的客户数。",
         "help_lost_customers": "上一个等长期间有订单、本期间没有订单的客户数。",
-        "help_overdue_receivables_cny": "期末已过到期日、尚未收回的发票余额（分期付款按未付部分计）。",
+        "help_overdue_receivables_cny": "期末已过到期日、尚未收回的发票余额"
+                                        "（分期付款按未付部分计）。",
         "help_inventory_days": "期末库存吨位 ÷ 近90天日均销量（全公司口径；按客户筛选时不显示）。",
         "vs_previous": "环比",
         "vs_year_ago": "同比",
         "previous_period": "上期",
         "year_ago_period": "去年同期",
-        "pp": "个百分点",
+        "pp": "个点",
         "company_wide_only": "全公司口径，按客户筛选时不适用",
         # overview sections
         "monthly_title": "月度销量与毛利",
@@ -159,7 +160,7 @@ TEXT: dict[str, dict[str, str]] = {
                                         "the period end (instalments count by what is unpaid).",
         "help_inventory_days": "Stock at the period end ÷ average daily tonnes sold over the "
                                "last 90 days (company-wide; hidden under customer filters).",
-        "vs_previous": "vs previous",
+        "vs_previous": "vs prior",
         "vs_year_ago": "YoY",
         "previous_period": "previous period",
         "year_ago_period": "a year ago",
@@ -261,29 +262,31 @@ class Labels:
 
     # -- formatting -------------------------------------------------------------------------
     def money(self, value: float) -> str:
-        """Chinese: 万元 / 亿元 where large; English: CNY with k / M / bn."""
+        """Chinese: 万元 / 亿元 where large; English: ¥ with k / M / bn. Short enough for a card."""
         if value is None or math.isnan(value):
             return "—"
         a = abs(value)
         if self.lang == "zh":
             if a >= 1e8:
-                return f"{value / 1e8:,.2f} 亿元"
+                return f"{value / 1e8:,.2f}亿元"
+            if a >= 1e6:  # no thousands separator with 万: 2014万元, as Chinese reports write it
+                return f"{value / 1e4:.0f}万元"
             if a >= 1e4:
-                return f"{value / 1e4:,.1f} 万元"
-            return f"{value:,.0f} 元"
+                return f"{value / 1e4:.1f}万元"
+            return f"{value:,.0f}元"
         if a >= 1e9:
-            return f"CNY {value / 1e9:,.2f} bn"
+            return f"¥{value / 1e9:,.2f}bn"
         if a >= 1e6:
-            return f"CNY {value / 1e6:,.2f} M"
+            return f"¥{value / 1e6:,.1f}M"
         if a >= 1e4:
-            return f"CNY {value / 1e3:,.1f} k"
-        return f"CNY {value:,.0f}"
+            return f"¥{value / 1e3:,.0f}k"
+        return f"¥{value:,.0f}"
 
     def tonnes(self, value: float) -> str:
         if value is None or math.isnan(value):
             return "—"
         if self.lang == "zh":
-            return f"{value / 1e4:,.2f} 万吨" if abs(value) >= 1e5 else f"{value:,.0f} 吨"
+            return f"{value / 1e4:,.2f}万吨" if abs(value) >= 1e5 else f"{value:,.0f}吨"
         return f"{value:,.0f} t"
 
     def number(self, value: float, digits: int = 0) -> str:
@@ -299,7 +302,7 @@ class Labels:
     def days(self, value: float) -> str:
         if value is None or math.isnan(value):
             return "—"
-        return f"{value:,.0f} 天" if self.lang == "zh" else f"{value:,.0f} days"
+        return f"{value:,.0f}天" if self.lang == "zh" else f"{value:,.0f} days"
 
     def month(self, d: date | pd.Timestamp) -> str:
         return f"{d.year}年{d.month}月" if self.lang == "zh" else pd.Timestamp(d).strftime("%b %Y")
@@ -324,5 +327,5 @@ class Labels:
         if value is None or math.isnan(value):
             return None
         if name.endswith("_pct"):
-            return f"{value:+.2f} {self('pp')}"
+            return f"{value:+.2f}{self('pp')}" if self.lang == "zh" else f"{value:+.2f}pp"
         return f"{value:+.1f}%"

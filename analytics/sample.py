@@ -158,7 +158,7 @@ def calendar(config: SampleConfig) -> pd.DataFrame:
     """One row per calendar day with the demand weight of that day (0 on Sundays, at CNY)."""
     days = pd.date_range(config.start, config.end, freq="D")
     weight = MONTH_MULT[days.month - 1] * (days.weekday < 6)
-    for year, cny in CNY.items():
+    for cny in CNY.values():
         offset = (days - pd.Timestamp(cny)).days.to_numpy()
         weight = np.where((offset >= -21) & (offset < -7), weight * 0.6, weight)
         weight = np.where((offset >= -7) & (offset <= 10), 0.0, weight)
@@ -219,17 +219,18 @@ def price_paths(config: SampleConfig, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def market_prices(prices: pd.DataFrame) -> pd.DataFrame:
-    spot = prices[list(CATEGORIES)]
-    spot = spot[spot.index.weekday < 6]  # spot markets quote Monday to Saturday
-    long = spot.stack().rename("price_cny_per_t").reset_index()
-    long.columns = ["date", "product", "price_cny_per_t"]
-    long["market"], long["source"] = "lecong", "demo"
-    fut = prices[["rb_futures", "hc_futures"]]
-    fut = fut[fut.index.weekday < 5].rename(columns={"rb_futures": "rebar", "hc_futures": "hrc"})
-    fut_long = fut.stack().rename("price_cny_per_t").reset_index()
-    fut_long.columns = ["date", "product", "price_cny_per_t"]
-    fut_long["market"], fut_long["source"] = "shfe", "demo"
-    out = pd.concat([long, fut_long], ignore_index=True)
+    """Long table: Lecong spot quotes (Mon–Sat) and SHFE rb/hc futures closes (Mon–Fri)."""
+    weekday = pd.DatetimeIndex(prices.index).weekday
+    spot = prices.loc[weekday < 6, list(CATEGORIES)]  # spot markets quote Monday to Saturday
+    fut = prices.loc[weekday < 5, ["rb_futures", "hc_futures"]].set_axis(["rebar", "hrc"],
+                                                                         axis=1)
+    parts = []
+    for frame, market in ((spot, "lecong"), (fut, "shfe")):
+        long = frame.rename_axis("date").reset_index().melt(
+            id_vars="date", var_name="product", value_name="price_cny_per_t")
+        long["market"], long["source"] = market, "demo"
+        parts.append(long)
+    out = pd.concat(parts, ignore_index=True)
     out["date"] = out["date"].dt.date
     return out[["date", "product", "market", "price_cny_per_t", "source"]]
 
@@ -426,12 +427,13 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
         np.add.at(complaints_m[:, m], cust_idx[complained], 1)
         recs.append((cust_idx, day, tonnes, delivery, due, paid, late_cls, complained))
 
-    cols = [np.concatenate(x) for x in zip(*recs, strict=True)] if recs else [np.array([])] * 8
+    cols = [np.concatenate(x) for x in zip(*recs, strict=True)] if recs else \
+        [np.array([], dtype=int)] * 8
+    order_sort = np.lexsort((cols[0], cols[1]))  # by day, then customer
+    cols = [c[order_sort] for c in cols]
     cust_idx, day, tonnes, delivery, due, paid, late_cls, complained = cols
     cust_idx = cust_idx.astype(int)
-    order_sort = np.lexsort((cust_idx, day))
-    cust_idx, day, tonnes, delivery, due, paid, late_cls, complained = (
-        a[order_sort] for a in (cust_idx, day, tonnes, delivery, due, paid, late_cls, complained))
+    complained = complained.astype(bool)
     n_orders = len(day)
     order_no = first_order_no + np.arange(n_orders)
     order_ids = np.char.add("SO", np.char.zfill(order_no.astype(str), 8))
@@ -660,20 +662,20 @@ def _inventory(sold_t: pd.DataFrame, avg_cost: pd.DataFrame, rng: np.random.Gene
                ) -> pd.DataFrame:
     """End-of-day stock per category and warehouse: 20–45 days of cover, seasonal."""
     rate = sold_t.rolling(30, min_periods=1).mean()
-    doy_month = rate.index.month
+    doy_month = pd.DatetimeIndex(rate.index).month
     cover = 30 + np.select([np.isin(doy_month, [11, 12, 1]), np.isin(doy_month, [2, 3])],
                            [10, 8], 0)
     rows = []
-    for k, cat in enumerate(CATEGORIES):
+    dates = pd.DatetimeIndex(rate.index).date
+    for cat in CATEGORIES:
         noise = np.exp(_ar1(rng, len(rate), 0.12, 0.95))
         total = rate[cat].to_numpy() * cover * noise
         shares = ({"lecong_a": 0.6, "foshan_port": 0.4} if cat in LONG else
                   {"lecong_b": 0.7, "foshan_port": 0.3})
         for wh, s in shares.items():
-            rows.append(pd.DataFrame({"date": rate.index.date, "product": cat, "warehouse": wh,
+            rows.append(pd.DataFrame({"date": dates, "product": cat, "warehouse": wh,
                                       "on_hand_t": np.round(total * s, 1),
                                       "avg_cost_cny_per_t": np.round(avg_cost[cat].to_numpy())}))
-        del k
     return pd.concat(rows, ignore_index=True)
 
 
@@ -705,7 +707,7 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
                                 np.random.default_rng(seed), next_order, config.end)
         next_order += chunk.lines["order_id"].nunique()
         by_day = chunk.lines.groupby(["order_date", "category"])["volume_t"].sum().unstack(
-            fill_value=0.0)
+            fill_value=0)
         by_day.index = pd.to_datetime(by_day.index)
         sold = sold.add(by_day.reindex(index=sold.index, columns=sold.columns, fill_value=0.0))
         yield "orders", chunk.lines

@@ -81,7 +81,8 @@ CUSTOMERS = TableSpec(
 ORDERS = TableSpec(
     "orders",
     (
-        _c("order_id", VARCHAR, "订单号", "单据编号", "单号", "销售单号", "order no", required=True),
+        _c("order_id", VARCHAR, "订单号", "单据编号", "单号", "销售单号", "order no",
+           required=True),
         _c("line_no", BIGINT, "行号", "序号", "line"),
         _c("order_date", DATE, "日期", "单据日期", "订单日期", "销售日期", "date", required=True),
         _c("customer_id", VARCHAR, "客户编号", "客户编码", "客户名称", "客户", "customer",
@@ -92,7 +93,8 @@ ORDERS = TableSpec(
         _c("volume_t", DOUBLE, "吨位", "重量", "数量", "吨数", "tonnes", "tons", "weight",
            "quantity", required=True),
         _c("unit_price_cny_per_t", DOUBLE, "单价", "含税单价", "price", "unit price"),
-        _c("amount_cny", DOUBLE, "金额", "含税金额", "价税合计", "销售金额", "amount", required=True),
+        _c("amount_cny", DOUBLE, "金额", "含税金额", "价税合计", "销售金额", "amount",
+           required=True),
         _c("cost_cny", DOUBLE, "成本", "成本金额", "销售成本", "cost"),
         _c("delivery_date", DATE, "发货日期", "交货日期", "delivery date"),
         _c("warehouse", VARCHAR, "仓库", "发货仓库", "warehouse"),

@@ -330,5 +330,9 @@ def table_summary(tables: Tables) -> list[dict[str, object]]:
 
 
 def export_table(tables: Tables, name: str) -> pd.DataFrame:
-    """A whole (scoped) table as pandas, for downloads."""
-    return tables.get(name).to_pandas()
+    """A whole (scoped) table as pandas, for downloads: canonical columns, DATE as dates."""
+    frame = tables.get(name).to_pandas()
+    for col in schema.spec(name).columns:
+        if col.dtype == schema.DATE and col.name in frame:
+            frame[col.name] = pd.to_datetime(frame[col.name]).dt.date
+    return frame
