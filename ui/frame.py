@@ -1,0 +1,167 @@
+"""The shared first call of every page: page setup, login (single-user until the access issue),
+language, navigation, global filters, and the user's scoped tables.
+
+Every page calls ``frame(...)`` as its first statement: with a ``pages/`` folder Streamlit can run
+a deep-linked page without ``app.py``, so the gate must live in each page (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from analytics import filters as flt
+from analytics import overview
+from analytics.access import SINGLE_USER, Scope
+from analytics.filters import Filters
+from analytics.i18n import DEFAULT_LANG, LANGS, Labels
+from analytics.period import PRESETS, Period, preset
+from analytics.warehouse import Tables
+from ui import data
+from ui.nav import PAGES
+
+LANG_NAMES = {"zh": "简体中文", "en": "English"}
+
+
+@dataclass
+class Context:
+    """What a page needs: labels, scope, filters, and cached access to the scoped data."""
+
+    page: str
+    labels: Labels
+    scope: Scope
+    filters: Filters
+    version: str
+    data_end: date
+
+    @property
+    def lang(self) -> str:
+        return self.labels.lang
+
+    def cached(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """``fn(tables, **kwargs)`` on the user's scoped, filtered tables, cached."""
+        return data.cached(fn, self.version, self.scope, self.filters, **kwargs)
+
+    def cached_unfiltered(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Like ``cached`` but ignoring the dimension filters (still scoped)."""
+        return data.cached(fn, self.version, self.scope, None, **kwargs)
+
+    def tables(self) -> Tables:
+        """Scoped, filtered tables for work that cannot be cached (rare)."""
+        return data.scoped_tables(self.version, self.scope, self.filters)
+
+
+def _persisted(key: str, default: Any) -> Any:
+    """Widget values survive page switches only when kept under a non-widget key."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    return st.session_state[key]
+
+
+def _wkey(key: str, lang: str) -> str:
+    # the language is part of the widget key: Streamlit keeps a widget's formatted options
+    # while its key is unchanged, so a language switch must make new widgets
+    return f"w_{key}_{lang}"
+
+
+def _keep(key: str, lang: str) -> Callable[[], None]:
+    def copy() -> None:
+        st.session_state[key] = st.session_state[_wkey(key, lang)]
+    return copy
+
+
+def _language() -> Labels:
+    lang = _persisted("lang", os.environ.get("STEELSIGHT_LANG", DEFAULT_LANG))
+    st.sidebar.radio("语言 / Language", LANGS, index=LANGS.index(lang), horizontal=True,
+                     format_func=LANG_NAMES.__getitem__, key="w_lang",
+                     on_change=lambda: st.session_state.update(lang=st.session_state["w_lang"]))
+    return Labels(st.session_state["lang"])
+
+
+def _login(labels: Labels) -> Scope:
+    # Login arrives with the access issue; until a users file exists this is single-user mode,
+    # stated on every page.
+    st.sidebar.info(labels("single_user"), icon="🔓")
+    return SINGLE_USER
+
+
+def _navigation(labels: Labels) -> None:
+    for page in PAGES:
+        st.sidebar.page_link(page.path, label=labels(page.label), icon=page.icon)
+
+
+def _multiselect(labels: Labels, key: str, label: str, options: list[str],
+                 field: str | None) -> tuple[str, ...]:
+    chosen = [v for v in _persisted(key, []) if v in options]
+    st.sidebar.multiselect(label, options, default=chosen, key=_wkey(key, labels.lang),
+                           placeholder=labels("all"), on_change=_keep(key, labels.lang),
+                           format_func=(lambda v: labels.value(field, v)) if field else str)
+    return tuple(v for v in st.session_state[key] if v in options)
+
+
+def _filters(labels: Labels, version: str, scope: Scope, first: date, last: date) -> Filters:
+    st.sidebar.subheader(labels("filters"))
+    name = _persisted("period_preset", "last_12_months")
+    st.sidebar.selectbox(labels("period"), PRESETS, index=PRESETS.index(name),
+                         key=_wkey("period_preset", labels.lang),
+                         on_change=_keep("period_preset", labels.lang),
+                         format_func=lambda p: labels(f"period_{p}"))
+    name = st.session_state["period_preset"]
+    if name == "custom":
+        default = preset("last_12_months", as_of=last)
+        start, end = _persisted("custom_range", (default.start, default.end))
+        picked = st.sidebar.date_input(labels("date_range"), value=(start, end),
+                                       min_value=first, max_value=last,
+                                       key=_wkey("custom_range", labels.lang),
+                                       on_change=_keep("custom_range", labels.lang))
+        if isinstance(picked, tuple) and len(picked) == 2:
+            period = Period(picked[0], picked[1])
+        else:  # the user has clicked the first date only
+            period = Period(start, end)
+    else:
+        period = preset(name, as_of=last, first=first)
+    opts = data.cached(flt.options, version, scope, None)
+    provinces = _multiselect(labels, "provinces", labels("province"), opts["provinces"],
+                             "province")
+    reps = _multiselect(labels, "reps", labels("sales_rep"), opts["reps"], None)
+    types = _multiselect(labels, "customer_types", labels("customer_type"),
+                         opts["customer_types"], "type")
+    cats = _multiselect(labels, "categories", labels("category"), opts["categories"],
+                        "category")
+    return Filters(period=period, provinces=provinces, reps=reps, customer_types=types,
+                   categories=cats)
+
+
+def frame(page: str) -> Context:
+    """Set up the page and return its context; stops the script when there is nothing to show."""
+    title = next(p for p in PAGES if p.key == page)
+    st.set_page_config(page_title="SteelSight", page_icon="🏗️", layout="wide")
+    # KPI values such as 2014万元 must fit a fifth of a laptop screen
+    st.html("<style>[data-testid='stMetricValue']{font-size:1.9rem}</style>")
+    labels = _language()
+    scope = _login(labels)
+    _navigation(labels)
+    st.title(f"{title.icon} {labels(title.label)}")
+    wh = data.warehouse()
+    if not wh.exists():
+        st.warning(labels("no_warehouse"))
+        st.stop()
+    version = wh.version
+    span = data.cached(overview.data_range, version, scope, None)
+    if span is None:
+        st.info(labels("no_orders"))
+        st.stop()
+    first, last = span
+    filters = _filters(labels, version, scope, first, last)
+    st.sidebar.caption(labels("data_through", date=labels.date(last)) + " · "
+                       + labels("warehouse_version", version=version))
+    period_name = labels("period_" + st.session_state["period_preset"])
+    st.caption(f"{period_name}: {labels.date(filters.period.start)} – "
+               f"{labels.date(filters.period.end)}")
+    return Context(page=page, labels=labels, scope=scope, filters=filters, version=version,
+                   data_end=last)

@@ -1,0 +1,83 @@
+"""Reusable page pieces: KPI cards and labelled, downloadable tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import exports
+from analytics.i18n import Labels
+
+# KPIs where a rise is bad news: their deltas are coloured the other way round.
+RISE_IS_BAD = {"lost_customers", "overdue_receivables_cny", "inventory_days"}
+# Columns whose values are category keys mapped to display labels.
+VALUE_FIELDS = {"type": "type", "province": "province", "category": "category"}
+
+
+def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
+              notes: dict[str, str] | None = None) -> None:
+    """One st.metric per KPI: value, change vs the previous period, and the YoY change below."""
+    notes = notes or {}
+    rows = [comparison.iloc[i:i + per_row] for i in range(0, len(comparison), per_row)]
+    for chunk in rows:
+        cols = st.columns(per_row)
+        for col, (_, row) in zip(cols, chunk.iterrows(), strict=False):
+            name = row["kpi"]
+            with col, st.container(border=True):
+                delta = labels.change(name, row["vs_previous"])
+                help_text = labels(f"help_{name}")
+                if name in notes:
+                    help_text += " " + notes[name]
+                # Streamlit reads the arrow's direction from the delta's first character, so
+                # the signed number comes first and the "vs prior" words after it
+                st.metric(labels(f"kpi_{name}"), labels.kpi(name, row["value"]),
+                          delta=f"{delta} {labels('vs_previous')}" if delta else None,
+                          delta_color="inverse" if name in RISE_IS_BAD else "normal",
+                          help=help_text)
+                yoy = labels.change(name, row["vs_year_ago"])
+                st.caption(f"{labels('vs_year_ago')} {yoy}" if yoy else
+                           f"{labels('vs_year_ago')} —")
+
+
+def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.copy()
+    for col, field in VALUE_FIELDS.items():
+        if col in shown:
+            shown[col] = labels.values(field, shown[col])
+    return shown.rename(columns={c: labels.column(c) for c in shown.columns})
+
+
+def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
+          money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
+          percent: tuple[str, ...] = (), preview_rows: int | None = None,
+          translate: bool = True) -> None:
+    """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
+
+    ``preview_rows`` shows only the first rows on screen; the downloads are always complete.
+    ``translate=False`` keeps canonical headers and values (a table export that can be
+    imported again).
+    """
+    rounded = frame.copy()
+    for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
+        for c in cols:
+            if c in rounded:
+                rounded[c] = rounded[c].astype(float).round(digits)
+    shown = _display(labels, rounded) if translate else rounded
+    config: dict[str, st.column_config.Column] = {}
+    for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f")):
+        for c in cols:
+            if c in frame:
+                name = labels.column(c) if translate else c
+                config[name] = st.column_config.NumberColumn(format=fmt)
+    on_screen = shown if preview_rows is None else shown.head(preview_rows)
+    # tall enough for up to 25 rows without an inner scrollbar; longer tables scroll
+    height = min(len(on_screen), 25) * 35 + 38
+    st.dataframe(on_screen, hide_index=True, column_config=config, width="stretch",
+                 height=height)
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(labels("download_csv"), exports.to_csv(shown),
+                         file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv")
+    right.download_button(labels("download_xlsx"), exports.to_xlsx(shown, sheet=filename),
+                          file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
+                          mime="application/vnd.openxmlformats-officedocument."
+                               "spreadsheetml.sheet")
