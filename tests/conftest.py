@@ -1,0 +1,51 @@
+"""Shared fixtures: the demo company (generated once per session) and a warehouse built from it.
+
+The tests use the same generator as the demo (DESIGN.md §5), so what the tests check is what a
+user sees on a fresh start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analytics import sample
+from analytics.warehouse import Warehouse, open_warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_frames() -> dict[str, pd.DataFrame]:
+    return sample.generate_frames()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A demo warehouse built once for the session; tests must not write to it."""
+    path = tmp_path_factory.mktemp("warehouse")
+    sample.build(Warehouse(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_dir: Path) -> Warehouse:
+    return open_warehouse(f"duckdb://{demo_dir}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _point_app_at_demo(demo_dir: Path) -> Iterator[None]:
+    """Pages, CLI and notebooks run against the session's demo warehouse, never data/."""
+    old = os.environ.get("STEELSIGHT_WAREHOUSE")
+    os.environ["STEELSIGHT_WAREHOUSE"] = f"duckdb://{demo_dir}"
+    yield
+    if old is None:
+        os.environ.pop("STEELSIGHT_WAREHOUSE", None)
+    else:
+        os.environ["STEELSIGHT_WAREHOUSE"] = old

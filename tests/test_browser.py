@@ -1,0 +1,122 @@
+"""A real browser (Debian's chromium through Playwright) against a real Streamlit server.
+
+Checks what a user sees on a fresh start: a deep link is gated by the frame, the Overview draws
+its KPIs and chart in Chinese, switches to English, and the numbers are the ones in the data.
+Screenshots go to $SCREENSHOT_DIR (default: a temp folder) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs /usr/bin/chromium (apt-get install chromium); .ci/run "
+                           "installs it")
+    pytest.skip("no /usr/bin/chromium here (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{demo_dir}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        # tall viewport: Streamlit scrolls inside its own container, so full_page does not help
+        yield browser.new_page(viewport={"width": 1400, "height": 2300})
+        browser.close()
+
+
+def _shots() -> Path:
+    path = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/steelsight-screens"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _wait_for_charts(page: Page) -> None:
+    expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=60_000)
+    page.locator(".main-svg").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
+
+
+def test_deep_link_on_a_fresh_server_draws_the_frame(server: str, page: Page) -> None:
+    # the first request after the server start is a deep link: Streamlit runs the page file
+    # without app.py, so only a frame inside the page can draw navigation and the gate
+    page.goto(f"{server}/data")
+    expect(page.get_by_text("单用户模式").first).to_be_visible(timeout=60_000)
+    nav = page.locator('[data-testid="stSidebar"]')
+    expect(nav.get_by_text("总览")).to_be_visible()
+    expect(nav.get_by_text("数据管理")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(_shots() / "data_zh.png"))
+
+
+def test_overview_in_both_languages(server: str, page: Page) -> None:
+    page.goto(server)
+    _wait_for_charts(page)
+    metrics = page.locator('[data-testid="stMetric"]')
+    expect(metrics).to_have_count(9)
+    expect(metrics.first).to_contain_text("销售额")
+    expect(metrics.first).to_contain_text("亿元")
+    expect(page.get_by_text("月度销量与毛利")).to_be_visible()
+    page.screenshot(path=str(_shots() / "overview_zh.png"))
+
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    expect(metrics.first).to_contain_text("Revenue", timeout=30_000)
+    _wait_for_charts(page)
+    expect(metrics.first).to_contain_text("¥")
+    expect(metrics.first).to_contain_text("M")
+    expect(page.get_by_text("Tonnes and gross profit by month")).to_be_visible()
+    expect(page.get_by_text("Top customers by gross profit")).to_be_visible()
+    page.screenshot(path=str(_shots() / "overview_en.png"))
+
+    # the choice is kept when the user moves to another page
+    page.locator('[data-testid="stSidebar"]').get_by_text("Data", exact=True).click()
+    expect(page.get_by_text("Version history")).to_be_visible(timeout=30_000)

@@ -1,0 +1,75 @@
+"""The command line: build, list, export (with a BOM so Excel shows Chinese)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+
+from analytics.__main__ import main
+from analytics.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "analytics", *args], cwd=ROOT,
+                          capture_output=True, timeout=300)
+
+
+def test_demo_builds_a_new_warehouse_and_if_missing_leaves_it(tmp_path: Path) -> None:
+    out = tmp_path / "wh"
+    first = _cli("demo", "--scale", "0.1", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    assert b"order lines" in first.stdout
+    wh = Warehouse(out)
+    assert wh.version == "v000001" and wh.row_counts()["orders"] > 1000
+    again = _cli("--url", f"duckdb://{out}", "demo", "--if-missing")
+    assert again.returncode == 0 and wh.version == "v000001"
+
+
+def test_tables_lists_row_counts(demo_warehouse: Warehouse, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["tables"]) == 0
+    out = capsys.readouterr().out
+    assert demo_warehouse.version in out
+    orders_line = next(line for line in out.splitlines() if line.strip().startswith("orders"))
+    assert f"{demo_warehouse.row_counts()['orders']:,}" in orders_line
+
+
+def test_export_csv_has_a_bom_and_chinese(demo_warehouse: Warehouse, tmp_path: Path) -> None:
+    target = tmp_path / "customers.csv"
+    assert main(["export", "customers", "-o", str(target)]) == 0
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str)
+    assert len(frame) == demo_warehouse.row_counts()["customers"]
+    assert frame["name"].str.contains("有限公司").any()
+    assert frame["first_order_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()  # no 00:00:00
+    assert frame["customer_id"].str.startswith("C0").all()  # ids stay text
+
+
+def test_export_xlsx_keeps_numbers_as_numbers(tmp_path: Path) -> None:
+    target = tmp_path / "orders.xlsx"
+    assert main(["export", "products", "--format", "xlsx", "-o", str(target)]) == 0
+    ws = openpyxl.load_workbook(target).active
+    assert ws.freeze_panes == "A2" and ws["A1"].font.bold
+    assert [c.value for c in ws[1]][:2] == ["product_id", "category"]
+
+
+def test_export_unknown_table_is_a_clear_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["export", "ordres"]) == 2
+    assert "unknown table 'ordres'" in capsys.readouterr().err
+
+
+def test_committed_templates_match_the_schema() -> None:
+    from analytics import schema
+
+    for name, spec in schema.TABLES.items():
+        path = ROOT / "data" / "templates" / f"{name}.csv"
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+        assert list(frame.columns) == spec.column_names, name
+        assert len(frame) >= 1, name

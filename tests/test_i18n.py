@@ -1,0 +1,73 @@
+"""Both languages complete; formatting as each language's readers expect."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from analytics.i18n import LANGS, TEXT, VALUES, Labels
+from analytics.overview import KPIS
+from analytics.period import PRESETS
+from ui.nav import PAGES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(TEXT["zh"]) == set(TEXT["en"])
+    for field in VALUES["zh"]:
+        if field == "province":  # English shows the stored (pinyin) names
+            continue
+        assert set(VALUES["zh"][field]) == set(VALUES["en"][field]), field
+
+
+def test_every_key_used_in_code_exists() -> None:
+    used: set[str] = set()
+    for path in [ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"),
+                 *ROOT.glob("analytics/*.py")]:
+        used |= set(re.findall(r"labels\(\"([a-z0-9_]+)\"[,)]", path.read_text()))
+    used |= {p.label for p in PAGES}
+    used |= {f"kpi_{k}" for k in KPIS} | {f"help_{k}" for k in KPIS}
+    used |= {f"period_{p}" for p in PRESETS}
+    missing = sorted(k for k in used if k not in TEXT["zh"])
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_empty_text(lang: str) -> None:
+    assert all(v.strip() for v in TEXT[lang].values())
+
+
+@pytest.mark.parametrize("value,zh,en", [
+    (352_044_987.0, "3.52亿元", "¥352.0M"),
+    (20_142_140.0, "2014万元", "¥20.1M"),
+    (634_000.0, "63.4万元", "¥634k"),
+    (9_876.0, "9,876元", "¥9,876"),
+    (-1_500_000.0, "-150万元", "¥-1.5M"),
+    (2_500_000_000.0, "25.00亿元", "¥2.50bn"),
+    (float("nan"), "—", "—"),
+], ids=["hundred-million", "ten-million", "ten-thousand", "small", "negative", "billion", "nan"])
+def test_money(value: float, zh: str, en: str) -> None:
+    assert Labels("zh").money(value) == zh
+    assert Labels("en").money(value) == en
+
+
+def test_tonnes_dates_changes() -> None:
+    zh, en = Labels("zh"), Labels("en")
+    assert zh.tonnes(99_529.4) == "99,529吨" and zh.tonnes(123_456) == "12.35万吨"
+    assert en.tonnes(99_529.4) == "99,529 t"
+    assert zh.month(date(2025, 3, 5)) == "2025年3月" and en.month(date(2025, 3, 5)) == "Mar 2025"
+    assert zh.date(date(2025, 3, 5)) == "2025年3月5日"
+    assert zh.change("margin_pct", 0.634) == "+0.63个点" and en.change("revenue_cny", -17.7) \
+        == "-17.7%"
+    assert en.change("revenue_cny", float("nan")) is None
+
+
+def test_values_are_mapped_and_unknown_values_pass_through() -> None:
+    zh = Labels("zh")
+    assert zh.value("type", "contractor") == "施工单位"
+    assert zh.value("category", "hrc") == "热轧板卷"
+    assert zh.value("type", "shipyard") == "shipyard"
