@@ -157,7 +157,7 @@ class SampleConfig:
 def calendar(config: SampleConfig) -> pd.DataFrame:
     """One row per calendar day with the demand weight of that day (0 on Sundays, at CNY)."""
     days = pd.date_range(config.start, config.end, freq="D")
-    weight = MONTH_MULT[days.month - 1] * (days.weekday < 6)
+    weight = MONTH_MULT[days.month - 1] * (days.day_of_week < 6)
     for cny in CNY.values():
         offset = (days - pd.Timestamp(cny)).days.to_numpy()
         weight = np.where((offset >= -21) & (offset < -7), weight * 0.6, weight)
@@ -220,7 +220,7 @@ def price_paths(config: SampleConfig, rng: np.random.Generator) -> pd.DataFrame:
 
 def market_prices(prices: pd.DataFrame) -> pd.DataFrame:
     """Long table: Lecong spot quotes (Mon–Sat) and SHFE rb/hc futures closes (Mon–Fri)."""
-    weekday = pd.DatetimeIndex(prices.index).weekday
+    weekday = pd.DatetimeIndex(prices.index).day_of_week
     spot = prices.loc[weekday < 6, list(CATEGORIES)]  # spot markets quote Monday to Saturday
     fut = prices.loc[weekday < 5, ["rb_futures", "hc_futures"]].set_axis(["rebar", "hrc"],
                                                                          axis=1)
