@@ -36,9 +36,21 @@ class Period:
     def contains(self, column: ibis.Value) -> ibis.Value:
         return column.between(ibis.date(self.start), ibis.date(self.end))
 
+    @property
+    def whole_months(self) -> int | None:
+        """Number of calendar months when the period is made of whole months, else None."""
+        if self.start.day != 1 or (self.end + timedelta(days=1)).day != 1:
+            return None
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
     def previous(self) -> Period:
-        """The period of equal length just before this one."""
+        """The period just before this one: the same number of whole months when the period is
+        whole months (2025 → 2024, even though 2024 has a 29 February), else of equal days."""
         end = self.start - timedelta(days=1)
+        months = self.whole_months
+        if months is not None:
+            first = pd.Timestamp(self.start) - pd.DateOffset(months=months)
+            return Period(first.date(), end)
         return Period(end - timedelta(days=self.days - 1), end)
 
     def year_ago(self) -> Period:

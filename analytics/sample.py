@@ -296,7 +296,9 @@ def customers_master(config: SampleConfig, rng: np.random.Generator) -> pd.DataF
         "city": cities,
         "sales_rep": reps,
         "relationship_level": relationship,
-        "stage": np.where(rank > 0.9, "focus", np.where(rank > 0.6, "key", "target")),
+        # development stage 潜在 → 准 → 目标 → 大 → 重点, a master field kept by the sales team
+        "stage": np.select([rank > 0.9, rank > 0.6, rank > 0.2, rank > 0.07],
+                           ["focus", "key", "target", "qualified"], "potential"),
         "first_order_date": first_order.date,
         "credit_grade": grade,
         "credit_limit_cny": limit,
@@ -306,6 +308,14 @@ def customers_master(config: SampleConfig, rng: np.random.Generator) -> pd.DataF
         "registered_capital_cny": np.round(rng.lognormal(np.log(5e6), 1.0, n), -4),
         "industry_influence": np.clip(np.ceil(rank * 4 + rng.normal(0, 0.6, n)), 1, 4).astype(int),
         "strategic_fit": rng.integers(1, 5, n),
+        # our share of the customer's steel purchases: traders and contractors shop around
+        "estimated_purchases_cny": np.round(annual_t * 4000 / np.clip(
+            rng.beta(*np.array([(4, 2), (5, 2), (5, 2), (2, 4), (2, 3)])[type_idx].T), 0.05, 1),
+            -4),
+        "product_importance": None,  # not kept by the demo company: graded as "no data"
+        "relationship_depth": np.clip(np.ceil(rank * 4 + rng.normal(0, 0.7, n)), 1, 4).astype(int),
+        "prospects": None,
+        "impact_if_lost": None,
         "key_contact": [f"{s}{g}" for s, g in zip(surname, given, strict=True)],
         "key_dates": [json.dumps({"founded": f, "contact_birthday": b}) for f, b in
                       zip(founded, birthday, strict=True)],

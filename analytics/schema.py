@@ -71,6 +71,12 @@ CUSTOMERS = TableSpec(
         _c("registered_capital_cny", DOUBLE, "注册资本", "registered capital"),
         _c("industry_influence", BIGINT, "行业影响力"),
         _c("strategic_fit", BIGINT, "战略匹配", "战略符合度"),
+        _c("estimated_purchases_cny", DOUBLE, "年采购额估计", "采购总额", "estimated purchases"),
+        # 1–4 (4 = best) judgements from the grading table; absent = no data
+        _c("product_importance", BIGINT, "产品重要性"),
+        _c("relationship_depth", BIGINT, "关系深度"),
+        _c("prospects", BIGINT, "发展前景"),
+        _c("impact_if_lost", BIGINT, "流失影响"),
         _c("key_contact", VARCHAR, "关键联系人", "联系人", "contact"),
         _c("key_dates", VARCHAR, "重要日期"),
     ),

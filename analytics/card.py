@@ -1,0 +1,234 @@
+"""客户资料卡 Customer card: everything known about one customer, as of a date."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ibis import _
+
+from analytics import customers as cu
+from analytics import grading
+from analytics.period import Period
+from analytics.warehouse import MissingData, Tables
+
+OVERDUE_CYCLES = 2.0      # overdue when the gap since the last order exceeds k × own cycle
+MIN_OVERDUE_DAYS = 14     # … and at least two weeks: a short pause is normal for daily buyers
+REMINDER_DAYS = 60        # special dates shown when they fall within this many days
+SEARCH_LIMIT = 50
+
+
+def search(tables: Tables, *, query: str = "", as_of: date | None = None,
+           limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Customers whose id or name contains ``query`` (case-insensitive), biggest revenue in
+    the 12 months to ``as_of`` first (then by id), with that revenue as revenue_12m_cny.
+
+    The query is passed to the engine as a literal, never spliced into SQL.
+    """
+    customers = tables.get("customers")
+    cols = [c for c in ("customer_id", "name", "type", "province", "sales_rep")
+            if c in customers.columns]
+    q = query.strip().lower()
+    found = customers.select(*cols)
+    if q:
+        hit = found.customer_id.lower().contains(q)
+        if "name" in cols:
+            hit = hit | found.name.lower().contains(q)
+        found = found.filter(hit)
+    if tables.orders is not None and as_of is not None:
+        year = Period(as_of - timedelta(days=364), as_of)
+        revenue = (tables.orders.filter(year.contains(_.order_date)).group_by("customer_id")
+                   .aggregate(revenue_12m_cny=_.amount_cny.sum()))
+        found = found.left_join(revenue, found.customer_id == revenue.customer_id).select(
+            *[found[c] for c in cols], revenue.revenue_12m_cny)
+        found = found.mutate(revenue_12m_cny=found.revenue_12m_cny.fill_null(0.0))
+        ordered = found.order_by([found.revenue_12m_cny.desc(), found.customer_id])
+    else:
+        ordered = found.order_by("customer_id")
+    return ordered.limit(limit).to_pandas()
+
+
+@dataclass
+class Card:
+    customer_id: str
+    master: dict[str, Any]
+    monthly: pd.DataFrame
+    cycle: dict[str, Any]
+    product_mix: pd.DataFrame
+    history: pd.DataFrame                     # one row per year: tier, grade
+    credit: dict[str, Any]
+    open_invoices: pd.DataFrame
+    complaints: pd.DataFrame
+    surveys: pd.DataFrame
+    contacts: pd.DataFrame
+    reminders: pd.DataFrame
+    last_12_months: dict[str, float] = field(default_factory=dict)
+
+
+def order_cycle(order_dates: pd.Series, *, as_of: date) -> dict[str, Any]:
+    """The customer's own order cycle (订货周期): median gap in days between distinct order
+    dates, last order, days since it, and whether that exceeds OVERDUE_CYCLES × the cycle
+    (and MIN_OVERDUE_DAYS)."""
+    days = pd.Series(pd.to_datetime(order_dates).dropna().unique()).sort_values()
+    days = days[days <= pd.Timestamp(as_of)]
+    out: dict[str, Any] = {"orders_days": len(days), "first_order": None,
+                           "last_order": None, "median_gap_days": None,
+                           "days_since_last": None, "cycles_since_last": None,
+                           "overdue": False}
+    if days.empty:
+        return out
+    out["first_order"], out["last_order"] = days.iloc[0].date(), days.iloc[-1].date()
+    out["days_since_last"] = int((pd.Timestamp(as_of) - days.iloc[-1]).days)
+    if len(days) >= 2:
+        gap = float(days.diff().dt.days.dropna().median())
+        out["median_gap_days"] = gap
+        out["cycles_since_last"] = out["days_since_last"] / gap if gap else None
+        out["overdue"] = bool(gap and out["days_since_last"] > max(OVERDUE_CYCLES * gap,
+                                                                   MIN_OVERDUE_DAYS))
+    return out
+
+
+def upcoming_dates(key_dates: str | None, *, as_of: date, within: int = REMINDER_DAYS
+                   ) -> pd.DataFrame:
+    """Anniversaries and birthdays from the key_dates JSON falling in (as_of, as_of+within]."""
+    rows = []
+    try:
+        parsed = json.loads(key_dates) if key_dates else {}
+    except (TypeError, ValueError):
+        parsed = {}
+    for kind, value in parsed.items():
+        try:
+            month, day = (int(x) for x in str(value)[-5:].split("-"))
+        except ValueError:
+            continue
+        for year in (as_of.year, as_of.year + 1):
+            try:
+                when = date(year, month, day)
+            except ValueError:  # 29 February
+                when = date(year, month, 28)
+            if as_of < when <= as_of + timedelta(days=within):
+                rows.append({"kind": kind, "date": when, "in_days": (when - as_of).days})
+    return pd.DataFrame(rows, columns=["kind", "date", "in_days"]).sort_values("in_days")
+
+
+def customer_card(tables: Tables, *, customer_id: str, as_of: date) -> Card:
+    """The card of one customer as of ``as_of`` (normally the end of the filtered period)."""
+    customers = tables.get("customers")
+    master_rows = customers.filter(customers.customer_id == customer_id).to_pandas()
+    if master_rows.empty:
+        raise MissingData("customers", customer_id)
+    master = {k: (None if isinstance(v, float) and np.isnan(v) else v)
+              for k, v in master_rows.iloc[0].to_dict().items()}
+    orders = tables.get("orders")
+    mine = orders.filter((orders.customer_id == customer_id) & (orders.order_date <= as_of))
+    lines = mine.to_pandas()  # one customer's lines: small
+    lines["order_date"] = pd.to_datetime(lines["order_date"])
+    monthly = _monthly(lines, as_of)
+    cycle = order_cycle(lines["order_date"], as_of=as_of)
+    mix = pd.DataFrame(columns=["category", "volume_t", "revenue_cny", "share"])
+    if not lines.empty and "category" in lines:
+        recent = lines[lines["order_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
+        basis = recent if not recent.empty else lines
+        mix = basis.groupby("category").agg(volume_t=("volume_t", "sum"),
+                                            revenue_cny=("amount_cny", "sum")).reset_index()
+        mix["share"] = mix["revenue_cny"] / mix["revenue_cny"].sum()
+        mix = mix.sort_values("revenue_cny", ascending=False).reset_index(drop=True)
+    year = lines[lines["order_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
+    totals = {"revenue_cny": float(year["amount_cny"].sum()),
+              "volume_t": float(year["volume_t"].sum()) if "volume_t" in year else np.nan}
+    if "cost_cny" in year:
+        totals["gross_profit_cny"] = float((year["amount_cny"] - year["cost_cny"]).sum())
+    return Card(
+        customer_id=customer_id, master=master, monthly=monthly, cycle=cycle, product_mix=mix,
+        last_12_months=totals,
+        history=_history(tables, customer_id, lines, as_of),
+        credit=_credit(tables, customer_id, master, lines, as_of),
+        open_invoices=_open_invoices(tables, customer_id, as_of),
+        complaints=_rows(tables, "complaints", customer_id, "opened_date", as_of),
+        surveys=_rows(tables, "surveys", customer_id, "survey_date", as_of),
+        contacts=_rows(tables, "contacts", customer_id, "date", as_of).head(30),
+        reminders=upcoming_dates(master.get("key_dates"), as_of=as_of),
+    )
+
+
+def _monthly(lines: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    months = pd.DataFrame({"month": pd.period_range(end=pd.Timestamp(as_of), periods=24,
+                                                    freq="M").to_timestamp()})
+    if lines.empty:
+        return months.assign(volume_t=0.0, revenue_cny=0.0)
+    grouped = lines.assign(month=lines["order_date"].dt.to_period("M").dt.to_timestamp())
+    agg = {"volume_t": ("volume_t", "sum"), "revenue_cny": ("amount_cny", "sum")}
+    if "cost_cny" in lines:
+        grouped = grouped.assign(gross_profit_cny=grouped["amount_cny"] - grouped["cost_cny"])
+        agg["gross_profit_cny"] = ("gross_profit_cny", "sum")
+    per = grouped.groupby("month").agg(**agg).reset_index()
+    months["month"] = months["month"].astype("datetime64[ns]")
+    per["month"] = per["month"].astype("datetime64[ns]")
+    return months.merge(per, on="month", how="left").fillna(0.0)
+
+
+def _history(tables: Tables, customer_id: str, lines: pd.DataFrame, as_of: date
+             ) -> pd.DataFrame:
+    """Tier (gross profit, or revenue when cost is hidden) and grade at each year end since
+    the customer's first order, the current year to ``as_of``."""
+    if lines.empty:
+        return pd.DataFrame(columns=["year", "tier", "grade"])
+    metric = "gross_profit_cny" if "cost_cny" in lines else "revenue_cny"
+    rows = []
+    for year in range(lines["order_date"].dt.year.min(), as_of.year + 1):
+        end = min(date(year, 12, 31), as_of)
+        period = Period(date(year, 1, 1), end)
+        tiers = cu.pyramid(tables, period=period, metric=metric)
+        mine = tiers[tiers["customer_id"] == customer_id]
+        graded = grading.grade(tables, period=period).customers
+        g = graded.loc[graded["customer_id"] == customer_id, "grade"]
+        rows.append({"year": year, "tier": mine["tier"].iloc[0] if len(mine) else None,
+                     "rank": int(mine["rank"].iloc[0]) if len(mine) else None,
+                     "customers": len(tiers),
+                     "grade": g.iloc[0] if len(g) and pd.notna(g.iloc[0]) else None})
+    return pd.DataFrame(rows)
+
+
+def _credit(tables: Tables, customer_id: str, master: dict[str, Any], lines: pd.DataFrame,
+            as_of: date) -> dict[str, Any]:
+    out: dict[str, Any] = {k: master.get(k) for k in ("credit_grade", "credit_limit_cny",
+                                                      "payment_terms_days", "guarantee")}
+    invoices = _open_invoices(tables, customer_id, as_of)
+    out["open_receivables_cny"] = float(invoices["open_cny"].sum()) if len(invoices) else 0.0
+    overdue = invoices[invoices["days_overdue"] > 0] if len(invoices) else invoices
+    out["overdue_cny"] = float(overdue["open_cny"].sum()) if len(overdue) else 0.0
+    limit = out.get("credit_limit_cny")
+    out["utilisation"] = (out["open_receivables_cny"] / limit if limit else None)
+    return out
+
+
+def _open_invoices(tables: Tables, customer_id: str, as_of: date) -> pd.DataFrame:
+    cols = ["invoice_id", "invoice_date", "due_date", "amount_cny", "open_cny", "days_overdue"]
+    if tables.invoices is None:
+        return pd.DataFrame(columns=cols)
+    inv = tables.invoices.filter((_.customer_id == customer_id) & (_.invoice_date <= as_of))
+    frame = inv.to_pandas()
+    if tables.payments is not None and len(frame):
+        pay = (tables.payments.filter(_.invoice_id.isin(list(frame["invoice_id"]))
+                                      & (_.paid_date <= as_of))
+               .group_by("invoice_id").aggregate(paid=_.paid_cny.sum()).to_pandas())
+        frame = frame.merge(pay, on="invoice_id", how="left")
+    else:
+        frame["paid"] = 0.0
+    frame["open_cny"] = frame["amount_cny"] - frame["paid"].fillna(0.0)
+    frame = frame[frame["open_cny"] > 0.01].copy()
+    frame["days_overdue"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["due_date"])).dt.days
+    return frame[cols].sort_values("due_date").reset_index(drop=True)
+
+
+def _rows(tables: Tables, name: str, customer_id: str, date_col: str, as_of: date
+          ) -> pd.DataFrame:
+    table = getattr(tables, name)
+    if table is None:
+        return pd.DataFrame()
+    frame = table.filter((table.customer_id == customer_id) & (table[date_col] <= as_of))
+    return frame.order_by([frame[date_col].desc()]).to_pandas().reset_index(drop=True)
