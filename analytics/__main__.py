@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
-from analytics import exports, sample, schema
+import pandas as pd
+
+from analytics import abc, exports, grading, overview, sample, schema
+from analytics import customers as cu
 from analytics.access import SINGLE_USER, scoped
+from analytics.period import PRESETS, Period, preset
 from analytics.warehouse import export_table, open_warehouse
 
 
@@ -61,8 +66,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"table {args.table} is not in the warehouse", file=sys.stderr)
         return 1
     frame = export_table(tables, args.table)
-    data = exports.to_csv(frame) if args.format == "csv" else exports.to_xlsx(
-        frame, sheet=args.table)
+    data = exports.to_xlsx(frame, sheet=args.table) if _format(args) == "xlsx" else \
+        exports.to_csv(frame)
     if args.output in (None, "-"):
         sys.stdout.buffer.write(data)
     else:
@@ -83,6 +88,75 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period(args: argparse.Namespace, tables: object) -> Period:
+    span = overview.data_range(tables)  # type: ignore[arg-type]
+    if span is None:
+        raise SystemExit("no order lines in the warehouse")
+    if args.start or args.end:
+        return Period(date.fromisoformat(args.start) if args.start else span[0],
+                      date.fromisoformat(args.end) if args.end else span[1])
+    return preset(args.period, as_of=span[1], first=span[0])
+
+
+def _format(args: argparse.Namespace) -> str:
+    """--format, else the output file's suffix (.csv, .json, .xlsx), else CSV."""
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in ("csv", "json", "xlsx") else "csv"
+
+
+def _write(frame: pd.DataFrame, args: argparse.Namespace, name: str) -> int:
+    args.format = _format(args)
+    if args.format == "csv":
+        data = exports.to_csv(frame)
+    elif args.format == "json":
+        data = frame.to_json(orient="records", force_ascii=False, date_format="iso",
+                             indent=1).encode("utf-8")
+    else:
+        data = exports.to_xlsx(frame, sheet=name)
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {len(frame):,} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _scoped_tables(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    wh = open_warehouse(args.url)
+    if not wh.exists():
+        raise SystemExit("no warehouse yet: run `python -m analytics demo`")
+    return scoped(wh.tables(), SINGLE_USER)
+
+
+def cmd_pyramid(args: argparse.Namespace) -> int:
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    tiers = cu.pyramid(tables, period=period, metric=args.metric)
+    if args.migration:
+        return _write(cu.tier_migration(tables, period=period, metric=args.metric), args,
+                      "migration")
+    return _write(cu.tier_summary(tiers) if args.summary else tiers, args, "pyramid")
+
+
+def cmd_abc(args: argparse.Namespace) -> int:
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    if args.products:
+        frame = abc.abc_products(tables, period=period, level=args.products,
+                                 metric=args.metric)
+    else:
+        frame = abc.abc_customers(tables, period=period, metric=args.metric)
+    return _write(frame, args, "abc")
+
+
+def cmd_grades(args: argparse.Namespace) -> int:
+    tables = _scoped_tables(args)
+    result = grading.grade(tables, period=_period(args, tables), mode=args.bands)
+    return _write(result.factors if args.factors else result.customers, args, "grades")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -101,13 +175,40 @@ def main(argv: list[str] | None = None) -> int:
     tables.set_defaults(func=cmd_tables)
     export = sub.add_parser("export", help="export a table as CSV (UTF-8 with BOM) or XLSX")
     export.add_argument("table")
-    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--format", choices=("csv", "xlsx"),
+                        help="default: from the output file's suffix, else csv")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
     templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
     templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                                 / "templates"))
     templates.set_defaults(func=cmd_templates)
+    def analysis(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--period", choices=[x for x in PRESETS if x != "custom"],
+                       default="last_12_months", help="ends at the latest order date")
+        p.add_argument("--start", help="YYYY-MM-DD (overrides --period)")
+        p.add_argument("--end", help="YYYY-MM-DD (overrides --period)")
+        p.add_argument("--format", choices=("csv", "json", "xlsx"),
+                       help="default: from the output file's suffix, else csv")
+        p.add_argument("-o", "--output", help="file to write (default: standard output)")
+        return p
+
+    pyramid = analysis("pyramid", "customer pyramid tiers (one row per customer)")
+    pyramid.add_argument("--metric", choices=cu.METRICS, default="gross_profit_cny")
+    pyramid.add_argument("--summary", action="store_true", help="one row per tier")
+    pyramid.add_argument("--migration", action="store_true",
+                         help="tier moves against the previous period")
+    pyramid.set_defaults(func=cmd_pyramid)
+    abc_cmd = analysis("abc", "ABC classes of customers, or of products with XYZ")
+    abc_cmd.add_argument("--metric", choices=cu.METRICS, default="gross_profit_cny")
+    abc_cmd.add_argument("--products", choices=abc.PRODUCT_LEVELS,
+                         help="classify products at this level instead of customers")
+    abc_cmd.set_defaults(func=cmd_abc)
+    grades = analysis("grades", "customer grades from the weighted factor table")
+    grades.add_argument("--bands", choices=("quantile", "absolute"), default="quantile")
+    grades.add_argument("--factors", action="store_true", help="the factor table instead")
+    grades.set_defaults(func=cmd_grades)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

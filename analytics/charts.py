@@ -60,7 +60,9 @@ def monthly_volume_profit(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
     ticks = [labels.month(m) for m in x]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     tonnes_label = labels("kpi_volume_t") + (" (吨)" if zh else " (t)")
-    money_div, money_unit = (1e4, "万元") if zh else (1e6, "CNY M")
+    biggest = float(monthly[line_col].abs().max()) if len(monthly) else 0.0
+    money_div, money_unit = ((1e4, "万元") if zh else
+                             (1e6, "CNY M") if biggest >= 1e6 else (1e3, "CNY k"))
     fig.add_bar(x=x, y=monthly["volume_t"], name=tonnes_label, marker_color=PALETTE["volume"],
                 customdata=ticks, hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>",
                 secondary_y=False)
@@ -81,3 +83,179 @@ def monthly_volume_profit(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
     fig.update_xaxes(tickvals=list(x)[::step], ticktext=ticks[::step])
     title = labels("monthly_title" if has_profit else "monthly_title_no_profit")
     return _layout(fig, title)
+
+
+# -- customer value ---------------------------------------------------------------------------
+TIER_COLORS = {"core": "#8E1B1B", "important": "#D1495B", "medium": "#EDAE49",
+               "small": "#A0AEC0", "new": "#2E86AB", "lost": "#4A4A4A"}
+CLASS_COLORS = {"A": "#8E1B1B", "B": "#D1495B", "C": "#EDAE49", "D": "#A0AEC0"}
+MOVE_COLORS = {"up": "rgba(46,134,171,0.45)", "down": "rgba(209,73,91,0.55)",
+               "same": "rgba(160,174,192,0.35)", "new": "rgba(46,134,171,0.25)",
+               "lost": "rgba(74,74,74,0.5)"}
+
+
+def pyramid(summary: pd.DataFrame, labels: Labels, *, value_label: str) -> go.Figure:
+    """Customer pyramid (share of customers, core on top) beside the inverted pyramid of value
+    share. Bars are centred; each carries its tier key in customdata for click-through."""
+    tiers = list(summary["tier"])
+    names = [labels.value("tier", t) for t in tiers]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=(labels("pyramid_customers"),
+                                        labels("pyramid_value", metric=value_label)))
+    for col, share, text in (
+        (1, summary["customer_share"], [f"{n:,} · {s:.1%}" for n, s in
+                                        zip(summary["customers"], summary["customer_share"],
+                                            strict=True)]),
+        (2, summary["value_share"], [f"{s:.1%}" for s in summary["value_share"]]),
+    ):
+        width = share.clip(lower=0.004).to_numpy()
+        fig.add_bar(y=names, x=width, base=-width / 2, orientation="h", row=1, col=col,
+                    marker_color=[TIER_COLORS[t] for t in tiers], text=text,
+                    textposition="outside", cliponaxis=False, customdata=tiers,
+                    hovertemplate="%{y}: %{text}<extra></extra>", showlegend=False)
+    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1])
+    fig.update_xaxes(visible=False, range=[-0.75, 0.75])
+    fig = _layout(fig, labels("pyramid_title"))
+    fig.update_layout(hovermode="closest", bargap=0.08, clickmode="event+select")
+    return fig
+
+
+def migration_sankey(moves: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Customers flowing from last period's tiers (left) to this period's (right)."""
+    left = ["core", "important", "medium", "small", "new"]
+    right = ["core", "important", "medium", "small", "lost"]
+    nodes = [labels.value("tier", t) for t in left] + [labels.value("tier", t) for t in right]
+    flows = moves.groupby(["tier_previous", "tier_current", "direction"]).agg(
+        customers=("customer_id", "count"), change=("change", "sum")).reset_index()
+    fig = go.Figure(go.Sankey(
+        arrangement="fixed",
+        node=dict(label=nodes, pad=18, thickness=18,
+                  color=[TIER_COLORS[t] for t in left] + [TIER_COLORS[t] for t in right],
+                  x=[0.01] * 5 + [0.99] * 5, y=[0.05, 0.2, 0.42, 0.7, 0.95] * 2),
+        link=dict(source=[left.index(s) for s in flows["tier_previous"]],
+                  target=[5 + right.index(t) for t in flows["tier_current"]],
+                  value=flows["customers"],
+                  color=[MOVE_COLORS[d] for d in flows["direction"]],
+                  customdata=[labels.money(v) for v in flows["change"]],
+                  hovertemplate="%{source.label} → %{target.label}: %{value}"
+                                "<br>Δ %{customdata}<extra></extra>")))
+    fig = _layout(fig, labels("migration_sankey_title"))
+    fig.update_layout(height=460)
+    return fig
+
+
+def migration_heatmap(counts: pd.DataFrame, change: pd.DataFrame, labels: Labels,
+                      money_div: float, unit: str) -> go.Figure:
+    """Transition matrix: colour = customers; text = customers and the change in value."""
+    rows = [labels.value("tier", t) for t in counts.index]
+    cols = [labels.value("tier", t) for t in counts.columns]
+    text = [[("" if pd.isna(n) else f"{int(n)}<br>{c / money_div:+,.1f}")
+             for n, c in zip(counts.loc[r], change.loc[r], strict=True)] for r in counts.index]
+    fig = go.Figure(go.Heatmap(z=counts.to_numpy(), x=cols, y=rows, text=text,
+                               texttemplate="%{text}", colorscale="Reds", showscale=False,
+                               hovertemplate="%{y} → %{x}: %{z}<extra></extra>"))
+    # axis titles would collide with the chart title: the title names rows and columns
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top")
+    fig = _layout(fig, labels("migration_matrix_title", unit=unit))
+    fig.update_layout(height=460, margin=dict(t=100))
+    return fig
+
+
+def pareto(classified: pd.DataFrame, labels: Labels, *, name_col: str, value_label: str,
+           thresholds: tuple[float, float]) -> go.Figure:
+    """Pareto chart: value bars coloured by class (best first) and the cumulative share line,
+    with the A and B thresholds drawn."""
+    x = classified["rank"]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for cls in ("A", "B", "C"):
+        part = classified[classified["abc_class"] == cls]
+        fig.add_bar(x=part["rank"], y=part["value"], name=labels("abc_class_n", cls=cls),
+                    marker_color=CLASS_COLORS[cls], customdata=part[name_col],
+                    hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>", secondary_y=False)
+    fig.add_scatter(x=x, y=classified["cumulative_share"] * 100, mode="lines",
+                    name=labels("cumulative_share"), line=dict(color="#222", width=2),
+                    hovertemplate="%{y:.1f}%<extra></extra>", secondary_y=True)
+    for t in thresholds:
+        fig.add_hline(y=t * 100, line_dash="dash", line_color="#888", secondary_y=True,
+                      annotation_text=f"{t:.0%}", annotation_position="top left")
+    fig.update_yaxes(title_text=value_label, secondary_y=False, tickformat=",.0f")
+    fig.update_yaxes(title_text=labels("cumulative_share") + " %", range=[0, 105],
+                     secondary_y=True, showgrid=False,
+                     tickvals=sorted({0, 25, 50, 100, *(round(t * 100) for t in thresholds)}))
+    fig.update_xaxes(title_text=labels("rank_axis"))
+    fig = _layout(fig, labels("pareto_title"))
+    fig.update_layout(hovermode="closest", bargap=0.05)
+    return fig
+
+
+def abc_xyz_heatmap(matrix: pd.DataFrame, labels: Labels, money_div: float, unit: str
+                    ) -> go.Figure:
+    counts = matrix.pivot(index="abc_class", columns="xyz_class", values="items")
+    value = matrix.pivot(index="abc_class", columns="xyz_class", values="value")
+    text = [[f"{int(counts.loc[a, z])}<br>{value.loc[a, z] / money_div:,.0f}"
+             for z in counts.columns] for a in counts.index]
+    fig = go.Figure(go.Heatmap(z=counts.to_numpy(), x=[labels(f"xyz_{z}") for z in counts.columns],
+                               y=[labels(f"abc_{a}") for a in counts.index], text=text,
+                               texttemplate="%{text}", colorscale="Blues", showscale=False))
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, labels("abc_xyz_title", unit=unit))
+    fig.update_layout(height=380)
+    return fig
+
+
+def grade_bars(counts: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Customers per grade A–D."""
+    fig = go.Figure(go.Bar(x=[labels(f"grade_{g}") for g in counts["grade"]],
+                           y=counts["customers"], marker_color=[CLASS_COLORS[g] for g in
+                                                                counts["grade"]],
+                           text=counts["customers"], textposition="outside"))
+    fig = _layout(fig, labels("grade_distribution"))
+    fig.update_layout(height=340, hovermode="closest")
+    return fig
+
+
+def stage_funnel(funnel: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure(go.Funnel(y=[labels.value("stage", s) for s in funnel["stage"]],
+                              x=funnel["customers"], textinfo="value+percent initial",
+                              marker_color=["#CBD5E0", "#A0AEC0", "#EDAE49", "#D1495B",
+                                            "#8E1B1B"]))
+    fig = _layout(fig, labels("stage_funnel_title"))
+    fig.update_layout(height=360, hovermode="closest")
+    return fig
+
+
+def value_quadrants(view: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Current value against future value, one dot per customer, quadrant lines at 2.5."""
+    rng = np.random.default_rng(0)  # small fixed jitter: many customers share a level pair
+    jx = rng.uniform(-0.08, 0.08, len(view))
+    jy = rng.uniform(-0.08, 0.08, len(view))
+    fig = go.Figure()
+    colors = {"invest": "#8E1B1B", "maintain": "#EDAE49", "develop": "#2E86AB",
+              "reduce": "#A0AEC0"}
+    for quadrant, part in view.groupby("quadrant"):
+        idx = part.index
+        fig.add_scatter(x=part["current_value"] + jx[idx], y=part["future_value"] + jy[idx],
+                        mode="markers", name=labels(f"quadrant_{quadrant}"),
+                        marker=dict(color=colors[str(quadrant)], size=8, opacity=0.75),
+                        customdata=part[["customer_id", "name"]].to_numpy(),
+                        hovertemplate="%{customdata[1]} (%{customdata[0]})<extra></extra>")
+    fig.add_vline(x=2.5, line_dash="dot", line_color="#888")
+    fig.add_hline(y=2.5, line_dash="dot", line_color="#888")
+    fig.update_xaxes(title_text=labels("current_value"), range=[0.8, 4.2])
+    fig.update_yaxes(title_text=labels("future_value"), range=[0.8, 4.2])
+    fig = _layout(fig, labels("value_view_title"))
+    fig.update_layout(hovermode="closest", height=460)
+    return fig
+
+
+def product_mix(mix: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure(go.Bar(x=mix["share"] * 100,
+                           y=[labels.value("category", c) for c in mix["category"]],
+                           orientation="h", marker_color=PALETTE["volume"],
+                           text=[f"{s:.0%}" for s in mix["share"]], textposition="outside"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="%", range=[0, 110])
+    fig = _layout(fig, labels("product_mix_title"))
+    fig.update_layout(height=320, hovermode="closest")
+    return fig

@@ -24,7 +24,8 @@ def to_xlsx(frame: pd.DataFrame, *, sheet: str = "data") -> bytes:
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for i, col in enumerate(frame.columns, start=1):
-            sample = frame[col].astype(str).head(200)
+            # pandas 3 keeps NaN through astype(str): format each cell ourselves
+            sample = [("" if pd.isna(v) else str(v)) for v in frame[col].head(200)]
             width = max([len(str(col)) * 2, *(len(s) for s in sample)], default=8)
             ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(width, 8), 50)
     return buffer.getvalue()
