@@ -76,11 +76,18 @@ def _keep(key: str, lang: str) -> Callable[[], None]:
 
 
 def _language() -> Labels:
+    # ?lang=en in the URL wins on a new session, so a reload or a shared link keeps the language
+    asked = st.query_params.get("lang")
+    if "lang" not in st.session_state and asked in LANGS:
+        st.session_state["lang"] = asked
     lang = _persisted("lang", os.environ.get("STEELSIGHT_LANG", DEFAULT_LANG))
     st.sidebar.radio("语言 / Language", LANGS, index=LANGS.index(lang), horizontal=True,
                      format_func=LANG_NAMES.__getitem__, key="w_lang",
                      on_change=lambda: st.session_state.update(lang=st.session_state["w_lang"]))
-    return Labels(st.session_state["lang"])
+    lang = st.session_state["lang"]
+    if st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang
+    return Labels(lang)
 
 
 def _login(labels: Labels) -> Scope:

@@ -15,5 +15,9 @@ class Page:
 
 PAGES = (
     Page("overview", "app.py", "page_overview", "📊"),
+    Page("pyramid", "pages/1_pyramid.py", "page_pyramid", "🔺"),
+    Page("abc", "pages/2_abc.py", "page_abc", "🅰️"),
+    Page("grading", "pages/3_grading.py", "page_grading", "🏅"),
+    Page("customer", "pages/4_customer.py", "page_customer", "🗂️"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

@@ -11,7 +11,11 @@ from analytics.i18n import Labels
 # KPIs where a rise is bad news: their deltas are coloured the other way round.
 RISE_IS_BAD = {"lost_customers", "overdue_receivables_cny", "inventory_days"}
 # Columns whose values are category keys mapped to display labels.
-VALUE_FIELDS = {"type": "type", "province": "province", "category": "category"}
+VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", "tier": "tier",
+                "tier_previous": "tier", "tier_current": "tier", "class": "class",
+                "stage": "stage", "quadrant": "quadrant", "direction": "direction",
+                "factor": "factor", "source": "source", "abc_class": "abc_class",
+                "xyz_class": "xyz_class", "kind": "kind"}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
@@ -41,6 +45,9 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
 
 def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.copy()
+    for col in shown.columns:  # an unknown text value reads as "—", not "None"
+        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):
+            shown[col] = shown[col].where(shown[col].notna(), "—")
     for col, field in VALUE_FIELDS.items():
         if col in shown:
             shown[col] = labels.values(field, shown[col])
@@ -50,12 +57,12 @@ def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
 def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
           money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
           percent: tuple[str, ...] = (), preview_rows: int | None = None,
-          translate: bool = True) -> None:
+          translate: bool = True, selectable: bool = False) -> int | None:
     """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
 
     ``preview_rows`` shows only the first rows on screen; the downloads are always complete.
     ``translate=False`` keeps canonical headers and values (a table export that can be
-    imported again).
+    imported again). ``selectable`` lets the user pick a row; its position is returned.
     """
     rounded = frame.copy()
     for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
@@ -72,12 +79,52 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     on_screen = shown if preview_rows is None else shown.head(preview_rows)
     # tall enough for up to 25 rows without an inner scrollbar; longer tables scroll
     height = min(len(on_screen), 25) * 35 + 38
-    st.dataframe(on_screen, hide_index=True, column_config=config, width="stretch",
-                 height=height)
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(labels("download_csv"), exports.to_csv(shown),
+    event = st.dataframe(on_screen, hide_index=True, column_config=config, width="stretch",
+                         height=height, key=key,
+                         **({"on_select": "rerun", "selection_mode": "single-row"}
+                            if selectable else {}))
+    buttons = st.container(horizontal=True)
+    buttons.download_button(labels("download_csv"), exports.to_csv(shown),
                          file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv")
-    right.download_button(labels("download_xlsx"), exports.to_xlsx(shown, sheet=filename),
+    buttons.download_button(labels("download_xlsx"), exports.to_xlsx(shown, sheet=filename),
                           file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
                           mime="application/vnd.openxmlformats-officedocument."
                                "spreadsheetml.sheet")
+    if selectable and event is not None:
+        rows = event.selection.rows  # type: ignore[attr-defined]
+        return int(rows[0]) if rows else None
+    return None
+
+
+CARD_PAGE = "pages/4_customer.py"
+
+
+def open_card(customer_id: str) -> None:
+    """Go to the customer card of ``customer_id`` (kept in the session across the switch)."""
+    st.session_state["card_customer"] = customer_id
+    st.session_state["card_query"] = ""  # an old search must not hide the chosen customer
+    st.switch_page(CARD_PAGE)
+
+
+def customer_table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
+                   money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
+                   percent: tuple[str, ...] = (), preview_rows: int | None = None) -> None:
+    """A table of customers: selecting a row opens that customer's card."""
+    st.caption(labels("click_row_for_card"))
+    picked = table(labels, frame, key=key, filename=filename, money=money, tonnes=tonnes,
+                   percent=percent, preview_rows=preview_rows, selectable=True)
+    if picked is not None and "customer_id" in frame:
+        open_card(str(frame.iloc[picked]["customer_id"]))
+
+
+def shares_editor(labels: Labels, *, key: str, names: tuple[str, ...],
+                  defaults: tuple[float, ...], field: str) -> tuple[float, ...] | None:
+    """Percent inputs for shares that must add up to 100; None (with a message) otherwise."""
+    cols = st.columns(len(names))
+    values = [col.number_input(labels.value(field, n) + " %", min_value=0.0, max_value=100.0,
+                               value=d * 100, step=1.0, key=f"{key}_{n}")
+              for col, n, d in zip(cols, names, defaults, strict=True)]
+    if abs(sum(values) - 100) > 1e-6:
+        st.error(labels("shares_must_sum", total=f"{sum(values):g}"))
+        return None
+    return tuple(v / 100 for v in values)
