@@ -120,3 +120,22 @@ def test_overview_in_both_languages(server: str, page: Page) -> None:
     # the choice is kept when the user moves to another page
     page.locator('[data-testid="stSidebar"]').get_by_text("Data", exact=True).click()
     expect(page.get_by_text("Version history")).to_be_visible(timeout=30_000)
+
+
+PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"),
+                ("grading", "grading"), ("customer", "customer"), ("data", "data")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_renders_without_an_error(server: str, page: Page, lang: str) -> None:
+    """What a user sees on each page: charts drawn, no exception box, in both languages."""
+    title = {"zh": "客户金字塔", "en": "Customer pyramid"}[lang]
+    for path, name in PAGES_TO_SEE:
+        page.goto(f"{server}/{path}?lang={lang}")  # a new session: the language from the URL
+        nav = page.locator('[data-testid="stSidebar"]')
+        expect(nav.get_by_text(title)).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=60_000)
+        if name != "data":
+            _wait_for_charts(page)
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+        page.screenshot(path=str(_shots() / f"{name}_{lang}.png"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 
 from analytics.__main__ import main
 from analytics.warehouse import Warehouse
@@ -73,3 +75,27 @@ def test_committed_templates_match_the_schema() -> None:
         frame = pd.read_csv(path, encoding="utf-8-sig")
         assert list(frame.columns) == spec.column_names, name
         assert len(frame) >= 1, name
+
+
+def test_pyramid_summary_csv(capsysbinary) -> None:  # type: ignore[no-untyped-def]
+    assert main(["pyramid", "--summary"]) == 0
+    frame = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
+    assert list(frame["tier"]) == ["core", "important", "medium", "small"]
+    assert frame["value_share"].sum() == pytest.approx(1.0)
+
+
+def test_abc_products_json(capsysbinary) -> None:  # type: ignore[no-untyped-def]
+    assert main(["abc", "--products", "category", "--format", "json", "--metric",
+                 "volume_t"]) == 0
+    rows = json.loads(capsysbinary.readouterr().out)
+    assert {r["abc_class"] for r in rows} <= {"A", "B", "C"}
+    assert rows[0]["rank"] == 1 and rows[0]["xyz_class"] in {"X", "Y", "Z"}
+
+
+def test_grades_with_an_explicit_period(tmp_path: Path) -> None:
+    target = tmp_path / "grades.xlsx"
+    assert main(["grades", "--start", "2024-01-01", "--end", "2024-12-31", "-o",
+                 str(target)]) == 0
+    frame = pd.read_excel(target)
+    assert set(frame["grade"].dropna()) <= {"A", "B", "C", "D"}
+    assert {"lost", "potential"} & set(frame["class"])

@@ -150,3 +150,100 @@ def test_data_page_lists_tables_and_versions(lang: str, demo_warehouse: Warehous
     assert rows[orders_label] == f"{demo_warehouse.row_counts()['orders']:,}"
     assert list(versions[labels.column("version")]) == [demo_warehouse.version]
     assert len(preview) == 200
+
+
+def _last_12_months(demo_warehouse: Warehouse) -> tuple[str, str]:
+    end = date.fromisoformat(str(_direct_date(demo_warehouse)))
+    period = preset("last_12_months", as_of=end)
+    return str(period.start), str(period.end)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pyramid_page(lang: str, demo_warehouse: Warehouse) -> None:
+    at = _app(lang).switch_page("pages/1_pyramid.py").run()
+    assert not at.exception
+    labels = Labels(lang)
+    start, end = _last_12_months(demo_warehouse)
+    active = _direct(demo_warehouse, "select count(distinct customer_id) from orders where "
+                     f"order_date between '{start}' and '{end}'")
+    summary, members, moved = (d.value for d in at.dataframe)
+    assert summary[labels.column("customers")].sum() == active
+    core = summary.iloc[0]
+    assert core[labels.column("tier")] == labels.value("tier", "core")
+    assert core[labels.column("customers")] == max(1, int(active * 0.01 + 0.5))
+    assert len(members) == core[labels.column("customers")]  # the core tier is listed
+    top = _direct(demo_warehouse, "select max(p) from (select sum(amount_cny - cost_cny) p "
+                  f"from orders where order_date between '{start}' and '{end}' "
+                  "group by customer_id)")
+    assert members[labels.column("value")].iloc[0] == round(top)
+    assert set(moved[labels.column("tier_current")]) <= {
+        labels.value("tier", t) for t in ("important", "medium", "small", "lost")}
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert specs[0]["layout"]["title"]["text"] == labels("pyramid_title")
+    assert specs[1]["data"][0]["type"] == "sankey"
+
+
+def test_pyramid_shares_must_add_up() -> None:
+    at = _app("en").switch_page("pages/1_pyramid.py").run()
+    at.number_input(key="pyramid_shares_core").set_value(5.0).run()
+    assert not at.exception
+    assert "must add up to 100" in at.error[0].value
+    assert not at.get("plotly_chart")  # nothing drawn from invalid shares
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_abc_page(lang: str, demo_warehouse: Warehouse) -> None:
+    at = _app(lang).switch_page("pages/2_abc.py").run()
+    assert not at.exception
+    labels = Labels(lang)
+    classes = at.dataframe[0].value.set_index(labels.column("abc_class"))
+    share_a = classes.loc["A", labels.column("value_share")]
+    assert 75.0 <= share_a < 95.0
+    assert "75" in at.info[0].value  # the boundary rule is stated on the page
+    products = at.dataframe[2].value
+    assert set(products[labels.column("xyz_class")]) <= {"X", "Y", "Z"}
+    at.number_input(key="abc_a").set_value(80.0).run()
+    assert at.dataframe[0].value.set_index(labels.column("abc_class")).loc[
+        "A", labels.column("items")] > classes.loc["A", labels.column("items")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_grading_page_regrades_live(lang: str, demo_warehouse: Warehouse) -> None:
+    at = _app(lang).switch_page("pages/3_grading.py").run()
+    assert not at.exception
+    labels = Labels(lang)
+    start, end = _last_12_months(demo_warehouse)
+    active = _direct(demo_warehouse, "select count(distinct customer_id) from orders where "
+                     f"order_date between '{start}' and '{end}'")
+    classes = next(d.value for d in at.dataframe if labels.column("class") in d.value.columns
+                   and labels.column("customers") in d.value.columns)
+    graded = classes[classes[labels.column("class")].isin(
+        [labels.value("class", c) for c in ("core", "important", "ordinary", "small")])]
+    assert graded[labels.column("customers")].sum() == active
+    assert any(labels("no_data") in str(d.value.to_numpy()) for d in at.dataframe)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_customer_card_page(lang: str, demo_warehouse: Warehouse) -> None:
+    start, end = _last_12_months(demo_warehouse)
+    con = duckdb.connect(str(demo_warehouse.current_path()), read_only=True)
+    cid, name, revenue = con.execute(f"""select o.customer_id, c.name, sum(o.amount_cny)
+        from orders o join customers c using (customer_id)
+        where order_date between '{start}' and '{end}' group by 1, 2 order by 3 desc
+        limit 1 offset 3""").fetchone()  # type: ignore[misc]
+    con.close()
+    at = _app(lang)
+    at.session_state["card_customer"] = cid
+    at.switch_page("pages/4_customer.py").run()
+    assert not at.exception
+    labels = Labels(lang)
+    assert at.header[0].value == name
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[labels("card_revenue_12m")] == labels.money(revenue)
+
+
+def test_card_search_finds_by_name() -> None:
+    at = _app("zh").switch_page("pages/4_customer.py").run()
+    at.text_input(key="card_query").input("五金").run()
+    assert not at.exception
+    assert "五金" in at.header[0].value
