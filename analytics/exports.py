@@ -6,10 +6,33 @@ import io
 
 import pandas as pd
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that Excel would run as formulas (=HYPERLINK(...), +cmd, @SUM) get a leading
+    apostrophe, so an exported file never executes what someone typed into an ERP field.
+    Numbers, including negative ones, stay numbers."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_defuse_cell)
+    return out
+
+
+def _defuse_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
 
 def to_csv(frame: pd.DataFrame) -> bytes:
     """UTF-8 with a byte-order mark: without it Excel on Chinese Windows reads GBK and garbles."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return defuse(frame).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame, *, sheet: str = "data") -> bytes:
@@ -17,6 +40,7 @@ def to_xlsx(frame: pd.DataFrame, *, sheet: str = "data") -> bytes:
     from openpyxl.styles import Font
 
     buffer = io.BytesIO()
+    frame = defuse(frame)
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name=sheet[:31])
         ws = writer.sheets[sheet[:31]]

@@ -41,8 +41,13 @@ class TableSpec:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
 
-    def ddl(self) -> str:
-        cols = ", ".join(f'"{c.name}" {c.dtype}' for c in self.columns)
+    def ddl(self, columns: list[str] | None = None, *, force_required: bool = True) -> str:
+        """CREATE TABLE with every column, or only ``columns`` (plus the required ones unless
+        ``force_required`` is off): a file without costs must not produce an all-empty cost
+        column that reads as zero cost."""
+        keep = [c for c in self.columns if columns is None or c.name in columns
+                or (c.required and force_required)]
+        cols = ", ".join(f'"{c.name}" {c.dtype}' for c in keep)
         return f'CREATE TABLE "{self.name}" ({cols})'
 
 

@@ -104,6 +104,9 @@ class VersionInfo:
     note: str
     rows: dict[str, int]
     current: bool = False
+    user: str = ""
+    file: str = ""
+    sha256: str = ""
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -201,8 +204,8 @@ class Warehouse:
         return max(numbers, default=0) + 1
 
     @contextlib.contextmanager
-    def writing(self, *, action: str, note: str = "", fresh: bool = False
-                ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def writing(self, *, action: str, note: str = "", fresh: bool = False,
+                meta: dict[str, object] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Write a new version: yields a read-write connection to a private copy.
 
         The copy becomes current only if the block finishes without error and the file reopens
@@ -210,6 +213,8 @@ class Warehouse:
         from an empty database instead of a copy of the current version.
         """
         with self._lock():
+            for stale in self.root.glob(".v*.duckdb.tmp*"):  # left by a killed writer
+                stale.unlink(missing_ok=True)
             number = self._next_number()
             final = self.root / f"v{number:06d}.duckdb"
             tmp = self.root / f".v{number:06d}.duckdb.tmp"
@@ -230,7 +235,8 @@ class Warehouse:
                 raise
             os.replace(tmp, final)
             info = {"version": final.stem, "created": datetime.now(UTC).isoformat(
-                timespec="seconds"), "action": action, "note": note, "rows": rows}
+                timespec="seconds"), "action": action, "note": note, "rows": rows,
+                **(meta or {})}
             (self.root / f"{final.stem}.json").write_text(json.dumps(info, ensure_ascii=False))
             self._point_to(final)
             self._prune()
@@ -279,7 +285,8 @@ class Warehouse:
                 continue
             d = json.loads(meta.read_text())
             out.append(VersionInfo(d["version"], d["created"], d["action"], d.get("note", ""),
-                                   d.get("rows", {}), d["version"] == current))
+                                   d.get("rows", {}), d["version"] == current,
+                                   d.get("user", ""), d.get("file", ""), d.get("sha256", "")))
         return out
 
     def rollback(self, version: str) -> None:
@@ -294,7 +301,9 @@ class Warehouse:
 def insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
     """Insert a frame into a canonical table, casting each column to the schema's type."""
     spec = schema.spec(name)
-    known = [c for c in spec.columns if c.name in frame.columns]
+    have = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = ?", [name]).fetchall()}
+    known = [c for c in spec.columns if c.name in frame.columns and c.name in have]
     if frame.empty:
         return
     view = f"_incoming_{name}"

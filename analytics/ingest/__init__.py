@@ -1,0 +1,14 @@
+"""Import managers' own files: read (any encoding), map headers, parse types, validate, load.
+
+``plan_import`` turns uploaded bytes into an ``ImportPlan`` (clean rows, bad rows with reasons,
+the mapping used); ``apply_import`` writes it as one new warehouse version. Nothing here touches
+the warehouse until ``apply_import``, and that write is atomic.
+"""
+
+from analytics.ingest.errors import IngestError
+from analytics.ingest.load import ImportPlan, apply_import, plan_import
+from analytics.ingest.mapping import TARGETS, suggest_mapping
+from analytics.ingest.read import RawTable, read_file
+
+__all__ = ["TARGETS", "ImportPlan", "IngestError", "RawTable", "apply_import", "plan_import",
+           "read_file", "suggest_mapping"]

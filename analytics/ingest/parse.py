@@ -1,0 +1,170 @@
+"""Parsing text cells into typed columns, with a reason for every cell that does not parse.
+
+Each parser returns (values, problems): problems is a Series of reason codes (None = fine) so
+the validation report can name the row, the column, the value and what is wrong with it.
+Parsing works on the distinct values of a column, so a million rows with a few thousand
+distinct dates parse in well under a second.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EPOCH = date(1899, 12, 30)            # Excel's day 0 (it counts 1900-02-29, hence the 30)
+EXCEL_SERIAL_RANGE = (20_000, 80_000)       # 1954 … 2119: numbers in here are taken as dates
+_BLANK = {"", "-", "—", "--", "/", "nan", "none", "null", "n/a", "na", "#n/a"}
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or \
+        _clean(str(value)).lower() in _BLANK
+
+
+_DATE_PATTERNS = [
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"), (1, 2, 3)),
+    (re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s.*)?$"), (1, 2, 3)),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s.*)?$"), (3, 1, 2)),  # US m/d/Y from Excel
+]
+
+
+def parse_date(value: str) -> tuple[date | None, str | None]:
+    """One cell: 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305, Excel serial 45721,
+    2025-03-05T10:00:00; 3/5/2025 is read as month/day as Excel writes it."""
+    if is_blank(value):
+        return None, "missing"
+    s = _clean(str(value))
+    for pattern, (yi, mi, di) in _DATE_PATTERNS:
+        m = pattern.match(s)
+        if m:
+            try:
+                return date(int(m.group(yi)), int(m.group(mi)), int(m.group(di))), None
+            except ValueError:
+                return None, "bad_date"
+    number = _to_float(s)
+    if number is not None and EXCEL_SERIAL_RANGE[0] <= number <= EXCEL_SERIAL_RANGE[1]:
+        return EXCEL_EPOCH + timedelta(days=int(number)), None
+    return None, "bad_date"
+
+
+def parse_dates(values: pd.Series, *, earliest: date = date(1990, 1, 1),
+                latest: date | None = None) -> tuple[pd.Series, pd.Series]:
+    """Dates of a column and a problem code per row (missing, bad_date, date_out_of_range)."""
+    latest = latest or date.today() + timedelta(days=366)
+    parsed = {v: parse_date(v) for v in pd.unique(values.astype(object))}
+    out = values.map(lambda v: parsed[v][0])
+    problems = values.map(lambda v: parsed[v][1])
+    out_of_range = out.map(lambda d: d is not None and not (earliest <= d <= latest))
+    problems = problems.where(~out_of_range, "date_out_of_range")
+    out = out.where(~out_of_range, None)
+    return out, problems
+
+
+def _to_float(s: str) -> float | None:
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+_CURRENCY = re.compile(r"(rmb|cny|¥|元|人民币)", re.IGNORECASE)
+
+
+def parse_number(value: str, *, scale: float = 1.0) -> tuple[float | None, str | None]:
+    """One cell: 1,234.50 · ¥1234 · 1234元 · 12.3万 / 12.3万元 · (1,234.50) · full-width
+    digits · 1.2e3.
+
+    ``scale`` multiplies plain numbers (a column headed 金额(万元) has scale 10,000); a cell
+    that carries 万 itself is scaled by it and not by the column's scale.
+    """
+    if is_blank(value):
+        return None, "missing"
+    s = _clean(str(value)).replace(" ", "")
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1]
+    cell_scale = scale
+    if s.endswith(("万元", "万")):
+        s, cell_scale = s.removesuffix("元").removesuffix("万"), 10_000.0
+    s = _CURRENCY.sub("", s).replace(",", "")
+    if s.endswith("%"):
+        number = _to_float(s[:-1])
+        return (None, "bad_number") if number is None else (number / 100, None)
+    number = _to_float(s)
+    if number is None or not np.isfinite(number):
+        return None, "bad_number"
+    number *= cell_scale
+    return (-number if negative else number), None
+
+
+def parse_numbers(values: pd.Series, *, scale: float = 1.0) -> tuple[pd.Series, pd.Series]:
+    # fast path: plain numbers (most cells of an ERP export) in one vectorised pass; only the
+    # rest (separators, ¥, 万, parentheses, blanks) goes through parse_number
+    plain = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    plain = plain.where(np.isfinite(plain))
+    numbers = (plain * scale).astype("float64")
+    problems = pd.Series(None, index=values.index, dtype=object)
+    rest = plain.isna()
+    if rest.any():
+        parsed = {v: parse_number(v, scale=scale) for v in pd.unique(values[rest].astype(object))}
+        numbers[rest] = values[rest].map(lambda v: parsed[v][0]).astype("float64")
+        problems[rest] = values[rest].map(lambda v: parsed[v][1]).astype(object)
+    return numbers, problems
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "成立", "有效", "√", "对"}
+_FALSE = {"0", "false", "no", "n", "否", "不成立", "无效", "×", "x", "错"}
+
+
+def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    def one(v: object) -> tuple[bool | None, str | None]:
+        if is_blank(v):
+            return None, "missing"
+        s = _clean(str(v)).lower()
+        if s in _TRUE:
+            return True, None
+        if s in _FALSE:
+            return False, None
+        return None, "bad_bool"
+    parsed = {v: one(v) for v in pd.unique(values.astype(object))}
+    return values.map(lambda v: parsed[v][0]), values.map(lambda v: parsed[v][1])
+
+
+def parse_text(values: pd.Series, *, max_length: int = 500) -> tuple[pd.Series, pd.Series]:
+    """Text as given (ids keep leading zeros), trimmed; blanks become missing; very long text
+    is cut to ``max_length`` and flagged. Vectorised: a million cells take a fraction of a
+    second."""
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    short = text.str.len() <= 5  # blank tokens ("", "—", "n/a", …) are short: normalise those
+    blank = pd.Series(False, index=values.index)
+    blank[short] = text[short].str.normalize("NFKC").str.lower().isin(_BLANK)
+    too_long = ~blank & (text.str.len() > max_length)
+    out = text.where(~too_long, text.str.slice(0, max_length)).astype(object)
+    out = out.where(~blank, None)
+    problems = pd.Series(None, index=values.index, dtype=object)
+    problems[blank] = "missing"
+    problems[too_long] = "too_long"
+    return out, problems
+
+
+def header_scale(header: str) -> float:
+    """Scale a column's numbers by its header's unit: 万元 → 10,000; kg / 千克 → 0.001 (t)."""
+    h = unicodedata.normalize("NFKC", header).lower()
+    if "万元" in h or "(万)" in h or "(万" in h:
+        return 10_000.0
+    if re.search(r"[(（](kg|千克|公斤)[)）]", h):
+        return 0.001
+    return 1.0
+
+
+def today() -> date:
+    return datetime.now().date()

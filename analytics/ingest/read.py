@@ -1,0 +1,257 @@
+"""Reading uploaded bytes into a table of text cells: encoding, delimiter, header row, sheets.
+
+Nothing is parsed into numbers or dates here (ids such as 00123 must survive); every cell is
+text or empty. ERP exports from 用友 / 金蝶 are often GBK with a title line above the header.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import pandas as pd
+from charset_normalizer import from_bytes
+
+from analytics import schema
+from analytics.ingest.errors import IngestError
+
+MAX_UPLOAD_MB = 200          # matches .streamlit/config.toml server.maxUploadSize
+HEADER_SCAN_ROWS = 15        # a header further down than this is not a header
+DELIMITERS = (",", "\t", ";", "|")
+_XLSX_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass
+class RawTable:
+    """The file as text cells under its own header row."""
+
+    frame: pd.DataFrame
+    source: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int = 0             # 0-based line of the header in the file / sheet
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    row_problems: dict[int, str] = field(default_factory=dict)  # row → reason, from reading
+    lines: list[int] = field(default_factory=list)  # each row's 1-based line in the file
+
+    def line_numbers(self) -> pd.Series:
+        """The file line of each row (blank lines skipped, so not simply index + offset)."""
+        if len(self.lines) == len(self.frame):
+            return pd.Series(self.lines, index=self.frame.index)
+        return pd.Series(range(self.header_row + 2, self.header_row + 2 + len(self.frame)),
+                         index=self.frame.index)
+
+
+def _known_headers() -> set[str]:
+    out: set[str] = set()
+    for spec in schema.TABLES.values():
+        for col in spec.columns:
+            out |= {normalize_header(a) for a in (col.name, *col.aliases)}
+    out |= {normalize_header(a) for a in ("客户", "金额", "日期", "数量", "产品", "商品", "业务员",
+                                          "customer", "amount", "date", "product", "cost",
+                                          "quantity", "tonnes", "rep")}
+    return out
+
+
+# Traditional → simplified for the characters of header words (Big5 exports from Taiwan and
+# Hong Kong branches write 客戶名稱, 金額, 數量 …), so one alias list serves both.
+_TRAD = str.maketrans("戶稱單據額噸數價訂貨號編業務員銷種規庫倉結開發類稅總計備註鋼鐵間狀態應處聯"
+                      "區級責門調訴賠償資項細營實際場況質滿紋廠購來歸帳賬條幣東廣線",
+                      "户称单据额吨数价订货号编业务员销种规库仓结开发类税总计备注钢铁间状态应处联"
+                      "区级责门调诉赔偿资项细营实际场况质满纹厂购来归帐账条币东广线")
+
+
+def normalize_header(text: object) -> str:
+    """Lower-case, NFKC (full-width → ASCII), simplified characters, no spaces, no unit in
+    brackets, no BOM."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lstrip("\ufeff").lower()
+    s = s.translate(_TRAD)
+    s = re.sub(r"[\(（\[【].*?[\)）\]】]", "", s)
+    return re.sub(r"[\s_\-:：/]+", "", s)
+
+
+# -- decoding ---------------------------------------------------------------------------------
+# Common characters in both scripts' forms: decoding Big5 bytes as GB18030 (or the reverse)
+# rarely produces them, so they tell the two encodings apart on short files too.
+_COMMON = set("客户戶名称稱日期金额額数數量单單价價订訂货貨号號编編业業务務员員公司有限"
+              "钢鋼材铁鐵建设設工程市省区區城吨噸元合计計备備注註类類规規格品种種仓倉库庫"
+              "销銷售收款票据據的是在了不和")
+
+
+def _score(text: str) -> float:
+    sample = text[:4000]
+    cjk = [c for c in sample if "\u4e00" <= c <= "\u9fff"]
+    if not cjk:
+        return 0.0
+    return sum(c in _COMMON for c in cjk) / len(cjk)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with. Order: BOMs, UTF-8, GB18030 or Big5 (whichever
+    reads as common Chinese), then charset-normalizer; raises IngestError(encoding)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates: list[tuple[float, str, str]] = []
+    for enc in ("gb18030", "big5"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_score(text), enc, text))
+    if candidates:
+        candidates.sort(key=lambda c: (-c[0], c[1] != "gb18030"))  # ties go to GB18030
+        return candidates[0][2], candidates[0][1]
+    guess = from_bytes(data).best()
+    if guess is not None and guess.encoding:
+        return str(guess), str(guess.encoding)
+    raise IngestError("encoding")
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Control bytes other than tab / CR / LF in more than 5 % of the head (UTF-16 aside)."""
+    head = data[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    control = sum(b < 32 and b not in (9, 10, 13) for b in head)
+    return control > len(head) // 20
+
+
+def sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:HEADER_SCAN_ROWS + 10] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        counts = {d: [ln.count(d) for ln in lines] for d in DELIMITERS}
+        best = max(DELIMITERS, key=lambda d: (sorted(counts[d])[len(lines) // 2], d == ","))
+        return best
+
+
+def find_header_row(cells: pd.DataFrame) -> int:
+    """The row (0-based) that looks most like a header: most known column names, else the
+    first row as wide as the table whose cells are mostly not numbers."""
+    known = _known_headers()
+    top = cells.head(HEADER_SCAN_ROWS)
+    width = int((top != "").sum(axis=1).max()) if len(top) else 0
+    best, best_hits = 0, 0
+    for i, row in top.iterrows():
+        hits = sum(normalize_header(v) in known for v in row if v)
+        if hits > best_hits:
+            best, best_hits = int(str(i)), hits
+    if best_hits >= 2:
+        return best
+    for i, row in top.iterrows():
+        filled = [v for v in row if v]
+        numeric = sum(bool(re.fullmatch(r"[-+¥￥\d.,%()]+", v)) for v in filled)
+        if len(filled) >= max(1, width * 0.8) and numeric <= len(filled) // 3:
+            return int(str(i))
+    return 0
+
+
+def _apply_header(cells: pd.DataFrame, header_row: int
+                  ) -> tuple[pd.DataFrame, dict[int, str], list[int]]:
+    """The body under the header row, and the rows with more cells than the header has
+    (usually an unquoted comma inside a value): those are reported, not guessed at."""
+    header = [str(v).strip() for v in cells.iloc[header_row]]
+    while header and not header[-1]:
+        header.pop()
+    body = cells.iloc[header_row + 1:].reset_index(drop=True)
+    extra = body.iloc[:, len(header):]
+    overflow = (extra != "").any(axis=1) if extra.shape[1] else pd.Series(False,
+                                                                          index=body.index)
+    body = body.iloc[:, :len(header)]
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        h = h or f"column_{i + 1}"
+        seen[h] = seen.get(h, 0) + 1
+        names.append(h if seen[h] == 1 else f"{h}_{seen[h]}")
+    body.columns = names
+    body = body.loc[:, [c for c, h in zip(names, header, strict=True)
+                        if h or (body[c] != "").any()]]
+    body["_line"] = body.index + header_row + 2   # the file's line (1-based), for messages
+    body["_overflow"] = overflow
+    body = body[(body.drop(columns=["_line", "_overflow"]) != "").any(axis=1) | overflow]
+    body = body.reset_index(drop=True)  # blank lines dropped
+    lines = body.pop("_line")
+    problems = {int(i): "extra_fields" for i in body.index[body.pop("_overflow")]}
+    # not in DataFrame.attrs: pandas deep-copies attrs on every operation (32 s per million)
+    return body, problems, lines.tolist()
+
+
+def read_file(data: bytes, filename: str, *, sheet: str | None = None,
+              max_mb: float = MAX_UPLOAD_MB) -> RawTable:
+    """Read CSV / TSV / TXT or XLSX bytes into text cells under the detected header row."""
+    if len(data) > max_mb * 1024 * 1024:
+        raise IngestError("too_large", size_mb=round(len(data) / 1024 / 1024, 1), limit=max_mb)
+    if not data.strip():
+        raise IngestError("empty")
+    if data.startswith(_XLS_MAGIC):
+        raise IngestError("old_xls")
+    if data.startswith(_XLSX_MAGIC):
+        return _read_xlsx(data, filename, sheet)
+    if _looks_binary(data):
+        raise IngestError("binary")
+    text, encoding = decode(data)
+    delimiter = sniff_delimiter(text)
+    # a title line above the header is narrower than the table: take the width from the
+    # widest of the first lines, so short lines are padded rather than setting the width
+    head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS + 35])),
+                           delimiter=delimiter))
+    width = max((len(r) for r in head), default=1)
+    try:
+        cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
+                            names=list(range(width)), keep_default_na=False,
+                            skip_blank_lines=True, engine="c", on_bad_lines="error")
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise IngestError("malformed", detail=str(exc)[:200]) from exc
+    if cells.empty:
+        raise IngestError("empty")
+    header = find_header_row(cells)
+    frame, problems, lines = _apply_header(cells.fillna(""), header)
+    return RawTable(frame=frame, source=filename, encoding=encoding, delimiter=delimiter,
+                    header_row=header, row_problems=problems, lines=lines)
+
+
+def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> RawTable:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # a zip that is not a workbook, a broken file
+        raise IngestError("malformed", detail=type(exc).__name__) from exc
+    sheets = list(book.sheetnames)
+    name = sheet if sheet in sheets else sheets[0]
+    rows = [["" if v is None else _cell_text(v) for v in row]
+            for row in book[name].iter_rows(values_only=True)]
+    book.close()
+    if not rows:
+        raise IngestError("empty")
+    width = max(len(r) for r in rows)
+    cells = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    header = find_header_row(cells)
+    frame, problems, lines = _apply_header(cells, header)
+    return RawTable(frame=frame, source=filename, header_row=header, sheet=name, sheets=sheets,
+                    row_problems=problems, lines=lines)
+
+
+def _cell_text(value: object) -> str:
+    """Excel cells as text: whole numbers without .0, datetimes as ISO (parsed later)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
+    return str(value)
