@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -77,14 +78,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    """Upload templates: the canonical headers and three demo rows per table."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    frames = sample.generate_frames(sample.SampleConfig(scale=0.05))
-    for name, spec in schema.TABLES.items():
-        rows = frames[name].reindex(columns=spec.column_names).head(3)
-        (out / f"{name}.csv").write_bytes(exports.to_csv(rows))
-    print(f"wrote {len(schema.TABLES)} templates to {out}")
+    """Upload templates: bilingual headers, 客户编号 (customer_id), and three demo rows."""
+    from analytics.ingest.templates import write_templates
+
+    written = write_templates(Path(args.out))
+    print(f"wrote {len(written)} templates to {args.out}")
     return 0
 
 
@@ -157,6 +155,59 @@ def cmd_grades(args: argparse.Namespace) -> int:
     return _write(result.factors if args.factors else result.customers, args, "grades")
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a CSV / XLSX file: the same reading, mapping and checks as the data page."""
+    from analytics import ingest
+    from analytics.i18n import Labels
+    from analytics.ingest.mapping import MappingMemory
+
+    labels = Labels(args.lang)
+    path = Path(args.file)
+    data = path.read_bytes()
+    wh = open_warehouse(args.url)
+    try:
+        raw = ingest.read_file(data, path.name, sheet=args.sheet)
+    except ingest.IngestError as err:
+        print(labels(f"ingest_{err.code}", **err.params), file=sys.stderr)
+        return 2
+    columns = list(raw.frame.columns)
+    memory = MappingMemory(wh.root / "mappings.json")
+    mapping = memory.recall(columns, args.table) or ingest.suggest_mapping(columns, args.table)
+    for item in args.map or []:
+        source, _, target = item.partition("=")
+        if source not in columns:
+            print(f"--map: no column {source!r} in the file ({', '.join(columns)})",
+                  file=sys.stderr)
+            return 2
+        mapping[source] = target or None
+    print("mapping: " + ", ".join(f"{c} → {f or '—'}" for c, f in mapping.items()),
+          file=sys.stderr)
+    plan = ingest.plan_import(raw, args.table, mapping, data=data, mode=args.mode,
+                              existing=wh.tables() if wh.exists() else None)
+    for code, params in plan.blocking:
+        print(labels(f"ingest_{code}", **params), file=sys.stderr)
+    if plan.blocking:
+        return 2
+    counts = plan.summary()
+    print(f"rows {counts['rows']:,} · good {counts['good']:,} · with errors {counts['bad']:,}"
+          f" · warnings {counts['warnings']:,}", file=sys.stderr)
+    for row in plan.problems.head(20).itertuples():
+        print(f"  line {row.line} {row.column}: {row.value!r} — {labels(f'problem_{row.problem}')}"
+              f" ({labels(f'severity_{row.severity}')})", file=sys.stderr)
+    if args.report:
+        Path(args.report).write_bytes(exports.to_csv(plan.problems))
+    try:
+        version = ingest.apply_import(wh, plan, skip_bad=args.skip_bad, user=args.user,
+                                      progress=_progress)
+    except ingest.IngestError as err:
+        print(labels(f"ingest_{err.code}", **err.params)
+              + (" (--skip-bad)" if err.code == "has_errors" else ""), file=sys.stderr)
+        return 1
+    memory.remember(columns, args.table, mapping)
+    print(f"imported {plan.rows_good:,} rows as {version}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -179,6 +230,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: from the output file's suffix, else csv")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="import a CSV or XLSX file into a table")
+    imp.add_argument("file")
+    imp.add_argument("--table", required=True, choices=("transactions", *schema.TABLES))
+    imp.add_argument("--mode", choices=("append", "replace"), default="append")
+    imp.add_argument("--map", action="append", metavar="COLUMN=FIELD",
+                     help="correct the suggested mapping (repeatable; FIELD empty = leave out)")
+    imp.add_argument("--sheet", help="the sheet of an .xlsx file (default: the first)")
+    imp.add_argument("--skip-bad", action="store_true", help="import the rows without errors")
+    imp.add_argument("--report", help="write the full validation report (CSV) here")
+    imp.add_argument("--user", default=os.environ.get("USER", "cli"))
+    imp.add_argument("--lang", choices=("zh", "en"), default="en")
+    imp.set_defaults(func=cmd_import)
     templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
     templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                                 / "templates"))

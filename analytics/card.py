@@ -129,12 +129,11 @@ def customer_card(tables: Tables, *, customer_id: str, as_of: date) -> Card:
     lines["order_date"] = pd.to_datetime(lines["order_date"])
     monthly = _monthly(lines, as_of)
     cycle = order_cycle(lines["order_date"], as_of=as_of)
-    mix = pd.DataFrame(columns=["category", "volume_t", "revenue_cny", "share"])
+    mix = pd.DataFrame(columns=["category", "revenue_cny", "share"])
     if not lines.empty and "category" in lines:
         recent = lines[lines["order_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
         basis = recent if not recent.empty else lines
-        mix = basis.groupby("category").agg(volume_t=("volume_t", "sum"),
-                                            revenue_cny=("amount_cny", "sum")).reset_index()
+        mix = basis.groupby("category").agg(revenue_cny=("amount_cny", "sum")).reset_index()
         mix["share"] = mix["revenue_cny"] / mix["revenue_cny"].sum()
         mix = mix.sort_values("revenue_cny", ascending=False).reset_index(drop=True)
     year = lines[lines["order_date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
@@ -159,9 +158,11 @@ def _monthly(lines: pd.DataFrame, as_of: date) -> pd.DataFrame:
     months = pd.DataFrame({"month": pd.period_range(end=pd.Timestamp(as_of), periods=24,
                                                     freq="M").to_timestamp()})
     if lines.empty:
-        return months.assign(volume_t=0.0, revenue_cny=0.0)
+        return months.assign(revenue_cny=0.0)
     grouped = lines.assign(month=lines["order_date"].dt.to_period("M").dt.to_timestamp())
-    agg = {"volume_t": ("volume_t", "sum"), "revenue_cny": ("amount_cny", "sum")}
+    agg = {"revenue_cny": ("amount_cny", "sum")}
+    if "volume_t" in lines:
+        agg["volume_t"] = ("volume_t", "sum")
     if "cost_cny" in lines:
         grouped = grouped.assign(gross_profit_cny=grouped["amount_cny"] - grouped["cost_cny"])
         agg["gross_profit_cny"] = ("gross_profit_cny", "sum")

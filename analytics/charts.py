@@ -48,6 +48,17 @@ def nice_ticks(top: float, count: int = 4, *, low: float = 0.0) -> list[float]:
     return [float(v) for v in (*below, *np.arange(0, top, step))]
 
 
+def _revenue_bars(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
+    zh = labels.lang == "zh"
+    div, unit = (1e4, "万元") if zh else (1e6, "CNY M")
+    fig = go.Figure(go.Bar(x=monthly["month"], y=monthly["revenue_cny"] / div,
+                           marker_color=PALETTE["revenue"],
+                           customdata=[labels.month(m) for m in monthly["month"]],
+                           hovertemplate="%{customdata}: %{y:,.1f}<extra></extra>"))
+    fig.update_yaxes(title_text=f"{labels('kpi_revenue_cny')} ({unit})", rangemode="tozero")
+    return _layout(fig, labels("monthly_title_revenue_only"))
+
+
 def monthly_volume_profit(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
     """Tonnes as bars (left axis) and gross profit as a line (right axis) per month.
 
@@ -55,6 +66,8 @@ def monthly_volume_profit(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
     """
     has_profit = "gross_profit_cny" in monthly
     line_col = "gross_profit_cny" if has_profit else "revenue_cny"
+    if "volume_t" not in monthly:  # a transactions file without tonnes: revenue bars only
+        return _revenue_bars(monthly, labels)
     zh = labels.lang == "zh"
     x = monthly["month"]
     ticks = [labels.month(m) for m in x]

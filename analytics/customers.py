@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from analytics import measures
 from analytics.period import Period
 from analytics.warehouse import MissingData, Tables
 
@@ -40,11 +41,7 @@ def customer_values(tables: Tables, period: Period) -> pd.DataFrame:
     gross_profit_cny (when cost is visible), orders, and name/type/province/sales_rep."""
     orders = tables.get("orders")
     sales = orders.filter(period.contains(orders.order_date))
-    agg = {"revenue_cny": _.amount_cny.sum(), "orders": _.order_id.nunique()}
-    if "volume_t" in orders.columns:
-        agg["volume_t"] = _.volume_t.sum()
-    if "cost_cny" in orders.columns:
-        agg["gross_profit_cny"] = _.amount_cny.sum() - _.cost_cny.sum()
+    agg = {**measures.sales_aggregates(orders), "orders": _.order_id.nunique()}
     per_customer = sales.group_by("customer_id").aggregate(**agg)
     if tables.customers is not None:
         info_cols = [c for c in ("name", "type", "province", "sales_rep")
@@ -121,7 +118,7 @@ def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     value_per_customer, revenue_cny, gross_profit_cny and margin_pct (when present)."""
     grouped = tiers.groupby("tier", observed=True, sort=False)
     out = pd.DataFrame({"customers": grouped.size(), "value": grouped["value"].sum()})
-    for col in ("revenue_cny", "gross_profit_cny", "volume_t"):
+    for col in ("revenue_cny", "gross_profit_cny", "costed_revenue_cny", "volume_t"):
         if col in tiers:
             out[col] = grouped[col].sum()
     out = out.reindex([t for t in TIERS if t in out.index]).reset_index()
@@ -129,9 +126,10 @@ def tier_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     total = out["value"].sum()
     out["value_share"] = out["value"] / total if total else np.nan
     out["value_per_customer"] = out["value"] / out["customers"]
-    if "gross_profit_cny" in out and "revenue_cny" in out:
-        out["margin_pct"] = out["gross_profit_cny"] / out["revenue_cny"].where(
-            out["revenue_cny"] != 0) * 100
+    if "gross_profit_cny" in out:
+        costed = out.pop("costed_revenue_cny") if "costed_revenue_cny" in out else \
+            out["revenue_cny"]
+        out["margin_pct"] = out["gross_profit_cny"] / costed.where(costed != 0) * 100
     return out
 
 

@@ -8,6 +8,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
+from analytics import measures
 from analytics.period import Period
 from analytics.warehouse import Tables
 
@@ -50,22 +51,20 @@ def kpis(tables: Tables, period: Period) -> dict[str, float]:
     nan = float("nan")
     orders = tables.get("orders")
     in_period = _period_sales(tables, period)
-    agg = {"revenue_cny": in_period.amount_cny.sum(), "volume_t": in_period.volume_t.sum(),
+    agg = {**measures.sales_aggregates(orders),
            "active_customers": in_period.customer_id.nunique()}
-    if _has_cost(tables):
-        agg["cost_cny"] = in_period.cost_cny.sum()
     row = in_period.aggregate(**agg).to_pandas().iloc[0]
-    revenue = float(row["revenue_cny"] or 0.0)
+    revenue = _num(row["revenue_cny"], 0.0)
     out: dict[str, float] = {
         "revenue_cny": revenue,
-        "volume_t": float(row["volume_t"] or 0.0),
-        "active_customers": float(row["active_customers"] or 0),
+        "volume_t": _num(row.get("volume_t"), 0.0) if "volume_t" in row else nan,
+        "active_customers": _num(row["active_customers"], 0.0),
         "gross_profit_cny": nan, "margin_pct": nan,
     }
-    if _has_cost(tables):
-        profit = revenue - float(row["cost_cny"] or 0.0)
+    if "gross_profit_cny" in row:
+        profit, costed = _num(row["gross_profit_cny"], nan), _num(row["costed_revenue_cny"], nan)
         out["gross_profit_cny"] = profit
-        out["margin_pct"] = profit / revenue * 100 if revenue else nan
+        out["margin_pct"] = profit / costed * 100 if costed else nan
 
     first_orders = orders.group_by("customer_id").aggregate(first=_.order_date.min())
     out["new_customers"] = float(first_orders.filter(period.contains(first_orders.first))
@@ -103,9 +102,16 @@ def inventory_days(tables: Tables, as_of: date) -> float:
     if last is None or pd.isna(last):
         return float("nan")
     on_hand = float(inv.filter(_.date == last).on_hand_t.sum().to_pandas() or 0.0)
+    if not measures.has_volume(tables.get("orders")):
+        return float("nan")
     window = Period(as_of - timedelta(days=INVENTORY_DAYS_WINDOW - 1), as_of)
     sold = float(_period_sales(tables, window).volume_t.sum().to_pandas() or 0.0)
     return on_hand / (sold / INVENTORY_DAYS_WINDOW) if sold else float("nan")
+
+
+def _num(value: object, default: float) -> float:
+    """A number from a query result; NULL / NA → ``default``."""
+    return default if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload]
 
 
 def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
@@ -131,19 +137,16 @@ def monthly(tables: Tables, period: Period) -> pd.DataFrame:
     """One row per calendar month of the period: revenue_cny, volume_t, gross_profit_cny
     (absent without cost), margin_pct, active_customers. Months without sales are zero rows."""
     sales = _period_sales(tables, period).mutate(month=_.order_date.truncate("M"))
-    agg = {"revenue_cny": _.amount_cny.sum(), "volume_t": _.volume_t.sum(),
+    agg = {**measures.sales_aggregates(tables.get("orders")),
            "active_customers": _.customer_id.nunique()}
-    if _has_cost(tables):
-        agg["cost_cny"] = _.cost_cny.sum()
     by_month = sales.group_by("month").aggregate(**agg).to_pandas()
     months = pd.DataFrame({"month": period.months().to_timestamp()})
     by_month["month"] = pd.to_datetime(by_month["month"]).astype("datetime64[ns]")
     months["month"] = months["month"].astype("datetime64[ns]")
     out = months.merge(by_month, on="month", how="left").fillna(0)
-    if "cost_cny" in out:
-        out["gross_profit_cny"] = out["revenue_cny"] - out.pop("cost_cny")
-        out["margin_pct"] = (out["gross_profit_cny"] / out["revenue_cny"].where(
-            out["revenue_cny"] != 0) * 100)
+    if "gross_profit_cny" in out:
+        costed = out.pop("costed_revenue_cny")
+        out["margin_pct"] = out["gross_profit_cny"] / costed.where(costed != 0) * 100
     return out
 
 
@@ -158,10 +161,7 @@ def top_customers(tables: Tables, period: Period, *, n: int = TOP_CUSTOMERS,
     if metric == "gross_profit_cny" and not _has_cost(tables):
         metric = "revenue_cny"
     sales = _period_sales(tables, period)
-    agg = {"revenue_cny": _.amount_cny.sum(), "volume_t": _.volume_t.sum(),
-           "orders": _.order_id.nunique()}
-    if _has_cost(tables):
-        agg["gross_profit_cny"] = _.amount_cny.sum() - _.cost_cny.sum()
+    agg = {**measures.sales_aggregates(tables.get("orders")), "orders": _.order_id.nunique()}
     per_customer = sales.group_by("customer_id").aggregate(**agg)
     total = per_customer[metric].sum()
     ranked = per_customer.mutate(share=per_customer[metric] / total).order_by(
@@ -176,5 +176,6 @@ def top_customers(tables: Tables, period: Period, *, n: int = TOP_CUSTOMERS,
             [ibis.desc(metric), "customer_id"])
     out = ranked.to_pandas()
     if "gross_profit_cny" in out:
-        out["margin_pct"] = out["gross_profit_cny"] / out["revenue_cny"] * 100
+        costed = out.pop("costed_revenue_cny")
+        out["margin_pct"] = out["gross_profit_cny"] / costed.where(costed != 0) * 100
     return out.reset_index(drop=True)
