@@ -86,7 +86,8 @@ with g2:
 st.subheader(labels("graded_customers"))
 columns = ["customer_id", "name", "type", "sales_rep", "grade", "class", "score",
            "factors_used", *grading.FACTOR_KEYS]
-widgets.customer_table(labels, graded.dropna(subset=["grade"])[columns].rename(
+widgets.customer_table(labels, graded.dropna(subset=["grade"])[
+    [c for c in columns if c in graded]].rename(
     columns={k: labels.value("factor", k) for k in grading.FACTOR_KEYS}),
     key="graded_customers", filename="grades")
 
@@ -95,7 +96,8 @@ tiers = ctx.cached(customers.pyramid, period=period,
 gaps = grading.disagreements(graded, tiers)
 st.subheader(labels("disagreements_title", n=len(gaps)))
 st.caption(labels("disagreements_intro"))
-widgets.customer_table(labels, gaps[["customer_id", "name", "grade", "tier", "gap", "score"]],
+widgets.customer_table(labels, gaps[[c for c in ("customer_id", "name", "grade", "tier", "gap",
+                                                "score") if c in gaps]],
                        key="disagreements", filename="grade_tier_disagreements")
 
 # -- current value / future value -----------------------------------------------------------

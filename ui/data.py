@@ -13,14 +13,20 @@ import ibis
 import streamlit as st
 
 from analytics import filters as flt
+from analytics import ingest
 from analytics.access import Scope, scoped
 from analytics.filters import Filters
-from analytics.warehouse import Tables, Warehouse, open_warehouse, tables_from
+from analytics.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
 
 
 @st.cache_resource(show_spinner=False)
+def _warehouse(url: str) -> Warehouse:
+    return open_warehouse(url)
+
+
 def warehouse() -> Warehouse:
-    return open_warehouse()
+    """The configured warehouse (the URL is read each run, so a test or an admin can switch)."""
+    return _warehouse(resolve_url())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -30,10 +36,16 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(path, read_only=True)
 
 
+def version_key(wh: Warehouse) -> str:
+    """The current version file's full path: the cache key part that changes on every import
+    and differs between warehouses (two warehouses both have a v000001)."""
+    path = wh.current_path()
+    return str(path) if path else "empty"
+
+
 def base_tables(version: str) -> Tables:
-    """Unscoped tables of the given version. Only the scoped helpers below may call this."""
-    path = warehouse().root / f"{version}.duckdb"
-    return tables_from(ibis.duckdb.from_connection(_connection(str(path)).cursor()))
+    """Unscoped tables of a version (a version_key). Only the scoped helpers may call this."""
+    return tables_from(ibis.duckdb.from_connection(_connection(version).cursor()))
 
 
 def scoped_tables(version: str, scope: Scope, filters: Filters | None) -> Tables:
@@ -61,3 +73,20 @@ def cached(fn: Callable[..., Any], version: str, scope: Scope, filters: Filters 
     """
     fn_path = f"{fn.__module__}.{fn.__qualname__}"
     return _call(fn_path, version, scope, filters, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
+    return ingest.read_file(data, name, sheet=sheet)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
+                mapping: tuple[tuple[str, str | None], ...], mode: str, version: str
+                ) -> ingest.ImportPlan:
+    """The import plan for an upload; keyed by the data version, so a plan made before an
+    import landed is made again against the new data."""
+    raw = read_upload(data, name, sheet)
+    existing = base_tables(version) if version != "empty" else None
+    return ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
+                              existing=existing)

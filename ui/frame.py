@@ -21,7 +21,7 @@ from analytics.access import SINGLE_USER, Scope
 from analytics.filters import Filters
 from analytics.i18n import DEFAULT_LANG, LANGS, Labels
 from analytics.period import PRESETS, Period, preset
-from analytics.warehouse import Tables
+from analytics.warehouse import MissingData, Tables
 from ui import data
 from ui.nav import PAGES
 
@@ -44,12 +44,25 @@ class Context:
         return self.labels.lang
 
     def cached(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """``fn(tables, **kwargs)`` on the user's scoped, filtered tables, cached."""
-        return data.cached(fn, self.version, self.scope, self.filters, **kwargs)
+        """``fn(tables, **kwargs)`` on the user's scoped, filtered tables, cached. When the data
+        lacks a table or column the function needs, says which and stops the page there."""
+        return self._guarded(lambda: data.cached(fn, self.version, self.scope, self.filters,
+                                                 **kwargs))
 
     def cached_unfiltered(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Like ``cached`` but ignoring the dimension filters (still scoped)."""
-        return data.cached(fn, self.version, self.scope, None, **kwargs)
+        return self._guarded(lambda: data.cached(fn, self.version, self.scope, None, **kwargs))
+
+    def _guarded(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except MissingData as missing:
+            table = self.labels.value("table", missing.table)
+            if missing.column:
+                st.info(self.labels("missing_column", table=table, column=missing.column))
+            else:
+                st.info(self.labels("missing_table", table=table))
+            st.stop()
 
     def tables(self) -> Tables:
         """Scoped, filtered tables for work that cannot be cached (rare)."""
@@ -144,8 +157,9 @@ def _filters(labels: Labels, version: str, scope: Scope, first: date, last: date
                    categories=cats)
 
 
-def frame(page: str) -> Context:
-    """Set up the page and return its context; stops the script when there is nothing to show."""
+def frame(page: str, *, needs_data: bool = True) -> Context:
+    """Set up the page and return its context; stops the script when there is nothing to show
+    (unless ``needs_data`` is False: the data page must work on an empty warehouse)."""
     title = next(p for p in PAGES if p.key == page)
     st.set_page_config(page_title="SteelSight", page_icon="🏗️", layout="wide")
     # KPI values such as 2014万元 must fit a fifth of a laptop screen
@@ -155,18 +169,22 @@ def frame(page: str) -> Context:
     _navigation(labels)
     st.title(f"{title.icon} {labels(title.label)}")
     wh = data.warehouse()
-    if not wh.exists():
-        st.warning(labels("no_warehouse"))
-        st.stop()
-    version = wh.version
-    span = data.cached(overview.data_range, version, scope, None)
+    key = data.version_key(wh)
+    span = data.cached(overview.data_range, key, scope, None) if wh.exists() else None
     if span is None:
-        st.info(labels("no_orders"))
-        st.stop()
+        if needs_data:
+            st.warning(labels("no_warehouse") if not wh.exists() else labels("no_orders"))
+            st.page_link(PAGES[-1].path, label=labels("go_import"), icon="📥")
+            st.stop()
+        today = date.today()
+        return Context(page=page, labels=labels, scope=scope, version=key,
+                       filters=Filters(period=preset("last_12_months", as_of=today)),
+                       data_end=today)
+    version = key
     first, last = span
     filters = _filters(labels, version, scope, first, last)
     st.sidebar.caption(labels("data_through", date=labels.date(last)) + " · "
-                       + labels("warehouse_version", version=version))
+                       + labels("warehouse_version", version=wh.version))
     period_name = labels("period_" + st.session_state["period_preset"])
     st.caption(f"{period_name}: {labels.date(filters.period.start)} – "
                f"{labels.date(filters.period.end)}")
