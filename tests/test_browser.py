@@ -139,3 +139,56 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
             _wait_for_charts(page)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         page.screenshot(path=str(_shots() / f"{name}_{lang}.png"))
+
+
+@pytest.fixture(scope="module")
+def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server over its own small demo warehouse, so the import does not touch the others."""
+    from analytics import sample
+    from analytics.warehouse import Warehouse
+
+    root = tmp_path_factory.mktemp("import-wh")
+    sample.build(Warehouse(root), sample.SampleConfig(scale=0.1))
+    port = _free_port()
+    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{root}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, page: Page,
+                                                            tmp_path: Path) -> None:
+    rows = ["佛山巨龙钢构,2025/12/01,\"5,000,000\"", "佛山巨龙钢构,2025/12/15,\"3,000,000\"",
+            "顺德小五金,2025/12/02,1200", "江门建工,2025/11/20,\"450,000\""]
+    upload = tmp_path / "销售明细.csv"
+    upload.write_bytes(("销售明细 2025年12月\n客户名称,单据日期,含税金额\n" + "\n".join(rows) +
+                        "\n").encode("gbk"))
+    page.goto(f"{import_server}/data?lang=zh")
+    expect(page.get_by_text("上传 CSV 或 Excel").first).to_be_visible(timeout=60_000)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        str(upload))
+    expect(page.get_by_text("识别结果：编码 gb18030")).to_be_visible(timeout=30_000)
+    page.get_by_text("替换", exact=True).click()
+    button = page.get_by_role("button", name="导入", exact=True)
+    expect(button).to_be_enabled(timeout=30_000)
+    page.screenshot(path=str(_shots() / "import_zh.png"))
+    button.click()
+    expect(page.get_by_text("已完成：当前数据版本")).to_be_visible(timeout=60_000)
+    page.goto(f"{import_server}/pyramid?lang=zh")
+    _wait_for_charts(page)
+    # the data grid draws on a canvas; its cells are in the DOM but not "visible"
+    expect(page.get_by_text("佛山巨龙钢构").first).to_be_attached(timeout=30_000)
+    page.screenshot(path=str(_shots() / "pyramid_after_import_zh.png"))

@@ -142,8 +142,11 @@ def test_data_page_lists_tables_and_versions(lang: str, demo_warehouse: Warehous
     at = _app(lang)
     at.switch_page("pages/9_data.py").run()
     assert not at.exception
-    tables, versions, preview = (d.value for d in at.dataframe)
     labels = Labels(lang)
+    frames = [d.value for d in at.dataframe]
+    tables = next(f for f in frames if labels.column("table") in f.columns)
+    versions = next(f for f in frames if labels.column("version") in f.columns)
+    preview = next(f for f in frames if "customer_id" in f.columns)
     assert len(tables) == 10
     rows = dict(zip(tables[labels.column("table")], tables[labels.column("rows")], strict=True))
     orders_label = f"{labels.value('table', 'orders')} (orders)"

@@ -1,0 +1,432 @@
+"""The import corpus: awkward files built here, each with the outcome a user should get.
+
+Every case states what must happen: an error code the page translates, or how many rows are
+good and bad, with the problems that explain the bad ones.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics import exports, ingest
+from analytics.ingest import parse
+from analytics.ingest.mapping import MappingMemory, layout_key
+from analytics.warehouse import Warehouse, tables_from_frames
+
+TX_HEADER = "客户名称,单据日期,含税金额,吨位,品名"
+TX_ROWS = ["佛山华盛钢材,2025-01-05,38000,10,螺纹钢", "顺德五金店,2025-01-06,4200,1.1,盘螺",
+           "江门建工,2025-01-07,125000,32.5,螺纹钢"]
+
+
+def csv_text(header: str = TX_HEADER, rows: list[str] | None = None, sep: str = ",") -> str:
+    lines = [header, *(TX_ROWS if rows is None else rows)]
+    return "\n".join(line.replace(",", sep) for line in lines) + "\n"
+
+
+def full_width(text: str) -> str:
+    """ASCII digits and "-" as the full-width forms that Chinese input methods type."""
+    return "".join(chr(ord(c) + 0xFEE0) for c in text)
+
+
+def xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+@dataclass
+class Case:
+    name: str
+    data: Callable[[], bytes]
+    target: str = "transactions"
+    filename: str = "file.csv"
+    error: str | None = None            # IngestError code from reading, or a blocking code
+    good: int | None = None
+    bad: int = 0
+    problems: set[str] = field(default_factory=set)   # problem codes expected in the report
+    check: Callable[[ingest.ImportPlan, ingest.RawTable], None] | None = None
+    sheet: str | None = None
+    max_mb: float = 200
+
+
+def _amounts(expected: list[float]) -> Callable[[ingest.ImportPlan, ingest.RawTable], None]:
+    def check(plan: ingest.ImportPlan, raw: ingest.RawTable) -> None:
+        assert plan.frames["orders"]["amount_cny"].tolist() == pytest.approx(expected)
+    return check
+
+
+def _dates(expected: list[date]) -> Callable[[ingest.ImportPlan, ingest.RawTable], None]:
+    def check(plan: ingest.ImportPlan, raw: ingest.RawTable) -> None:
+        assert plan.frames["orders"]["order_date"].tolist() == expected
+    return check
+
+
+def _encoding(name: str) -> Callable[[ingest.ImportPlan, ingest.RawTable], None]:
+    def check(plan: ingest.ImportPlan, raw: ingest.RawTable) -> None:
+        assert raw.encoding == name
+        assert plan.frames["customers"]["name"].iloc[0] in ("佛山华盛钢材", "佛山華盛鋼材")
+    return check
+
+
+D = date
+CASES = [
+    Case("utf8-english-headers", lambda: csv_text(
+        "customer,date,amount,tonnes", ["ACME Steel,2025-01-05,100,1", "Beta,2025-01-06,200,2"]
+    ).encode(), good=2),
+    Case("utf8-chinese", lambda: csv_text().encode(), good=3, check=_encoding("utf-8")),
+    Case("utf8-bom", lambda: b"\xef\xbb\xbf" + csv_text().encode(), good=3,
+         check=_encoding("utf-8-sig")),
+    Case("gbk", lambda: csv_text().encode("gbk"), good=3, check=_encoding("gb18030")),
+    Case("gb18030-four-byte", lambda: csv_text(rows=["㐀㐁钢材,2025-01-05,1,1,螺纹钢"]).encode(
+        "gb18030"), good=1),
+    Case("big5-traditional", lambda: csv_text("客戶名稱,單據日期,金額,噸位,品名", [
+        "佛山華盛鋼材,2025-01-05,38000,10,螺紋鋼"]).encode("big5"), good=1,
+        check=_encoding("big5")),
+    Case("utf16-excel-unicode-text", lambda: csv_text(sep="\t").encode("utf-16"),
+         filename="export.txt", good=3, check=_encoding("utf-16")),
+    Case("utf16-be", lambda: b"\xfe\xff" + csv_text(sep="\t").encode("utf-16-be"), good=3),
+    Case("title-line", lambda: ("销售明细表 2025年1月\n" + csv_text()).encode("gbk"), good=3,
+         check=lambda p, r: (r.header_row == 1) or pytest.fail(str(r.header_row))),
+    Case("two-title-lines-and-blank", lambda: ("某某钢贸有限公司\n销售日报,,,\n\n" + csv_text()
+                                                ).encode("gbk"), good=3),
+    Case("semicolon", lambda: csv_text(sep=";").encode(), good=3,
+         check=lambda p, r: (r.delimiter == ";") or pytest.fail(str(r.delimiter))),
+    Case("pipe", lambda: csv_text(sep="|").encode(), good=3),
+    Case("tab-txt", lambda: csv_text(sep="\t").encode("gbk"), filename="a.txt", good=3),
+    Case("excel-serial-dates", lambda: csv_text(rows=["甲,45662,100,1,螺纹钢",
+                                                      "乙,45663,100,1,螺纹钢"]).encode(),
+         good=2, check=_dates([D(2025, 1, 5), D(2025, 1, 6)])),
+    Case("mixed-date-formats", lambda: csv_text(rows=[
+        "甲,2025/3/5,1,1,x", "乙,2025年3月6日,1,1,x", "丙,20250307,1,1,x", "丁,2025.3.8,1,1,x",
+        "戊,2025-03-09 14:30:00,1,1,x"]).encode(), good=5,
+        check=_dates([D(2025, 3, d) for d in range(5, 10)])),
+    Case("wan-yuan-column", lambda: csv_text("客户,日期,金额(万元)", [
+        "甲,2025-01-05,3.8", "乙,2025-01-06,0.42"]).encode("gbk"), good=2,
+        check=_amounts([38_000, 4_200])),
+    Case("wan-in-cells", lambda: csv_text("客户,日期,金额", [
+        "甲,2025-01-05,3.8万", "乙,2025-01-06,12万元"]).encode(), good=2,
+        check=_amounts([38_000, 120_000])),
+    Case("separators-and-currency", lambda: csv_text("客户,日期,金额", [
+        '甲,2025-01-05,"1,234.50"', "乙,2025-01-06,¥2000", "丙,2025-01-07,300元",
+        "丁,2025-01-08,RMB 40"]).encode(), good=4, check=_amounts([1234.5, 2000, 300, 40])),
+    Case("negative-in-parentheses", lambda: csv_text("客户,日期,金额", [
+        "甲,2025-01-05,(1500)", "乙,2025-01-06,200"]).encode(), good=2,
+        problems={"not_positive"}, check=_amounts([-1500, 200])),
+    Case("full-width-digits", lambda: csv_text("客户,日期,金额", [
+        f"甲,{full_width('2025-01-05')},{full_width('1234')}"]).encode(), good=1,
+        check=_amounts([1234])),
+    Case("leading-zero-ids", lambda: "客户编号,客户名称\n00123,甲\n007,乙\n".encode(),
+         target="customers", good=2,
+         check=lambda p, r: (p.frames["customers"]["customer_id"].tolist() == ["00123", "007"])
+         or pytest.fail(str(p.frames["customers"]["customer_id"].tolist()))),
+    Case("empty-file", lambda: b"", error="empty"),
+    Case("whitespace-only", lambda: b"  \n\n \r\n", error="empty"),
+    Case("header-only", lambda: (TX_HEADER + "\n").encode(), error="no_rows"),
+    Case("binary-junk", lambda: bytes(range(256)) * 40, filename="x.csv", error="binary"),
+    Case("old-xls", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
+         filename="x.xls", error="old_xls"),
+    Case("xlsx-that-is-really-csv", lambda: csv_text().encode("gbk"), filename="export.xlsx",
+         good=3),
+    Case("xlsx-second-sheet", lambda: xlsx({"说明": [["本表为演示"]], "明细": [
+        ["客户名称", "日期", "金额"], ["甲", "2025-01-05", 100], ["乙", "2025-01-06", 200]]}),
+        filename="a.xlsx", sheet="明细", good=2),
+    Case("xlsx-datetime-and-numbers", lambda: xlsx({"S": [
+        ["客户", "日期", "金额", "吨位"], ["甲", pd.Timestamp("2025-02-03").to_pydatetime(),
+                                          1234.5, 10], ["乙", 45662, 3000, 2.5]]}),
+        filename="b.xlsx", good=2, check=_dates([D(2025, 2, 3), D(2025, 1, 5)])),
+    Case("xlsx-title-rows", lambda: xlsx({"S": [["销售明细"], [], ["客户", "日期", "金额"],
+                                               ["甲", "2025-01-05", 1]]}),
+         filename="c.xlsx", good=1),
+    Case("corrupt-zip", lambda: b"PK\x03\x04" + b"\x01" * 300, filename="d.xlsx",
+         error="malformed"),
+    Case("missing-required-column", lambda: "客户,日期\n甲,2025-01-05\n".encode(),
+         error="missing_required"),
+    Case("text-in-amount-column", lambda: csv_text("客户,日期,金额", [
+        "甲,2025-01-05,abc", "乙,2025-01-06,100", "丙,2025-01-07,n/a"]).encode(),
+        good=1, bad=2, problems={"bad_number", "missing"}),
+    Case("bad-dates", lambda: csv_text("客户,日期,金额", [
+        "甲,2025-02-30,1", "乙,yesterday,1", "丙,2025-01-01,1"]).encode(), good=1, bad=2,
+        problems={"bad_date"}),
+    Case("dates-out-of-range", lambda: csv_text("客户,日期,金额", [
+        "甲,1899-12-31,1", "乙,2999-01-01,1", "丙,2025-01-01,1"]).encode(), good=1, bad=2,
+        problems={"date_out_of_range"}),
+    Case("empty-customer", lambda: csv_text("客户,日期,金额", [
+        ",2025-01-05,1", "乙,2025-01-06,1"]).encode(), good=1, bad=1, problems={"missing"}),
+    Case("duplicate-order-lines", lambda: ("订单号,行号,日期,客户编号,吨位,金额\n"
+                                           "SO1,1,2025-01-05,C1,10,100\n"
+                                           "SO1,1,2025-01-05,C1,10,100\n"
+                                           "SO1,2,2025-01-05,C1,5,50\n").encode(),
+         target="orders", good=2, bad=1, problems={"duplicate_key"}),
+    Case("exact-repeat-in-transactions", lambda: csv_text(rows=[TX_ROWS[0], TX_ROWS[0],
+                                                                TX_ROWS[1]]).encode(),
+         good=2, bad=1, problems={"duplicate_key"}),
+    Case("very-long-string", lambda: csv_text("客户,日期,金额", [
+        "甲" * 10_000 + ",2025-01-05,1"]).encode(), good=1, problems={"too_long"},
+        check=lambda p, r: (len(p.frames["customers"]["name"].iloc[0]) == 500)
+        or pytest.fail("not cut")),
+    Case("formula-looking-cells", lambda: csv_text("客户,日期,金额", [
+        '"=HYPERLINK(""http://x"",""点我"")",2025-01-05,1', "@SUM(A1),2025-01-06,2"]).encode(),
+        good=2, check=lambda p, r: (p.frames["customers"]["name"].iloc[0].startswith(
+            "=HYPERLINK")) or pytest.fail("formula text must be kept as text")),
+    Case("sql-looking-names", lambda: csv_text("客户,日期,金额", [
+        "'; DROP TABLE orders; --,2025-01-05,1"]).encode(), good=1,
+        check=lambda p, r: (p.frames["customers"]["name"].iloc[0]
+                            == "'; DROP TABLE orders; --") or pytest.fail("changed")),
+    Case("ragged-row", lambda: csv_text("客户,日期,金额", ["甲,2025-01-05,1",
+                                                        "乙,2025-01-06,1,extra,more"]).encode(),
+         good=1, bad=1, problems={"extra_fields"}),
+    Case("zero-tonnes", lambda: csv_text(rows=["甲,2025-01-05,100,0,螺纹钢"]).encode(), good=1,
+         problems={"not_positive"}),
+    Case("too-large", lambda: csv_text().encode() * 50, max_mb=0.001, error="too_large"),
+    Case("crlf-line-ends", lambda: csv_text().replace("\n", "\r\n").encode("gbk"), good=3),
+    Case("quoted-fields-with-commas", lambda: csv_text("客户,日期,金额,备注", [
+        '"华盛钢材,佛山",2025-01-05,1,"含运费,送货上门"']).encode(), good=1),
+    Case("bool-column", lambda: ("投诉编号,客户编号,投诉日期,是否成立\nP1,C1,2025-01-05,是\n"
+                                 "P2,C1,2025-01-06,不成立\nP3,C1,2025-01-07,也许\n").encode(),
+         target="complaints", good=3, problems={"bad_bool"},
+         check=lambda p, r: (p.frames["complaints"]["valid"].tolist() == [True, False, None])
+         or pytest.fail(str(p.frames["complaints"]["valid"].tolist()))),
+    Case("kg-column", lambda: csv_text("客户,日期,金额,重量(kg)", [
+        "甲,2025-01-05,100,2500"]).encode(), good=1,
+        check=lambda p, r: (p.frames["orders"]["volume_t"].iloc[0] == pytest.approx(2.5))
+        or pytest.fail("kg not scaled")),
+    Case("market-prices-futures-closes", lambda: (b"date,close\n2025-06-03,2928\n"
+                                                  b"2025-06-04,2950\n"),
+         target="market_prices", error="missing_required"),  # product must be mapped
+    Case("market-prices-with-product", lambda: ("日期,品种,收盘价\n2025-06-03,螺纹钢,2928\n"
+                                                "2025-06-04,螺纹钢,2950\n").encode(),
+         target="market_prices", good=2),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_corpus(case: Case) -> None:
+    data = case.data()
+    try:
+        raw = ingest.read_file(data, case.filename, sheet=case.sheet, max_mb=case.max_mb)
+    except ingest.IngestError as err:
+        assert err.code == case.error, f"read failed with {err.code}"
+        return
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), case.target)
+    plan = ingest.plan_import(raw, case.target, mapping, data=data)
+    if case.error:
+        assert [code for code, _ in plan.blocking] == [case.error]
+        return
+    assert not plan.blocking, plan.blocking
+    assert (plan.rows_good, plan.rows_bad) == (case.good, case.bad), plan.problems
+    assert set(plan.problems["problem"]) == case.problems, plan.problems
+    if case.bad:  # every bad row is explained by at least one error with its line
+        assert plan.problems.loc[plan.problems["severity"] == "error", "line"].nunique() == \
+            case.bad
+    if case.check:
+        case.check(plan, raw)
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 40
+
+
+def test_blocked_or_erroneous_plans_write_nothing(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    data = csv_text("客户,日期,金额", ["甲,2025-01-05,abc", "乙,2025-01-06,1"]).encode()
+    raw = ingest.read_file(data, "x.csv")
+    plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
+        list(raw.frame.columns), "transactions"), data=data)
+    with pytest.raises(ingest.IngestError) as err:
+        ingest.apply_import(wh, plan)
+    assert err.value.code == "has_errors" and not wh.exists()
+    version = ingest.apply_import(wh, plan, skip_bad=True, user="alice")
+    info = wh.versions()[0]
+    assert version == "v000001" and wh.row_counts() == {"customers": 1, "orders": 1}
+    assert (info.user, info.file, info.sha256) == ("alice", "x.csv", plan.checksum)
+
+
+def test_the_same_file_twice_is_caught(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    data = csv_text().encode("gbk")
+    raw = ingest.read_file(data, "jan.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
+    ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=data))
+    again = ingest.plan_import(raw, "transactions", mapping, data=data, existing=wh.tables())
+    assert again.rows_bad == 3 and set(again.problems["problem"]) == {"already_imported"}
+    with pytest.raises(ingest.IngestError):
+        ingest.apply_import(wh, again)
+    assert wh.row_counts()["orders"] == 3
+
+
+def test_append_adds_new_customers_only(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    first = csv_text().encode()
+    raw = ingest.read_file(first, "a.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
+    ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=first))
+    second = csv_text(rows=["佛山华盛钢材,2025-02-05,1000,1,螺纹钢", "新客户,2025-02-06,1,1,x"]
+                      ).encode()
+    raw2 = ingest.read_file(second, "b.csv")
+    plan = ingest.plan_import(raw2, "transactions", mapping, data=second, existing=wh.tables())
+    assert plan.frames["customers"]["customer_id"].tolist() == ["新客户"]
+    ingest.apply_import(wh, plan)
+    assert wh.row_counts() == {"customers": 4, "orders": 5}
+
+
+def test_replace_with_transactions_starts_a_warehouse_of_its_own(demo_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    import shutil
+    copy = tmp_path / "wh"
+    shutil.copytree(demo_dir, copy)
+    wh = Warehouse(copy)
+    data = csv_text().encode()
+    raw = ingest.read_file(data, "a.csv")
+    plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
+        list(raw.frame.columns), "transactions"), data=data, mode="replace",
+        existing=wh.tables())
+    ingest.apply_import(wh, plan)
+    assert wh.row_counts() == {"customers": 3, "orders": 3}
+    wh.rollback("v000001")  # and the demo is one click back
+    assert wh.row_counts()["orders"] > 10_000
+
+
+def test_unknown_customers_are_a_warning_for_orders() -> None:
+    existing = tables_from_frames({"customers": pd.DataFrame({"customer_id": ["C1"]})})
+    data = ("订单号,日期,客户编号,吨位,金额\nS1,2025-01-05,C1,1,10\nS2,2025-01-05,C9,1,10\n"
+            ).encode()
+    raw = ingest.read_file(data, "o.csv")
+    plan = ingest.plan_import(raw, "orders", ingest.suggest_mapping(list(raw.frame.columns),
+                                                                    "orders"),
+                              data=data, existing=existing)
+    assert plan.rows_good == 2 and plan.problems["problem"].tolist() == ["unknown_customer"]
+
+
+def test_mapping_is_remembered_per_layout(tmp_path: Path) -> None:
+    memory = MappingMemory(tmp_path / "mappings.json")
+    cols = ["往来单位", "日期", "本币金额"]
+    assert memory.recall(cols, "transactions") is None
+    mapping = {"往来单位": "customer", "日期": "date", "本币金额": "amount"}
+    memory.remember(cols, "transactions", mapping)
+    assert memory.recall(cols, "transactions") == mapping
+    assert memory.recall(cols, "orders") is None
+    assert layout_key(cols, "transactions") != layout_key([*cols[::-1], "x"], "transactions")
+
+
+def test_exports_defuse_formulas() -> None:
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"x\")", "+cmd", "-12.5", "正常"],
+                          "amount": [1.0, -2.0, 3.0, 4.0]})
+    text = exports.to_csv(frame).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'+cmd" in text and "\n-12.5," in text
+    ws = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(frame))).active
+    assert ws["A2"].value.startswith("'=") and ws["B3"].value == -2.0
+
+
+def test_a_million_rows(tmp_path: Path) -> None:
+    """1 M transaction lines read, parsed and planned: the counts hold at that size."""
+    n = 1_000_000
+    customers = [f"客户{i % 997:03d}" for i in range(n)]
+    days = pd.date_range("2024-01-01", periods=700).strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"客户名称": customers, "单据日期": days[[i % 700 for i in range(n)]],
+                          "含税金额": [f"{(i % 5000) + 100:,}" for i in range(n)]})
+    data = frame.to_csv(index=False).encode("gbk")
+    raw = ingest.read_file(data, "big.csv")
+    plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
+        list(raw.frame.columns), "transactions"), data=data)
+    assert plan.rows_good == n and plan.rows_bad == 0
+    assert plan.frames["orders"]["amount_cny"].sum() == pytest.approx(
+        sum((i % 5000) + 100 for i in range(n)))
+    assert len(plan.frames["customers"]) == 997
+
+
+def test_import_killed_mid_write_changes_nothing(tmp_path: Path) -> None:
+    """kill -9 while the new version is being written: the warehouse is exactly as before,
+    and the next import works."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    wh = Warehouse(tmp_path / "wh")
+    first = csv_text().encode()
+    raw = ingest.read_file(first, "a.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
+    ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=first))
+    before = (wh.version, wh.row_counts())
+    upload = tmp_path / "b.csv"
+    upload.write_bytes(csv_text(rows=["新客户,2025-02-06,1,1,x"]).encode())
+    script = f"""
+import time
+from pathlib import Path
+from analytics import ingest
+from analytics.warehouse import Warehouse
+data = Path({str(upload)!r}).read_bytes()
+raw = ingest.read_file(data, "b.csv")
+wh = Warehouse(Path({str(wh.root)!r}))
+plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(list(raw.frame.columns),
+                          "transactions"), data=data, existing=wh.tables())
+print("writing", flush=True)
+ingest.apply_import(wh, plan, progress=lambda f, what: time.sleep(60))  # stall inside the write
+"""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"writing"
+    deadline = time.time() + 30
+    while not list(wh.root.glob(".v*.duckdb.tmp*")) and time.time() < deadline:
+        time.sleep(0.05)
+    assert list(wh.root.glob(".v*.duckdb.tmp*")), "the writer never started writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert (wh.version, wh.row_counts()) == before
+    assert [v.version for v in wh.versions()] == ["v000001"]
+    ingest.apply_import(wh, ingest.plan_import(
+        ingest.read_file(upload.read_bytes(), "b.csv"), "transactions", mapping,
+        data=upload.read_bytes(), existing=wh.tables()))
+    assert wh.row_counts()["orders"] == 4
+    assert not list(wh.root.glob(".v*.duckdb.tmp*"))  # the stale copy was cleaned up
+
+
+# -- parsers: properties ----------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False))
+def test_numbers_round_trip_through_excel_style_text(value) -> None:  # type: ignore[no-untyped-def]
+    x = float(value)
+    text = f"{abs(x):,.2f}"
+    assert parse.parse_number(text if x >= 0 else f"({text})")[0] == pytest.approx(x)
+    assert parse.parse_number(f"¥{x:.2f}")[0] == pytest.approx(x)
+    assert parse.parse_number(f"{x / 10_000:.6f}万")[0] == pytest.approx(x, abs=0.01)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2035, 12, 31)))
+def test_dates_round_trip_in_every_format(d: date) -> None:
+    serial = (d - parse.EXCEL_EPOCH).days
+    for text in (d.isoformat(), f"{d.year}/{d.month}/{d.day}", f"{d.year}.{d.month}.{d.day}",
+                 f"{d.year}年{d.month}月{d.day}日", d.strftime("%Y%m%d"), str(serial)):
+        assert parse.parse_date(text) == (d, None), text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1,
+               max_size=40), st.sampled_from(["utf-8", "gbk", "utf-16", "utf-8-sig"]))
+def test_decoding_gives_back_the_text(words: str, encoding: str) -> None:
+    text = f"客户,金额\n{words},1\n"
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        return  # not every CJK character exists in GBK
+    decoded, _ = ingest.read.decode(data)
+    assert decoded.lstrip("\ufeff") == text
