@@ -332,6 +332,9 @@ TEXT: dict[str, str] = {
     "problem_extra_fields": "more cells than the header has (an unquoted comma in a value?)",
     "monthly_title_revenue_only": "Revenue by month (the data has no tonnes or costs)",
     "missing_column": "{table} has no \"{column}\" column. Import data that has it to see this section.",
+    "upload_limit": "Files up to {limit} MB (configurable).",
+    "import_reading": "Reading the file…",
+    "import_checking": "Checking the data…",
 }
 
 VALUES: dict[str, dict[str, str]] = {

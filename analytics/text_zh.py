@@ -330,6 +330,9 @@ TEXT: dict[str, str] = {
     "problem_extra_fields": "这一行的列数多于表头（可能某个值里有未加引号的逗号）",
     "monthly_title_revenue_only": "月度销售额（文件中没有吨位和成本）",
     "missing_column": "{table}中没有“{column}”这一列。导入含该列的数据后即可查看本部分。",
+    "upload_limit": "单个文件最大 {limit} MB（可在配置中修改）。",
+    "import_reading": "正在读取文件…",
+    "import_checking": "正在检查数据…",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -27,12 +27,14 @@ with tab_import:
                labels("import_required", fields=", ".join(required)))
     n = st.session_state.setdefault("upload_round", 0)
     upload = st.file_uploader(labels("upload_label"), type=["csv", "txt", "tsv", "xlsx"],
-                              key=f"upload_{n}")
+                              key=f"upload_{n}",
+                              help=labels("upload_limit", limit=f"{ingest.read.MAX_UPLOAD_MB:g}"))
     if upload is not None:
         payload = upload.getvalue()
         sheet = st.session_state.get(f"sheet_{n}")
         try:
-            raw = data.read_upload(payload, upload.name, sheet)
+            with st.spinner(labels("import_reading")):
+                raw = data.read_upload(payload, upload.name, sheet)
         except ingest.IngestError as err:
             st.error(labels(f"ingest_{err.code}", **err.params))
             st.stop()
@@ -68,8 +70,9 @@ with tab_import:
         if mode == "replace":
             st.caption(labels("import_replace_tx" if target == "transactions"
                               else "import_replace_table"))
-        plan = data.plan_upload(payload, upload.name, sheet, target, tuple(mapping.items()),
-                                mode, data.version_key(wh))
+        with st.spinner(labels("import_checking")):
+            plan = data.plan_upload(payload, upload.name, sheet, target,
+                                    tuple(mapping.items()), mode, data.version_key(wh))
         for code, params in plan.blocking:
             st.error(labels(f"ingest_{code}", **params))
         if not plan.blocking:

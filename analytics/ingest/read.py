@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from charset_normalizer import from_bytes
 from analytics import schema
 from analytics.ingest.errors import IngestError
 
-MAX_UPLOAD_MB = 200          # matches .streamlit/config.toml server.maxUploadSize
+# The import limit is ours (translated message); Streamlit's own server.maxUploadSize is set
+# higher (.streamlit/config.toml) so that files between the two get our message, not its own.
+MAX_UPLOAD_MB = float(os.environ.get("STEELSIGHT_MAX_UPLOAD_MB", "200"))
 HEADER_SCAN_ROWS = 15        # a header further down than this is not a header
 DELIMITERS = (",", "\t", ";", "|")
 _XLSX_MAGIC = b"PK\x03\x04"
