@@ -208,6 +208,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_churn(args: argparse.Namespace) -> int:
+    from analytics import churn
+
+    history = churn.load_history(_scoped_tables(args))
+    if args.action == "backtest":
+        result = churn.backtest(history, kind=args.model, horizon=args.horizon)
+        frame = result.per_cutoff if args.per_cutoff else result.pooled
+        print(f"model {args.model}; features: {', '.join(result.columns)}", file=sys.stderr)
+        return _write(frame, args, "churn_backtest")
+    when = date.fromisoformat(args.as_of) if args.as_of else None
+    if args.action == "status":
+        return _write(churn.customer_status(history, as_of=when or history.end), args,
+                      "churn_status")
+    scores = churn.score(history, as_of=when, kind=args.model, horizon=args.horizon)
+    frame = scores.customers.assign(raising=scores.customers["raising"].map(", ".join),
+                                    lowering=scores.customers["lowering"].map(", ".join))
+    return _write(frame, args, "churn_scores")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -242,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--user", default=os.environ.get("USER", "cli"))
     imp.add_argument("--lang", choices=("zh", "en"), default="en")
     imp.set_defaults(func=cmd_import)
+    ch = sub.add_parser("churn", help="churn status, backtest against baselines, risk scores")
+    ch.add_argument("action", choices=("backtest", "score", "status"))
+    ch.add_argument("--model", choices=("logistic", "gradient_boosting"), default="logistic")
+    ch.add_argument("--horizon", type=int, default=180, help="days without an order = churn")
+    ch.add_argument("--as-of", help="YYYY-MM-DD (default: after the last order)")
+    ch.add_argument("--per-cutoff", action="store_true", help="backtest: one row per cutoff")
+    ch.add_argument("--format", choices=("csv", "json", "xlsx"))
+    ch.add_argument("-o", "--output")
+    ch.set_defaults(func=cmd_churn)
     templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
     templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                                 / "templates"))

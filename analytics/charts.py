@@ -272,3 +272,63 @@ def product_mix(mix: pd.DataFrame, labels: Labels) -> go.Figure:
     fig = _layout(fig, labels("product_mix_title"))
     fig.update_layout(height=320, hovermode="closest")
     return fig
+
+
+# -- churn ------------------------------------------------------------------------------------
+STATUS_COLORS = {"active": "#4C9F70", "declining": "#EDAE49", "overdue": "#D1495B",
+                 "lost": "#4A4A4A"}
+
+
+def status_trend(trend: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Customers per status at each month end, stacked (lost: lost in the two years before)."""
+    fig = go.Figure()
+    for status in ("active", "declining", "overdue", "lost"):
+        if status in trend:
+            fig.add_bar(x=trend["month"], y=trend[status], name=labels.value("status", status),
+                        marker_color=STATUS_COLORS[status])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickvals=list(trend["month"]),
+                     ticktext=[labels.month(m) for m in trend["month"]])
+    return _layout(fig, labels("status_trend_title"))
+
+
+def cohort_heatmap(share: pd.DataFrame, labels: Labels) -> go.Figure:
+    z = share.to_numpy(dtype=float) * 100
+    text = [["" if np.isnan(v) else f"{v:.0f}%" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in share.columns], y=list(share.index),
+                               text=text, texttemplate="%{text}", colorscale="Blues",
+                               zmin=0, zmax=100, showscale=False,
+                               hovertemplate="%{y} +%{x}Q: %{z:.0f}%<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="N")
+    fig = _layout(fig, labels("cohort_title"))
+    fig.update_layout(height=max(320, 28 * len(share) + 120), hovermode="closest")
+    return fig
+
+
+def calibration(curve: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#999"),
+                    showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=curve["predicted"], y=curve["observed"], mode="lines+markers",
+                    line=dict(color=PALETTE["profit"]), name=labels("scorer_model"))
+    fig.update_xaxes(title_text=labels("predicted"), range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title_text=labels("observed"), range=[0, 1], tickformat=".0%")
+    fig = _layout(fig, labels("calibration_title"))
+    fig.update_layout(height=380, hovermode="closest")
+    return fig
+
+
+def scorer_comparison(pooled: pd.DataFrame, labels: Labels) -> go.Figure:
+    """ROC AUC and PR AUC of the model beside the two baselines."""
+    fig = go.Figure()
+    colors = {"model": PALETTE["profit"], "cycle_rule": "#A0AEC0", "recency": "#4C78A8"}
+    for _, row in pooled.iterrows():
+        fig.add_bar(x=["ROC AUC", "PR AUC"], y=[row["roc_auc"], row["pr_auc"]],
+                    name=labels(f"scorer_{row['scorer']}"), marker_color=colors[row["scorer"]],
+                    text=[f"{row['roc_auc']:.3f}", f"{row['pr_auc']:.3f}"],
+                    textposition="outside")
+    fig.update_yaxes(range=[0, 1.05])
+    fig = _layout(fig, labels("model_card"))
+    fig.update_layout(height=380, hovermode="closest", barmode="group")
+    return fig

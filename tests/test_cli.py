@@ -133,3 +133,12 @@ def test_import_cli_map_option(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     again = _cli("--url", url, "import", str(csv), "--table", "transactions")  # remembered
     assert b"buyer \xe2\x86\x92 customer" in again.stderr
+
+
+def test_churn_backtest_and_score(capsysbinary) -> None:  # type: ignore[no-untyped-def]
+    assert main(["churn", "backtest", "--format", "json"]) == 0
+    pooled = {r["scorer"]: r for r in json.loads(capsysbinary.readouterr().out)}
+    assert pooled["model"]["roc_auc"] > pooled["recency"]["roc_auc"]
+    assert main(["churn", "score", "--format", "csv"]) == 0
+    scores = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
+    assert scores["probability"].between(0, 1).all() and len(scores) > 100

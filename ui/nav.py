@@ -19,5 +19,6 @@ PAGES = (
     Page("abc", "pages/2_abc.py", "page_abc", "🅰️"),
     Page("grading", "pages/3_grading.py", "page_grading", "🏅"),
     Page("customer", "pages/4_customer.py", "page_customer", "🗂️"),
+    Page("churn", "pages/5_churn.py", "page_churn", "⚠️"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

@@ -15,7 +15,7 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "tier_previous": "tier", "tier_current": "tier", "class": "class",
                 "stage": "stage", "quadrant": "quadrant", "direction": "direction",
                 "factor": "factor", "source": "source", "abc_class": "abc_class",
-                "xyz_class": "xyz_class", "kind": "kind"}
+                "xyz_class": "xyz_class", "kind": "kind", "status": "status"}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,

@@ -146,11 +146,15 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
             flag(parsed[col].notna() & (parsed[col] <= 0), col, "not_positive", WARNING)
     keys = [k for k in _keys(target) if k in parsed]
     if keys and len(keys) == len(_keys(target)) and parsed[keys].notna().all(axis=1).any():
-        dup = parsed.duplicated(keys, keep="first") & parsed[keys].notna().all(axis=1)
-        if target == TRANSACTIONS:  # several lines of one order are fine; exact repeats aren't
-            dup = parsed.drop(columns="order_id").duplicated(keep="first") \
-                if "order_id" in parsed else parsed.duplicated(keep="first")
-        flag(dup, keys[0], "duplicate_key", ERROR)
+        if target == TRANSACTIONS:
+            # a log without order numbers can hold two identical purchases on one day (CDNOW
+            # does): say so, keep them; the same file twice is caught by its checksum ids
+            same = parsed.drop(columns="order_id").duplicated(keep="first")
+            flag(same, keys[0], "possible_duplicate", WARNING)
+            dup = pd.Series(False, index=parsed.index)
+        else:
+            dup = parsed.duplicated(keys, keep="first") & parsed[keys].notna().all(axis=1)
+            flag(dup, keys[0], "duplicate_key", ERROR)
         if existing is not None and mode == "append":
             table_name = "orders" if target == TRANSACTIONS else target
             table = getattr(existing, table_name, None)

@@ -1,0 +1,77 @@
+"""Purchase history per customer and day, loaded once from the engine for the churn rules.
+
+One row per customer and order day (and per category where the data has categories): small
+enough for pandas at any scale the product targets, and every churn computation at any cutoff
+slices it by date instead of querying again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from ibis import _
+
+from analytics.warehouse import Tables
+
+
+@dataclass
+class History:
+    days: pd.DataFrame          # customer_id, date, revenue_cny, volume_t?, gross_profit_cny?
+    categories: pd.DataFrame    # customer_id, date, category (empty without categories)
+    customers: pd.DataFrame     # master rows (customer_id, name, type, province, …)
+    invoices: pd.DataFrame | None
+    payments: pd.DataFrame | None
+    surveys: pd.DataFrame | None
+    complaints: pd.DataFrame | None
+    end: date                   # the last order date in the data
+
+    @property
+    def value_column(self) -> str:
+        """Gross profit when costs are known, else revenue: the 'value at stake'."""
+        return "gross_profit_cny" if "gross_profit_cny" in self.days else "revenue_cny"
+
+    @property
+    def volume_column(self) -> str:
+        return "volume_t" if "volume_t" in self.days else "revenue_cny"
+
+
+def _dates(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        if c in frame:
+            frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
+def load_history(tables: Tables) -> History:
+    orders = tables.get("orders")
+    agg = {"revenue_cny": _.amount_cny.sum()}
+    if "volume_t" in orders.columns:
+        agg["volume_t"] = _.volume_t.sum()
+    if "cost_cny" in orders.columns:
+        agg["gross_profit_cny"] = (_.amount_cny - _.cost_cny).sum()
+    days = (orders.group_by(["customer_id", orders.order_date.name("date")]).aggregate(**agg)
+            .to_pandas())
+    days = _dates(days, "date").sort_values(["customer_id", "date"]).reset_index(drop=True)
+    if "category" in orders.columns:
+        cats = orders.select("customer_id", orders.order_date.name("date"),
+                             "category").distinct().to_pandas()
+        cats = _dates(cats, "date")
+    else:
+        cats = pd.DataFrame(columns=["customer_id", "date", "category"])
+    customers = (tables.customers.to_pandas() if tables.customers is not None
+                 else pd.DataFrame({"customer_id": days["customer_id"].unique()}))
+
+    def frame(name: str, *date_cols: str) -> pd.DataFrame | None:
+        t = getattr(tables, name)
+        return None if t is None else _dates(t.to_pandas(), *date_cols)
+
+    return History(
+        days=days, categories=cats, customers=customers,
+        invoices=frame("invoices", "invoice_date", "due_date"),
+        payments=frame("payments", "paid_date"),
+        surveys=frame("surveys", "survey_date"),
+        complaints=frame("complaints", "opened_date", "closed_date"),
+        end=days["date"].max().date() if len(days) else date.today(),
+    )

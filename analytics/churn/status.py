@@ -1,0 +1,168 @@
+"""流失预警 Churn indicators: each customer's status at a date, judged against its own cycle.
+
+- lost: no order for LOST_DAYS_FREQUENT (frequent buyers) or LOST_DAYS_OTHER days;
+- overdue: the open gap exceeds k × the customer's own median gap between orders (and two
+  weeks), and exceeds the pause the customer was in on the same calendar day in earlier
+  years — so a customer who always pauses over the Spring Festival is not flagged;
+- declining: the last 90 days' tonnes (revenue without tonnes) are below DECLINE_RATIO of the
+  same 90 days a year earlier;
+- active otherwise. The first rule that applies wins, in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from analytics.churn.history import History
+
+STATUSES = ("active", "declining", "overdue", "lost")
+CYCLE_K = 2.0                 # the method's default: overdue past twice the own cycle
+MIN_GAP_DAYS = 14             # a pause shorter than two weeks is never an alarm
+FREQUENT_CYCLE_DAYS = 45      # median gap up to this: a frequent buyer (lost after 180 days)
+LOST_DAYS_FREQUENT = 180
+LOST_DAYS_OTHER = 365
+DECLINE_RATIO = 0.5
+SEASON_YEARS = 3              # how many earlier years the seasonal allowance looks at
+
+
+@dataclass(frozen=True)
+class Rules:
+    k: float = CYCLE_K
+    lost_days_frequent: int = LOST_DAYS_FREQUENT
+    lost_days_other: int = LOST_DAYS_OTHER
+    decline_ratio: float = DECLINE_RATIO
+    seasonal: bool = True
+
+
+DEFAULT_RULES = Rules()
+
+def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RULES,
+                    lost_since: date | None = None) -> pd.DataFrame:
+    """One row per customer with an order on or before ``as_of``: status, last_order,
+    days_since, cycle_days, seasonal_gap_days, frequent, recent_volume, year_ago_volume,
+    value_12m (value of the 365 days to the last order: what is at stake or was lost).
+    ``lost_since`` leaves out customers already lost before that date (long-gone customers
+    would otherwise fill every list). Vectorised over customers: a year of month-end statuses
+    takes about a second."""
+    day = pd.Timestamp(as_of)
+    days = history.days[history.days["date"] <= day]
+    if days.empty:
+        return pd.DataFrame(columns=["customer_id", "status"])
+    value_col, volume_col = history.value_column, history.volume_column
+    days = days.sort_values(["customer_id", "date"])
+    by = days.groupby("customer_id", sort=True)
+    out = pd.DataFrame({"last": by["date"].max()})
+    out["days_since"] = (day - out["last"]).dt.days
+    gaps = days.assign(prev=by["date"].shift(), gap=by["date"].diff().dt.days).dropna(
+        subset=["gap"])
+    out["cycle_days"] = gaps.groupby("customer_id")["gap"].median()
+    out["frequent"] = out["cycle_days"] <= FREQUENT_CYCLE_DAYS
+    out["seasonal_gap_days"] = (_seasonal_gaps(gaps, out["days_since"], day)
+                                if rules.seasonal else 0.0)
+    recent = days[days["date"] > day - pd.Timedelta(days=90)]
+    year_ago = days[(days["date"] > day - pd.Timedelta(days=455))
+                    & (days["date"] <= day - pd.Timedelta(days=365))]
+    out["recent_volume"] = recent.groupby("customer_id")[volume_col].sum()
+    out["year_ago_volume"] = year_ago.groupby("customer_id")[volume_col].sum()
+    out[["recent_volume", "year_ago_volume"]] = out[["recent_volume", "year_ago_volume"]] \
+        .fillna(0.0)
+    last_of = days["customer_id"].map(out["last"])
+    stake = days[days["date"] > last_of - pd.Timedelta(days=365)]
+    out["value_12m"] = stake.groupby("customer_id")[value_col].sum()
+    lost_after = np.where(out["frequent"], rules.lost_days_frequent, rules.lost_days_other)
+    out["lost_on"] = out["last"] + pd.to_timedelta(lost_after + 1, unit="D")
+    overdue = out["cycle_days"].notna() & (
+        out["days_since"] > np.maximum(rules.k * out["cycle_days"], MIN_GAP_DAYS)) & (
+        out["days_since"] > out["seasonal_gap_days"])
+    declining = (out["year_ago_volume"] > 0) & (
+        out["recent_volume"] < rules.decline_ratio * out["year_ago_volume"])
+    out["status"] = np.select([out["days_since"] > lost_after, overdue, declining],
+                              ["lost", "overdue", "declining"], "active")
+    out["last_order"] = out.pop("last").dt.date
+    out = out.reset_index()[["customer_id", "status", "last_order", "days_since", "cycle_days",
+                             "seasonal_gap_days", "frequent", "recent_volume",
+                             "year_ago_volume", "value_12m", "lost_on"]]
+    if lost_since is not None:
+        out = out[(out["status"] != "lost") | (out["lost_on"] >= pd.Timestamp(lost_since))]
+    info = [c for c in ("name", "type", "province", "sales_rep") if c in history.customers]
+    return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
+
+
+def _seasonal_gaps(gaps: pd.DataFrame, open_gap: pd.Series, day: pd.Timestamp) -> pd.Series:
+    """Per customer, the longest pause it was in on this same calendar day in each of the
+    SEASON_YEARS earlier years (the gap between two orders that spans that day); 0 when it
+    was buying then. Days of the week drift between years, so the day is the yardstick, not
+    the exact dates of the pause."""
+    best = pd.Series(0.0, index=open_gap.index)
+    for years in range(1, SEASON_YEARS + 1):
+        then = day - pd.DateOffset(years=years)
+        spanning = gaps[(gaps["prev"] <= then) & (gaps["date"] >= then)]
+        longest = spanning.groupby("customer_id")["gap"].max()
+        best = best.combine(longest.reindex(best.index).fillna(0.0), max)
+    return best
+
+
+def status_summary(status: pd.DataFrame) -> pd.DataFrame:
+    """Customers and value at stake per status, in STATUSES order."""
+    out = status.groupby("status").agg(customers=("customer_id", "count"),
+                                       value_12m=("value_12m", "sum"))
+    return out.reindex(list(STATUSES)).fillna(0).rename_axis("status").reset_index()
+
+
+def status_trend(history: History, *, months: pd.PeriodIndex, rules: Rules = DEFAULT_RULES
+                 ) -> pd.DataFrame:
+    """Customers per status at each month end (lost only counts those lost within the 24
+    months before, so the chart shows recent losses, not every customer ever)."""
+    rows = []
+    for month in months:
+        end = month.to_timestamp(how="end").date()
+        s = customer_status(history, as_of=end, rules=rules)
+        if s.empty:
+            continue
+        recent_lost = (s["status"] == "lost") & (
+            pd.to_datetime(s["lost_on"]) > pd.Timestamp(end) - pd.Timedelta(days=730))
+        s = s[(s["status"] != "lost") | recent_lost]
+        counts = s["status"].value_counts()
+        rows.append({"month": month.to_timestamp(), **{k: int(counts.get(k, 0))
+                                                       for k in STATUSES}})
+    return pd.DataFrame(rows, columns=["month", *STATUSES])
+
+
+def lost_in_period(status: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
+    """Customers whose lost date (last order + lost days) falls in [start, end], biggest value
+    first: the revenue (or profit) that walked away in the period."""
+    lost_on = pd.to_datetime(status["lost_on"])
+    hit = (status["status"] == "lost") & (lost_on >= pd.Timestamp(start)) & (
+        lost_on <= pd.Timestamp(end))
+    return status[hit].sort_values(["value_12m", "customer_id"], ascending=[False, True])
+
+
+def cohort_retention(history: History, *, as_of: date, quarters: int = 12) -> pd.DataFrame:
+    """Share of each first-order quarter's customers still buying N quarters later.
+
+    Rows: cohort quarter; columns 0…quarters; cells past ``as_of`` are NaN.
+    """
+    days = history.days[history.days["date"] <= pd.Timestamp(as_of)]
+    if days.empty:
+        return pd.DataFrame()
+    q = days["date"].dt.to_period("Q")
+    first = q.groupby(days["customer_id"]).transform("min")
+    offset = (q - first).map(lambda d: d.n)
+    active = pd.DataFrame({"cohort": first, "offset": offset,
+                           "customer_id": days["customer_id"]}).drop_duplicates()
+    size = active[active["offset"] == 0].groupby("cohort")["customer_id"].nunique()
+    counts = active[active["offset"] <= quarters].groupby(["cohort", "offset"])[
+        "customer_id"].nunique().unstack(fill_value=0)
+    share = counts.div(size, axis=0)
+    last_q = pd.Timestamp(as_of).to_period("Q")
+    for cohort in share.index:
+        for n in share.columns:
+            if cohort + int(n) > last_q:
+                share.loc[cohort, n] = np.nan
+    share.index = share.index.astype(str)
+    return share.reindex(columns=range(quarters + 1))
+

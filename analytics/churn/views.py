@@ -1,0 +1,70 @@
+"""What the churn page shows, as functions of the (scoped) tables so the page can cache them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from analytics.churn.features import HORIZON_DAYS
+from analytics.churn.history import load_history
+from analytics.churn.model import BANDS, Backtest, Scores, backtest, score
+from analytics.churn.reasons import describe_all
+from analytics.churn.status import (
+    DEFAULT_RULES,
+    Rules,
+    cohort_retention,
+    customer_status,
+    lost_in_period,
+    status_trend,
+)
+from analytics.i18n import Labels
+from analytics.period import Period
+from analytics.warehouse import Tables
+
+
+def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
+    """Status of every customer at the period end; lost ones only if lost within the period."""
+    return customer_status(load_history(tables), as_of=period.end, rules=rules,
+                           lost_since=period.start)
+
+
+def trend_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
+    return status_trend(load_history(tables), months=period.months(), rules=rules)
+
+
+def cohort_view(tables: Tables, *, period: Period, quarters: int = 12) -> pd.DataFrame:
+    history = load_history(tables)
+    share = cohort_retention(history, as_of=period.end, quarters=quarters)
+    # the twelve most recent cohorts with at least one later quarter: a readable heatmap
+    return share.dropna(subset=[1]).tail(12) if 1 in share else share
+
+
+def lost_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
+    status = customer_status(load_history(tables), as_of=period.end, rules=rules)
+    return lost_in_period(status, start=period.start, end=period.end)
+
+
+def backtest_view(tables: Tables, *, kind: str = "logistic",
+                  horizon: int = HORIZON_DAYS) -> Backtest:
+    return backtest(load_history(tables), kind=kind, horizon=horizon)
+
+
+def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
+               horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS) -> Scores:
+    history = load_history(tables)
+    return score(history, as_of=min(as_of, history.end) + timedelta(days=1), kind=kind,
+                 horizon=horizon, bands=bands)
+
+
+def risk_table(scores: Scores, labels: Labels) -> pd.DataFrame:
+    """The risk list for display: reasons written out in the user's language."""
+    frame = scores.customers
+    rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+    out = frame[[c for c in ("customer_id", "name", "sales_rep", "probability", "band",
+                             "value_12m", "expected_loss") if c in frame]].copy()
+    out["probability"] = out["probability"] * 100
+    out["band"] = out["band"].map(lambda b: labels(f"band_{b}"))
+    out["raising"] = [describe_all(r["raising"], r, labels) for r in rows]
+    out["lowering"] = [describe_all(r["lowering"], r, labels) for r in rows]
+    return out

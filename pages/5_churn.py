@@ -1,0 +1,92 @@
+"""流失预警 Churn: who is drifting away, judged by their own rhythm, and a model of who leaves."""
+
+import streamlit as st
+
+from analytics import charts, churn
+from ui import widgets
+from ui.frame import frame
+
+ctx = frame("churn")
+labels, period = ctx.labels, ctx.filters.period
+
+with st.expander(labels("filters") + " · k / 180 / 365 / 50%"):
+    c = st.columns(5)
+    rules = churn.Rules(
+        k=c[0].number_input(labels("churn_k"), 1.0, 10.0, churn.status.CYCLE_K, 0.5,
+                            key="churn_k"),
+        lost_days_frequent=int(c[1].number_input(labels("churn_lost_frequent"), 30, 1000,
+                                                 churn.status.LOST_DAYS_FREQUENT, 30,
+                                                 key="churn_lost_f")),
+        lost_days_other=int(c[2].number_input(labels("churn_lost_other"), 30, 2000,
+                                              churn.status.LOST_DAYS_OTHER, 30,
+                                              key="churn_lost_o")),
+        decline_ratio=c[3].number_input(labels("churn_decline"), 5.0, 100.0,
+                                        churn.status.DECLINE_RATIO * 100, 5.0,
+                                        key="churn_decline") / 100,
+        seasonal=c[4].checkbox(labels("churn_seasonal"), True, key="churn_seasonal"))
+
+st.header(labels("status_title"))
+st.caption(labels("status_intro", date=labels.date(period.end), k=f"{rules.k:g}",
+                  ratio=f"{rules.decline_ratio * 100:g}", lost_f=rules.lost_days_frequent,
+                  lost_o=rules.lost_days_other))
+status = ctx.cached(churn.status_view, period=period, rules=rules)
+summary = churn.status_summary(status)
+cards = st.columns(4)
+for col, row in zip(cards, summary.itertuples(), strict=True):
+    with col, st.container(border=True):
+        st.metric(labels.value("status", row.status), f"{row.customers:,}",
+                  help=labels("col_value_12m"))
+        st.caption(labels.money(row.value_12m))
+trend = ctx.cached(churn.trend_view, period=period, rules=rules)
+st.plotly_chart(charts.status_trend(trend, labels), key="status_trend")
+
+follow = status[status["status"].isin(["overdue", "declining"])].sort_values(
+    ["value_12m", "customer_id"], ascending=[False, True])
+st.subheader(labels("status_list"))
+widgets.customer_table(labels, follow[[c for c in (
+    "customer_id", "name", "sales_rep", "status", "last_order", "days_since", "cycle_days",
+    "seasonal_gap_days", "value_12m") if c in follow]], key="churn_follow",
+    filename="churn_follow_up", money=("value_12m",))
+
+lost = ctx.cached(churn.lost_view, period=period, rules=rules)
+st.subheader(labels("lost_title", amount=labels.money(lost["value_12m"].sum())))
+widgets.customer_table(labels, lost[[c for c in ("customer_id", "name", "sales_rep",
+                                                 "last_order", "lost_on", "value_12m")
+                                     if c in lost]], key="churn_lost", filename="churn_lost",
+                       money=("value_12m",))
+st.plotly_chart(charts.cohort_heatmap(ctx.cached(churn.cohort_view, period=period), labels),
+                key="cohort")
+
+st.header(labels("model_title"))
+st.caption(labels("model_intro", h=churn.HORIZON_DAYS))
+m1, m2, m3 = st.columns([2, 1, 1])
+kind = m1.radio(labels("model_kind"), churn.MODELS, horizontal=True, key="churn_model",
+                format_func=lambda k: labels(f"model_{k}"))
+low = m2.number_input(labels("band_cuts"), 0.01, 0.99, churn.BANDS[0], 0.05, key="band_low")
+high = m3.number_input(" ", 0.01, 0.99, churn.BANDS[1], 0.05, key="band_high")
+if high < low:
+    st.error(labels("threshold_order"))
+    st.stop()
+try:
+    with st.spinner(labels("model_running")):
+        result = ctx.cached_unfiltered(churn.backtest_view, kind=kind)
+        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind,
+                                       bands=(low, high))
+except ValueError:
+    st.info(labels("model_not_enough"))
+    st.stop()
+left, right = st.columns(2)
+left.plotly_chart(charts.scorer_comparison(result.pooled, labels), key="scorers")
+right.plotly_chart(charts.calibration(result.calibration, labels), key="calibration")
+widgets.table(labels, result.pooled.assign(scorer=result.pooled["scorer"].map(
+    lambda s: labels(f"scorer_{s}"))), key="model_card", filename="churn_backtest")
+st.caption(labels("model_features", features=", ".join(result.columns)))
+
+st.subheader(labels("risk_list"))
+st.caption(labels("risk_training", cutoffs=scores.train_cutoffs,
+                  date=labels.date(scores.as_of)))
+risk = churn.risk_table(scores, labels)
+in_view = set(status["customer_id"])  # the page's filters narrow the list, not the model
+widgets.customer_table(labels, risk[risk["customer_id"].isin(in_view)], key="risk_list",
+                       filename="churn_risk", money=("value_12m", "expected_loss"),
+                       percent=("probability",))
