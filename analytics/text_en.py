@@ -410,6 +410,7 @@ TEXT: dict[str, str] = {
     "col_base_rate": "Churn rate",
     "col_cutoff": "Cutoff",
     "col_lost_on": "Lost on",
+    "churn_rules": "Rules (cycle multiple, days to lost, decline threshold, season)",
 }
 
 VALUES: dict[str, dict[str, str]] = {

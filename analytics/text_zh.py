@@ -408,6 +408,7 @@ TEXT: dict[str, str] = {
     "col_base_rate": "流失率",
     "col_cutoff": "截止日",
     "col_lost_on": "流失日",
+    "churn_rules": "判断规则（周期倍数、流失天数、下滑阈值、季节）",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -9,7 +9,7 @@ from ui.frame import frame
 ctx = frame("churn")
 labels, period = ctx.labels, ctx.filters.period
 
-with st.expander(labels("filters") + " · k / 180 / 365 / 50%"):
+with st.expander(labels("churn_rules")):
     c = st.columns(5)
     rules = churn.Rules(
         k=c[0].number_input(labels("churn_k"), 1.0, 10.0, churn.status.CYCLE_K, 0.5,

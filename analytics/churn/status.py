@@ -83,11 +83,12 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
     out["status"] = np.select([out["days_since"] > lost_after, overdue, declining],
                               ["lost", "overdue", "declining"], "active")
     out["last_order"] = out.pop("last").dt.date
+    out["lost_on"] = out["lost_on"].dt.date
     out = out.reset_index()[["customer_id", "status", "last_order", "days_since", "cycle_days",
                              "seasonal_gap_days", "frequent", "recent_volume",
                              "year_ago_volume", "value_12m", "lost_on"]]
     if lost_since is not None:
-        out = out[(out["status"] != "lost") | (out["lost_on"] >= pd.Timestamp(lost_since))]
+        out = out[(out["status"] != "lost") | (out["lost_on"] >= lost_since)]
     info = [c for c in ("name", "type", "province", "sales_rep") if c in history.customers]
     return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
 
