@@ -227,6 +227,39 @@ def cmd_churn(args: argparse.Namespace) -> int:
     return _write(frame, args, "churn_scores")
 
 
+def cmd_satisfaction(args: argparse.Namespace) -> int:
+    from analytics import satisfaction as sat
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    if args.view == "summary":
+        frame = pd.DataFrame([sat.summary(tables, period=period)])
+    elif args.view == "trend":
+        frame = sat.trend(tables, period=period)
+    elif args.view == "dimensions":
+        frame = sat.dimensions(tables, period=period)
+    else:
+        frame = sat.biggest_drops(tables, period=period)
+    return _write(frame, args, "satisfaction")
+
+
+def cmd_complaints(args: argparse.Namespace) -> int:
+    from analytics import complaints as co
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    items = co.complaints_in(tables, period=period)
+    if args.view == "summary":
+        frame = pd.DataFrame([co.kpis(tables, items, period=period)])
+    elif args.view == "pipeline":
+        frame = co.pipeline(items)
+    elif args.view == "open":
+        frame = co.open_items(items)
+    else:
+        frame = items
+    return _write(frame, args, "complaints")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -300,6 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     grades.add_argument("--bands", choices=("quantile", "absolute"), default="quantile")
     grades.add_argument("--factors", action="store_true", help="the factor table instead")
     grades.set_defaults(func=cmd_grades)
+    sat_cmd = analysis("satisfaction", "satisfaction index, NPS, dimensions, biggest drops")
+    sat_cmd.add_argument("view", nargs="?", default="summary",
+                         choices=("summary", "trend", "dimensions", "drops"))
+    sat_cmd.set_defaults(func=cmd_satisfaction)
+    co_cmd = analysis("complaints", "complaint KPIs, pipeline stages, open items, all")
+    co_cmd.add_argument("view", nargs="?", default="summary",
+                        choices=("summary", "pipeline", "open", "all"))
+    co_cmd.set_defaults(func=cmd_complaints)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

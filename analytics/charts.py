@@ -332,3 +332,58 @@ def scorer_comparison(pooled: pd.DataFrame, labels: Labels) -> go.Figure:
     fig = _layout(fig, labels("model_card"))
     fig.update_layout(height=380, hovermode="closest", barmode="group")
     return fig
+
+
+# -- satisfaction and complaints -------------------------------------------------------------
+def dimension_bars(dims: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Mean score per dimension, weakest first and in red, so it cannot be missed."""
+    weakest = dims["score"].idxmin() if len(dims) else None
+    colors = [PALETTE["profit"] if i == weakest else PALETTE["volume"] for i in dims.index]
+    fig = go.Figure(go.Bar(x=dims["score"], y=[labels.value("dimension", d)
+                                               for d in dims["dimension"]],
+                           orientation="h", marker_color=colors,
+                           text=[f"{v:.2f}" for v in dims["score"]], textposition="outside"))
+    fig.update_xaxes(range=[1, 5.3], title_text="1–5")
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, labels("dimensions_title"))
+    fig.update_layout(hovermode="closest", height=360)
+    return fig
+
+
+def satisfaction_trend(trend: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=trend["quarter"], y=trend["index"], mode="lines+markers",
+                    name=labels("sat_index"), line=dict(color=PALETTE["volume"]),
+                    secondary_y=False)
+    fig.add_scatter(x=trend["quarter"], y=trend["nps"], mode="lines+markers", name="NPS",
+                    line=dict(color=PALETTE["profit"], dash="dot"), secondary_y=True)
+    fig.update_yaxes(title_text=labels("sat_index"), range=[0, 100], secondary_y=False)
+    fig.update_yaxes(title_text="NPS", range=[-100, 100], secondary_y=True, showgrid=False)
+    return _layout(fig, labels("sat_trend_title"))
+
+
+def pipeline_bars(pipe: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Complaints at each handling stage; the overdue part of each stage in red."""
+    names = [labels.value("stage_c", s) for s in pipe["stage"]]
+    fig = go.Figure()
+    fig.add_bar(x=names, y=pipe["complaints"] - pipe["overdue"], name=labels("on_time"),
+                marker_color=PALETTE["volume"])
+    fig.add_bar(x=names, y=pipe["overdue"], name=labels("past_target"),
+                marker_color=PALETTE["profit"])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(type="log" if pipe["complaints"].max() > 50 else "linear")
+    fig = _layout(fig, labels("pipeline_title"))
+    fig.update_layout(hovermode="closest", height=360)
+    return fig
+
+
+def count_bars(frame: pd.DataFrame, column: str, labels: Labels, title: str,
+               field: str | None = None) -> go.Figure:
+    names = [labels.value(field or column, v) for v in frame[column]]
+    fig = go.Figure(go.Bar(x=frame["complaints"], y=names, orientation="h",
+                           marker_color=PALETTE["volume"], text=frame["complaints"],
+                           textposition="outside"))
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, title)
+    fig.update_layout(hovermode="closest", height=max(280, 30 * len(frame) + 120))
+    return fig

@@ -560,14 +560,26 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
                       "explain")
     comp = np.where(np.isin(remedy, ["discount", "compensation"]),
                     np.round(affected * rng.uniform(20, 200, len(ci)), 2), 0.0)
+    # the handling steps happen in order over the days to close; a complaint still open at the
+    # end of the data stops at the step it had reached
+    progress = np.clip((end_ts - opened).days.to_numpy() / np.maximum(close_days, 1), 0, 1)
+    causes = {"weight": "weighing", "late_delivery": "transport", "rust": "storage",
+              "wrong_spec": "order_entry", "thickness": "mill", "certificate": "mill",
+              "billing": "billing_error", "service": "staff"}
+    kind_names = [COMPLAINT_TYPES[k][0] for k in kinds]
+    approved = opened + pd.to_timedelta(np.floor(close_days * 0.7), unit="D")
     complaints = pd.DataFrame({
         "complaint_id": [f"CP{o[2:]}" for o in order_ids[ci]],
         "customer_id": ids[cust_idx[ci]], "order_id": order_ids[ci],
         "opened_date": opened.date,
-        "type": [COMPLAINT_TYPES[k][0] for k in kinds], "severity": severity, "valid": valid,
-        "department": [COMPLAINT_TYPES[k][2] for k in kinds], "remedy": remedy,
+        "type": kind_names, "severity": severity,
+        "valid": _reached(progress >= 0.1, valid),
+        "department": _reached(progress >= 0.2, [COMPLAINT_TYPES[k][2] for k in kinds]),
+        "cause": _reached(progress >= 0.35, [causes[k] for k in kind_names]),
+        "remedy": _reached(progress >= 0.5, remedy),
+        "approved_date": _reached((progress >= 0.7) & (approved <= end_ts), approved.date),
         "closed_date": np.where(closed <= end_ts, closed.date, None),
-        "compensation_cny": comp, "volume_t": affected,
+        "compensation_cny": np.where(progress >= 1, comp, 0.0), "volume_t": affected,
     })[opened <= end_ts]
 
     # --- surveys: an annual relationship survey in November, and pulses after deliveries ---
@@ -578,6 +590,13 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
     contacts = _contacts(cust, ids, cust_idx, day, churn_day, arrival_day, day0, end, rng)
     return _Chunk(orders=pd.DataFrame(), lines=lines, invoices=invoices, payments=payments,
                   complaints=complaints, surveys=surveys, contacts=contacts)
+
+
+def _reached(done: np.ndarray, values: object) -> np.ndarray:
+    """The values where a handling step was reached, None (not done yet) elsewhere."""
+    out = np.array(values, dtype=object)
+    out[~np.asarray(done)] = None
+    return out
 
 
 def _surveys(cust: pd.DataFrame, ids: np.ndarray, cust_idx: np.ndarray, day: np.ndarray,

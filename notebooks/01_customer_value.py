@@ -86,3 +86,22 @@ changed[["customer_id", "name", "grade", "grade_loyal", "loyalty"]].head(10)
 # %%
 assert abs(summary["value_share"].sum() - 1) < 1e-9
 assert set(ranked["abc_class"]) <= {"A", "B", "C"}
+
+# %% [markdown]
+# ## What customers say: satisfaction and complaints
+#
+# Index = weighted mean of the answered dimensions × 20; NPS = % promoters − % detractors.
+
+# %%
+from analytics import complaints as co
+from analytics import satisfaction as sat
+
+print(sat.summary(tables, period=period))
+charts.dimension_bars(sat.dimensions(tables, period=period), labels)
+
+# %%
+items = co.complaints_in(tables, period=period)
+co.pipeline(items)
+
+# %%
+co.kpis(tables, items, period=period)

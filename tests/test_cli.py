@@ -142,3 +142,12 @@ def test_churn_backtest_and_score(capsysbinary) -> None:  # type: ignore[no-unty
     assert main(["churn", "score", "--format", "csv"]) == 0
     scores = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
     assert scores["probability"].between(0, 1).all() and len(scores) > 100
+
+
+def test_satisfaction_and_complaints_cli(capsysbinary) -> None:  # type: ignore[no-untyped-def]
+    assert main(["satisfaction", "dimensions", "--format", "json"]) == 0
+    dims = json.loads(capsysbinary.readouterr().out)
+    assert len(dims) == 7 and dims[0]["score"] <= dims[-1]["score"]  # weakest first
+    assert main(["complaints", "pipeline"]) == 0
+    pipe = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
+    assert list(pipe["stage"])[-1] == "closed" and pipe["complaints"].sum() > 0

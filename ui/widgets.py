@@ -15,7 +15,9 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "tier_previous": "tier", "tier_current": "tier", "class": "class",
                 "stage": "stage", "quadrant": "quadrant", "direction": "direction",
                 "factor": "factor", "source": "source", "abc_class": "abc_class",
-                "xyz_class": "xyz_class", "kind": "kind", "status": "status"}
+                "xyz_class": "xyz_class", "kind": "kind", "status": "status",
+                "dimension": "dimension", "severity": "severity", "department": "department",
+                "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
@@ -49,7 +51,7 @@ def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
         if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):
             shown[col] = shown[col].where(shown[col].notna(), "—")
     for col, field in VALUE_FIELDS.items():
-        if col in shown:
+        if col in shown and field:
             shown[col] = labels.values(field, shown[col])
     return shown.rename(columns={c: labels.column(c) for c in shown.columns})
 
