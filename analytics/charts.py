@@ -371,7 +371,6 @@ def pipeline_bars(pipe: pd.DataFrame, labels: Labels) -> go.Figure:
     fig.add_bar(x=names, y=pipe["overdue"], name=labels("past_target"),
                 marker_color=PALETTE["profit"])
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(type="log" if pipe["complaints"].max() > 50 else "linear")
     fig = _layout(fig, labels("pipeline_title"))
     fig.update_layout(hovermode="closest", height=360)
     return fig

@@ -143,6 +143,7 @@ def open_items(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[frame["stage"] != "closed"].copy()
     out["age_bucket"] = pd.cut(out["age_days"], [b[0] - 1 for b in AGE_BUCKETS] + [10_000],
                                labels=[b[2] for b in AGE_BUCKETS]).astype(str)
+    out["opened_date"] = out["opened_date"].dt.date
     return out.sort_values(["overdue", "age_days"], ascending=[False, False]).reset_index(
         drop=True)
 

@@ -40,7 +40,8 @@ if group:
     if group in ("tier", "type", "province"):
         table[group] = labels.values(group, table[group])
     widgets.table(labels, table.rename(columns={group: labels(f"group_{group}")}),
-                  key="sat_breakdown", filename=f"satisfaction_by_{group}")
+                  key="sat_breakdown", filename=f"satisfaction_by_{group}",
+                  percent=("index", "nps"))
 
 st.subheader(labels("sat_drops"))
 drops = ctx.cached(sat.biggest_drops, period=period, weights=weights)
@@ -52,5 +53,5 @@ widgets.customer_table(labels, drops[[c for c in ("customer_id", "name", "previo
 st.subheader(labels("sat_churn_link"))
 link = ctx.cached_unfiltered(sat.churn_link, period=period, weights=weights)
 st.caption(labels("sat_churn_link_help", cutoff=labels.date(link["cutoff"].iloc[0])))
-widgets.table(labels, link[["group", "index", "customers"]].round(1), key="sat_churn",
-              filename="satisfaction_churn")
+widgets.table(labels, link[["group", "index", "customers"]], key="sat_churn",
+              filename="satisfaction_churn", percent=("index",))

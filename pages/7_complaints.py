@@ -36,6 +36,8 @@ for col, (key, value) in zip([*row1, *row2], cards, strict=True):
 
 st.subheader(labels("open_first"))
 open_ = co.open_items(items)
+open_ = open_.assign(type=labels.values("ctype", open_["type"]),
+                     stage=labels.values("stage_c", open_["stage"]))
 widgets.customer_table(labels, open_[[c for c in (
     "complaint_id", "customer_id", "name", "opened_date", "type", "severity", "stage",
     "department", "sales_rep", "age_days", "target_days", "overdue") if c in open_]],
@@ -52,13 +54,15 @@ if dim:
     right.plotly_chart(charts.count_bars(table, dim, labels, labels(f"co_by_{dim}"), field),
                        key="co_by_chart")
     table[dim] = labels.values(field, table[dim])
-    widgets.table(labels, table.round(1).rename(columns={dim: labels(f"co_by_{dim}")}),
+    widgets.table(labels, table.rename(columns={dim: labels(f"co_by_{dim}")}),
                   key="co_by_table", filename=f"complaints_by_{dim}",
-                  money=("compensation_cny",))
+                  money=("compensation_cny",), percent=("within_target_pct", "median_days"))
 
 st.subheader(labels("repeat_title"))
 widgets.customer_table(labels, co.repeat_complainers(items), key="co_repeat",
                        filename="repeat_complainers", money=("compensation_cny",))
 with st.expander(labels("all_complaints")):
-    widgets.table(labels, items.drop(columns=["overdue"]), key="co_all",
+    widgets.table(labels, items.drop(columns=["overdue"]).assign(
+        type=labels.values("ctype", items["type"]),
+        stage=labels.values("stage_c", items["stage"])), key="co_all",
                   filename="complaints", money=("compensation_cny",), preview_rows=100)

@@ -122,7 +122,8 @@ def test_overview_in_both_languages(server: str, page: Page) -> None:
     expect(page.get_by_text("Upload a CSV or Excel")).to_be_visible(timeout=30_000)
 
 
-PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("churn", "churn"), ("satisfaction", "satisfaction"), ("complaints", "complaints"),
+PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("churn", "churn"),
+                ("satisfaction", "satisfaction"), ("complaints", "complaints"),
                 ("grading", "grading"), ("customer", "customer"), ("data", "data")]
 
 
