@@ -11,6 +11,8 @@ ctx = frame("overview")
 labels, period = ctx.labels, ctx.filters.period
 
 comparison = ctx.cached(overview.kpi_comparison, period=period)
+if not ctx.scope.sees_profit:  # a rep's level: no profit or margin anywhere
+    comparison = comparison[~comparison["kpi"].isin(["gross_profit_cny", "margin_pct"])]
 notes = {"inventory_days": labels("company_wide_only")} if ctx.filters.narrows_customers else {}
 widgets.kpi_cards(labels, comparison, notes=notes)
 

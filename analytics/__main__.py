@@ -59,7 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not wh.exists():
         print("no warehouse yet: run `python -m analytics demo`", file=sys.stderr)
         return 1
-    tables = scoped(wh.tables(), SINGLE_USER)
+    tables = scoped(wh.tables(), _scope(args))
     if args.table not in schema.TABLES:
         print(f"unknown table {args.table!r}; known: {', '.join(schema.TABLES)}", file=sys.stderr)
         return 2
@@ -121,11 +121,20 @@ def _write(frame: pd.DataFrame, args: argparse.Namespace, name: str) -> int:
     return 0
 
 
+def _scope(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The CLI reads as the local operator, or with --as-user as that user would."""
+    if getattr(args, "as_user", None):
+        from analytics import users
+
+        return users.scope_of(args.as_user)
+    return SINGLE_USER
+
+
 def _scoped_tables(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     wh = open_warehouse(args.url)
     if not wh.exists():
         raise SystemExit("no warehouse yet: run `python -m analytics demo`")
-    return scoped(wh.tables(), SINGLE_USER)
+    return scoped(wh.tables(), _scope(args))
 
 
 def cmd_pyramid(args: argparse.Namespace) -> int:
@@ -260,11 +269,55 @@ def cmd_complaints(args: argparse.Namespace) -> int:
     return _write(frame, args, "complaints")
 
 
+def _password(prompt: str) -> str:
+    """Prompted on a terminal; read from standard input otherwise (scripts, tests)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from analytics import users
+
+    try:
+        if args.action == "list":
+            for u in users.list_users():
+                scope = ",".join(u.get("reps") or []) or ",".join(u.get("provinces") or []) or "all"
+                locked = f"  locked until {u['locked_until']}" if u.get("locked_until") else ""
+                print(f"{u['username']:<16}{u['level']:<11}{scope}{locked}")
+        elif args.action == "add":
+            users.add_user(args.username, _password(f"password for {args.username}: "),
+                           level=args.level, name=args.name or args.username,
+                           reps=tuple(args.reps or ()), provinces=tuple(args.provinces or ()))
+            print(f"added {args.username} ({args.level}) to {users.users_path()}")
+        elif args.action == "remove":
+            users.remove_user(args.username)
+            print(f"removed {args.username}")
+        elif args.action == "reset":
+            users.reset_password(args.username, _password(f"new password for {args.username}: "))
+            print(f"password reset for {args.username}")
+        elif args.action == "demo":
+            made = users.demo_users()
+            print(f"users file: {users.users_path()} — these passwords are shown once:")
+            for name, password in made.items():
+                print(f"  {name:<10} {password}")
+    except ValueError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
     parser.add_argument("--url", help="warehouse URL (default: $STEELSIGHT_WAREHOUSE, "
                         ".streamlit/secrets.toml, or data/warehouse)")
+    parser.add_argument("--as-user", help="read with this user's scope (rows and columns)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="build the demo warehouse")
     demo.add_argument("--seed", type=int, default=sample.SampleConfig.seed)
@@ -303,6 +356,14 @@ def main(argv: list[str] | None = None) -> int:
     ch.add_argument("--format", choices=("csv", "json", "xlsx"))
     ch.add_argument("-o", "--output")
     ch.set_defaults(func=cmd_churn)
+    us = sub.add_parser("users", help="manage login users (the users file is outside the repo)")
+    us.add_argument("action", choices=("add", "remove", "list", "reset", "demo"))
+    us.add_argument("username", nargs="?")
+    us.add_argument("--level", choices=("rep", "manager", "executive", "admin"), default="rep")
+    us.add_argument("--name", help="display name; for a rep, the name used in sales_rep")
+    us.add_argument("--reps", nargs="*", help="reps in this user's scope")
+    us.add_argument("--provinces", nargs="*", help="provinces in this user's scope")
+    us.set_defaults(func=cmd_users)
     templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
     templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                                 / "templates"))

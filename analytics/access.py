@@ -1,8 +1,8 @@
 """Who may see what (DESIGN.md §6): a user's scope, enforced on the tables themselves.
 
 Every page, export and CLI command reads through ``scoped(tables, scope)``, so hiding a widget is
-never the protection. Login and the users file come with the access issue; until then the app
-runs in single-user mode with the executive scope, and says so.
+never the protection. Without a users file the app runs in single-user mode (the local operator,
+who may also import) and says so on every page; analytics.users holds the users and the login.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from analytics.warehouse import Tables
 
 LEVELS = ("rep", "manager", "executive", "admin")
 
-# Columns a rep must not see anywhere (cost, margin, profit), per table.
+# Columns a rep must not see anywhere (cost, margin, profit; key contacts and their dates are
+# the manager's level in the method's three levels), per table.
 HIDDEN_FROM_REPS = {
     "orders": ("cost_cny",),
     "inventory": ("avg_cost_cny_per_t",),
     "complaints": ("compensation_cny",),
+    "customers": ("key_contact", "key_dates"),
 }
 
 
@@ -26,7 +28,7 @@ class Scope:
     """Rows and columns one user may see. Empty reps/provinces at manager level or above = all."""
 
     user: str = "local"
-    level: str = "executive"
+    level: str = "admin"
     reps: tuple[str, ...] = ()
     provinces: tuple[str, ...] = ()
     single_user: bool = True
@@ -40,6 +42,10 @@ class Scope:
     @property
     def sees_profit(self) -> bool:
         return self.level != "rep"
+
+    @property
+    def can_import(self) -> bool:
+        return self.level == "admin"
 
     @property
     def key(self) -> str:
@@ -79,5 +85,8 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
             if t is not None:
                 drop = [c for c in cols if c in t.columns]
                 masked[name] = t.drop(*drop) if drop else t
+        if out.contacts is not None and "kind" in out.contacts.columns:
+            # gifts are the manager's business (the method's second level)
+            masked["contacts"] = out.contacts.filter(out.contacts.kind != "gift")
         out = out.with_(**masked)
     return out

@@ -84,8 +84,10 @@ with g2:
     widgets.table(labels, grading.grade_summary(graded), key="class_summary",
                   filename="grading_classes", money=("sales_cny", "gross_profit_cny"))
 st.subheader(labels("graded_customers"))
+with_data = [f for f, has in zip(result.factors["factor"], result.factors["has_data"],
+                                 strict=True) if has]  # no empty columns (a rep has no profit)
 columns = ["customer_id", "name", "type", "sales_rep", "grade", "class", "score",
-           "factors_used", *grading.FACTOR_KEYS]
+           "factors_used", *with_data]
 widgets.customer_table(labels, graded.dropna(subset=["grade"])[
     [c for c in columns if c in graded]].rename(
     columns={k: labels.value("factor", k) for k in grading.FACTOR_KEYS}),

@@ -31,7 +31,9 @@ cards = [("complaints", labels.number(k["complaints"])),
          ("compensation_share_pct", labels.percent(k["compensation_share_pct"], 2)),
          ("invalid_pct", labels.percent(k["invalid_pct"])),
          ("repeat_customers", labels.number(k["repeat_customers"]))]
-for col, (key, value) in zip([*row1, *row2], cards, strict=True):
+if not ctx.scope.sees_profit:  # a rep's level: no compensation or profit figures
+    cards = [c for c in cards if not c[0].startswith("compensation")]
+for col, (key, value) in zip([*row1, *row2], cards, strict=False):
     col.metric(labels(f"co_{key}"), value, help=labels(f"co_{key}_help"))
 
 st.subheader(labels("open_first"))

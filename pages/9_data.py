@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import ingest, sample, warehouse
+from analytics import ingest, sample, users, warehouse
 from analytics.ingest.mapping import MappingMemory, fields
 from ui import data, widgets
 from ui.frame import frame
@@ -20,102 +20,108 @@ tab_import, tab_tables, tab_versions, tab_templates = st.tabs([
     labels("templates_title")])
 
 with tab_import:
-    target = st.selectbox(labels("import_target"), ingest.TARGETS, key="import_target",
-                          format_func=lambda t: labels.value("target", t))
-    required = [f.name for f in fields(target) if f.required]
-    st.caption(labels("import_target_help_transactions") if target == "transactions" else
-               labels("import_required", fields=", ".join(required)))
-    n = st.session_state.setdefault("upload_round", 0)
-    upload = st.file_uploader(labels("upload_label"), type=["csv", "txt", "tsv", "xlsx"],
-                              key=f"upload_{n}",
-                              help=labels("upload_limit", limit=f"{ingest.read.MAX_UPLOAD_MB:g}"))
-    if upload is not None:
-        payload = upload.getvalue()
-        sheet = st.session_state.get(f"sheet_{n}")
-        try:
-            with st.spinner(labels("import_reading")):
-                raw = data.read_upload(payload, upload.name, sheet)
-        except ingest.IngestError as err:
-            st.error(labels(f"ingest_{err.code}", **err.params))
-            st.stop()
-        if len(raw.sheets) > 1:
-            st.selectbox(labels("import_sheet"), raw.sheets, key=f"sheet_{n}")
-        st.caption(labels("import_detected", encoding=raw.encoding or "xlsx",
-                          delimiter=repr(raw.delimiter) if raw.delimiter else "—",
-                          line=raw.header_row + 1, rows=f"{len(raw.frame):,}",
-                          columns=len(raw.frame.columns)))
-        columns = list(raw.frame.columns)
-        memory = MappingMemory(wh.root / "mappings.json")
-        suggested = memory.recall(columns, target) or ingest.suggest_mapping(columns, target)
-        names = {f.name: f"{f.name}{' *' if f.required else ''}" for f in fields(target)}
-        none = labels("import_skip_column")
-        st.subheader(labels("import_mapping"))
-        st.caption(labels("import_mapping_help"))
-        sample_values = [next((v for v in raw.frame[c] if v), "") for c in columns]
-        edited = st.data_editor(
-            pd.DataFrame({"source_column": columns, "sample": sample_values,
-                          "target_field": [names.get(suggested.get(c) or "", none)
-                                           for c in columns]}),
-            key=f"mapping_{n}_{target}", hide_index=True, disabled=["source_column", "sample"],
-            column_config={
-                "source_column": labels.column("source_column"),
-                "sample": labels.column("sample"),
-                "target_field": st.column_config.SelectboxColumn(
-                    labels.column("target_field"), options=[none, *names.values()],
-                    required=True)})
-        back = {v: k for k, v in names.items()}
-        mapping = {c: back.get(v) for c, v in zip(columns, edited["target_field"], strict=True)}
-        mode = st.radio(labels("import_mode"), ingest.load.MODES, horizontal=True,
-                        key="import_mode", format_func=lambda m: labels(f"import_mode_{m}"))
-        if mode == "replace":
-            st.caption(labels("import_replace_tx" if target == "transactions"
-                              else "import_replace_table"))
-        with st.spinner(labels("import_checking")):
-            plan = data.plan_upload(payload, upload.name, sheet, target,
-                                    tuple(mapping.items()), mode, data.version_key(wh))
-        for code, params in plan.blocking:
-            st.error(labels(f"ingest_{code}", **params))
-        if not plan.blocking:
-            counts = plan.summary()
-            k = st.columns(4)
-            k[0].metric(labels("import_rows"), f"{counts['rows']:,}")
-            k[1].metric(labels("import_good"), f"{counts['good']:,}")
-            k[2].metric(labels("import_bad"), f"{counts['bad']:,}")
-            k[3].metric(labels("import_warnings"), f"{counts['warnings']:,}")
-            if len(plan.problems):
-                st.subheader(labels("import_report"))
-                report = plan.problems.assign(
-                    problem=plan.problems["problem"].map(lambda c: labels(f"problem_{c}")),
-                    severity=plan.problems["severity"].map(lambda c: labels(f"severity_{c}")))
-                widgets.table(labels, report, key="import_report", filename="import_report",
-                              preview_rows=200)
-            main_table = "orders" if target == "transactions" else target
-            st.subheader(labels("import_preview"))
-            st.dataframe(plan.frames[main_table].head(20), hide_index=True)
-            skip = st.checkbox(labels("import_skip_bad", rows=plan.rows_bad),
-                               key="import_skip") if plan.rows_bad else False
-            go, cancel = st.columns([1, 5])
-            clicked = go.button(labels("import_button"), type="primary",
-                                disabled=bool(plan.rows_bad and not skip))
-            if cancel.button(labels("import_cancel")):
-                st.session_state["upload_round"] = n + 1
-                st.rerun()
-            if clicked:
-                with st.status(labels("import_running"), expanded=True) as status:
-                    bar = st.progress(0.0)
-                    try:
-                        version = ingest.apply_import(
-                            wh, plan, skip_bad=skip, user=ctx.scope.user,
-                            progress=lambda f, what: bar.progress(f, text=what))
-                    except ingest.IngestError as err:
-                        status.update(state="error")
-                        st.error(labels(f"ingest_{err.code}", **err.params))
-                        st.stop()
-                memory.remember(columns, target, mapping)
-                st.session_state["import_done"] = {"version": version,
-                                                   "rows": f"{plan.rows_good:,}"}
-                st.session_state["upload_round"] = n + 1
-                st.rerun()
+    if not ctx.scope.can_import:
+        st.info(labels("admin_only"))
+    else:
+        target = st.selectbox(labels("import_target"), ingest.TARGETS, key="import_target",
+                              format_func=lambda t: labels.value("target", t))
+        required = [f.name for f in fields(target) if f.required]
+        st.caption(labels("import_target_help_transactions") if target == "transactions" else
+                   labels("import_required", fields=", ".join(required)))
+        n = st.session_state.setdefault("upload_round", 0)
+        upload = st.file_uploader(labels("upload_label"), type=["csv", "txt", "tsv", "xlsx"],
+                                  key=f"upload_{n}",
+                                  help=labels("upload_limit",
+                                              limit=f"{ingest.read.MAX_UPLOAD_MB:g}"))
+        if upload is not None:
+            payload = upload.getvalue()
+            sheet = st.session_state.get(f"sheet_{n}")
+            try:
+                with st.spinner(labels("import_reading")):
+                    raw = data.read_upload(payload, upload.name, sheet)
+            except ingest.IngestError as err:
+                st.error(labels(f"ingest_{err.code}", **err.params))
+                st.stop()
+            if len(raw.sheets) > 1:
+                st.selectbox(labels("import_sheet"), raw.sheets, key=f"sheet_{n}")
+            st.caption(labels("import_detected", encoding=raw.encoding or "xlsx",
+                              delimiter=repr(raw.delimiter) if raw.delimiter else "—",
+                              line=raw.header_row + 1, rows=f"{len(raw.frame):,}",
+                              columns=len(raw.frame.columns)))
+            columns = list(raw.frame.columns)
+            memory = MappingMemory(wh.root / "mappings.json")
+            suggested = memory.recall(columns, target) or ingest.suggest_mapping(columns, target)
+            names = {f.name: f"{f.name}{' *' if f.required else ''}" for f in fields(target)}
+            none = labels("import_skip_column")
+            st.subheader(labels("import_mapping"))
+            st.caption(labels("import_mapping_help"))
+            sample_values = [next((v for v in raw.frame[c] if v), "") for c in columns]
+            edited = st.data_editor(
+                pd.DataFrame({"source_column": columns, "sample": sample_values,
+                              "target_field": [names.get(suggested.get(c) or "", none)
+                                               for c in columns]}),
+                key=f"mapping_{n}_{target}", hide_index=True, disabled=["source_column", "sample"],
+                column_config={
+                    "source_column": labels.column("source_column"),
+                    "sample": labels.column("sample"),
+                    "target_field": st.column_config.SelectboxColumn(
+                        labels.column("target_field"), options=[none, *names.values()],
+                        required=True)})
+            back = {v: k for k, v in names.items()}
+            mapping = {c: back.get(v) for c, v in zip(columns, edited["target_field"], strict=True)}
+            mode = st.radio(labels("import_mode"), ingest.load.MODES, horizontal=True,
+                            key="import_mode", format_func=lambda m: labels(f"import_mode_{m}"))
+            if mode == "replace":
+                st.caption(labels("import_replace_tx" if target == "transactions"
+                                  else "import_replace_table"))
+            with st.spinner(labels("import_checking")):
+                plan = data.plan_upload(payload, upload.name, sheet, target,
+                                        tuple(mapping.items()), mode, data.version_key(wh))
+            for code, params in plan.blocking:
+                st.error(labels(f"ingest_{code}", **params))
+            if not plan.blocking:
+                counts = plan.summary()
+                k = st.columns(4)
+                k[0].metric(labels("import_rows"), f"{counts['rows']:,}")
+                k[1].metric(labels("import_good"), f"{counts['good']:,}")
+                k[2].metric(labels("import_bad"), f"{counts['bad']:,}")
+                k[3].metric(labels("import_warnings"), f"{counts['warnings']:,}")
+                if len(plan.problems):
+                    st.subheader(labels("import_report"))
+                    report = plan.problems.assign(
+                        problem=plan.problems["problem"].map(lambda c: labels(f"problem_{c}")),
+                        severity=plan.problems["severity"].map(lambda c: labels(f"severity_{c}")))
+                    widgets.table(labels, report, key="import_report", filename="import_report",
+                                  preview_rows=200)
+                main_table = "orders" if target == "transactions" else target
+                st.subheader(labels("import_preview"))
+                st.dataframe(plan.frames[main_table].head(20), hide_index=True)
+                skip = st.checkbox(labels("import_skip_bad", rows=plan.rows_bad),
+                                   key="import_skip") if plan.rows_bad else False
+                go, cancel = st.columns([1, 5])
+                clicked = go.button(labels("import_button"), type="primary",
+                                    disabled=bool(plan.rows_bad and not skip))
+                if cancel.button(labels("import_cancel")):
+                    st.session_state["upload_round"] = n + 1
+                    st.rerun()
+                if clicked:
+                    with st.status(labels("import_running"), expanded=True) as status:
+                        bar = st.progress(0.0)
+                        try:
+                            version = ingest.apply_import(
+                                wh, plan, skip_bad=skip, user=ctx.scope.user,
+                                progress=lambda f, what: bar.progress(f, text=what))
+                        except ingest.IngestError as err:
+                            status.update(state="error")
+                            st.error(labels(f"ingest_{err.code}", **err.params))
+                            st.stop()
+                    memory.remember(columns, target, mapping)
+                    users.audit("import", user=ctx.scope.user, file=upload.name, target=target,
+                                mode=mode, rows=plan.rows_good, version=version)
+                    st.session_state["import_done"] = {"version": version,
+                                                       "rows": f"{plan.rows_good:,}"}
+                    st.session_state["upload_round"] = n + 1
+                    st.rerun()
 
 with tab_tables:
     if wh.exists():
@@ -146,16 +152,18 @@ with tab_versions:
     if len(history):
         st.dataframe(history.rename(columns=labels.column), hide_index=True, width="stretch")
         older = [v.version for v in versions if not v.current]
-        if older:
+        if older and ctx.scope.can_import:
             pick = st.selectbox(labels("rollback_pick"), older, key="rollback_pick")
             if st.button(labels("rollback_button"), key="rollback_button"):
                 wh.rollback(pick)
+                users.audit("rollback", user=ctx.scope.user, version=pick)
                 st.session_state["import_done"] = {"version": pick, "rows": "—"}
                 st.rerun()
-    if st.button(labels("restore_demo"), key="restore_demo"):
+    if ctx.scope.can_import and st.button(labels("restore_demo"), key="restore_demo"):
         with st.status(labels("restore_running")):
             bar = st.progress(0.0)
             version = sample.build(wh, progress=lambda f, what: bar.progress(f, text=what))
+        users.audit("restore_demo", user=ctx.scope.user, version=version)
         st.session_state["import_done"] = {"version": version, "rows": labels("demo_rows")}
         st.rerun()
 

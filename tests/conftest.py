@@ -40,6 +40,19 @@ def demo_warehouse(demo_dir: Path) -> Warehouse:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_users_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Single-user mode unless a test sets up users: a developer's own users file must not
+    switch login on in the suite, and the audit log goes to a temporary folder."""
+    old = os.environ.get("STEELSIGHT_USERS")
+    os.environ["STEELSIGHT_USERS"] = str(tmp_path_factory.mktemp("auth") / "users.yaml")
+    yield
+    if old is None:
+        os.environ.pop("STEELSIGHT_USERS", None)
+    else:
+        os.environ["STEELSIGHT_USERS"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _point_app_at_demo(demo_dir: Path) -> Iterator[None]:
     """Pages, CLI and notebooks run against the session's demo warehouse, never data/."""
     old = os.environ.get("STEELSIGHT_WAREHOUSE")

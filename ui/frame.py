@@ -17,12 +17,12 @@ import streamlit as st
 
 from analytics import filters as flt
 from analytics import overview
-from analytics.access import SINGLE_USER, Scope
+from analytics.access import Scope
 from analytics.filters import Filters
 from analytics.i18n import DEFAULT_LANG, LANGS, Labels
 from analytics.period import PRESETS, Period, preset
 from analytics.warehouse import MissingData, Tables
-from ui import data
+from ui import auth, data
 from ui.nav import PAGES
 
 LANG_NAMES = {"zh": "简体中文", "en": "English"}
@@ -104,10 +104,7 @@ def _language() -> Labels:
 
 
 def _login(labels: Labels) -> Scope:
-    # Login arrives with the access issue; until a users file exists this is single-user mode,
-    # stated on every page.
-    st.sidebar.info(labels("single_user"), icon="🔓")
-    return SINGLE_USER
+    return auth.current_scope(labels)
 
 
 def _navigation(labels: Labels) -> None:

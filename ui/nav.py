@@ -22,5 +22,6 @@ PAGES = (
     Page("churn", "pages/5_churn.py", "page_churn", "⚠️"),
     Page("satisfaction", "pages/6_satisfaction.py", "page_satisfaction", "😊"),
     Page("complaints", "pages/7_complaints.py", "page_complaints", "📣"),
+    Page("audit", "pages/8_audit.py", "page_audit", "📜"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

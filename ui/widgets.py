@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import exports
+from analytics import exports, users
 from analytics.i18n import Labels
 
 # KPIs where a rise is bad news: their deltas are coloured the other way round.
@@ -48,7 +48,8 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
 def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.copy()
     for col in shown.columns:  # an unknown text value reads as "—", not "None"
-        if shown[col].dtype == object or pd.api.types.is_string_dtype(shown[col]):
+        values = shown[col].dropna()
+        if len(values) and values.map(lambda v: isinstance(v, str)).all():
             shown[col] = shown[col].where(shown[col].notna(), "—")
     for col, field in VALUE_FIELDS.items():
         if col in shown and field:
@@ -87,15 +88,22 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
                             if selectable else {}))
     buttons = st.container(horizontal=True)
     buttons.download_button(labels("download_csv"), exports.to_csv(shown),
-                         file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv")
+                            file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv",
+                            on_click=_audit_export, args=(f"{filename}.csv", len(shown)))
     buttons.download_button(labels("download_xlsx"), exports.to_xlsx(shown, sheet=filename),
-                          file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
+                            file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
+                            on_click=_audit_export, args=(f"{filename}.xlsx", len(shown)),
                           mime="application/vnd.openxmlformats-officedocument."
                                "spreadsheetml.sheet")
     if selectable and event is not None:
         rows = event.selection.rows  # type: ignore[attr-defined]
         return int(rows[0]) if rows else None
     return None
+
+
+def _audit_export(file: str, rows: int) -> None:
+    users.audit("export", user=st.session_state.get("auth_user", "local"), file=file,
+                rows=rows)
 
 
 CARD_PAGE = "pages/4_customer.py"
