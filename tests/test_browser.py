@@ -193,3 +193,46 @@ def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, 
     # the data grid draws on a canvas; its cells are in the DOM but not "visible"
     expect(page.get_by_text("佛山巨龙钢构").first).to_be_attached(timeout=30_000)
     page.screenshot(path=str(_shots() / "pyramid_after_import_zh.png"))
+
+
+def test_login_cookie_survives_a_reload_and_logout_ends_it(tmp_path: Path, demo_dir: Path,
+                                                           page: Page) -> None:
+    """The signed cookie session in a real browser: sign in, reload, still in; sign out."""
+    from analytics import users
+
+    path = tmp_path / "users.yaml"
+    os.environ["STEELSIGHT_USERS"] = str(path)
+    try:
+        users.add_user("boss", "boss-password-1", level="executive", path=path)
+    finally:
+        os.environ.pop("STEELSIGHT_USERS")
+    port = _free_port()
+    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{demo_dir}",
+           "STEELSIGHT_USERS": str(path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        page.goto(f"{url}/pyramid?lang=en")  # a deep link, anonymous
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
+        page.get_by_role("textbox", name="User name").fill("boss")
+        page.get_by_role("textbox", name="Password").fill("boss-password-1")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(_shots() / "signed_in_en.png"))
+        page.reload()
+        expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

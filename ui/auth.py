@@ -24,34 +24,43 @@ def current_scope(labels: Labels) -> Scope:
     if not users.login_required():
         st.sidebar.info(labels("single_user"), icon="🔓")
         return SINGLE_USER
-    name = st.session_state.get("auth_user")
-    if name is None:
-        token = _session_from_cookie()
-        if token:
-            name = token
-            st.session_state["auth_user"] = name
+    # the cookie model reads this flag (streamlit-authenticator's Authenticate sets it)
+    st.session_state.setdefault("logout", False)
+    # one cookie manager per run: it is a component, and a second one is a duplicate widget
+    cookie = _cookie()
+    if st.session_state.pop("signing_out", False):
+        _sign_out(cookie)
+    name = st.session_state.get("auth_user") or _session_from_cookie(cookie)
     if name is not None:
         try:
             scope = users.scope_of(name)
         except users.AuthError:  # removed since the cookie was set
-            _logout(quiet=True)
+            st.session_state.pop("auth_user", None)
         else:
+            st.session_state["auth_user"] = name
             _sidebar_user(labels, scope)
             return scope
-    _login_form(labels)
-    st.stop()
-    raise AssertionError("unreachable")
+    box = st.empty()
+    with box.container():
+        scope_now = _login_form(labels)
+    if scope_now is None:
+        st.stop()
+    box.empty()
+    # the cookie is set by a component that must reach the browser: outside the cleared box,
+    # and the page draws in this same run (a rerun would drop it)
+    cookie.set_cookie()
+    _sidebar_user(labels, scope_now)
+    return scope_now
 
 
-def _session_from_cookie() -> str | None:
-    try:
-        token = _cookie().get_cookie()
-    except Exception:  # no browser cookies (tests, a first run): just log in
-        return None
+def _session_from_cookie(cookie) -> str | None:  # type: ignore[no-untyped-def]
+    if st.session_state.get("logout"):
+        return None  # signed out in this session: the old cookie does not count
+    token = cookie.get_cookie()
     return token.get("username") if isinstance(token, dict) else None
 
 
-def _login_form(labels: Labels) -> None:
+def _login_form(labels: Labels) -> Scope | None:
     st.title(labels("login_title"))
     with st.form("login"):
         username = st.text_input(labels("login_user"), key="login_user")
@@ -59,7 +68,7 @@ def _login_form(labels: Labels) -> None:
                                  key="login_password")
         submitted = st.form_submit_button(labels("login_button"))
     if not submitted:
-        return
+        return None
     try:
         scope = users.verify(username.strip(), password)
     except users.AuthError as err:
@@ -68,30 +77,25 @@ def _login_form(labels: Labels) -> None:
                 (err.until - users._now()).total_seconds() // 60) + 1)))
         else:
             st.error(labels("login_invalid"))
-        return
-    st.session_state["auth_user"] = scope.user
-    st.session_state["username"] = scope.user  # what the cookie model signs
-    try:
-        _cookie().set_cookie()
-    except Exception:  # a session without browser cookies still works until it closes
-        pass
-    st.rerun()
+        return None
+    st.session_state.update(auth_user=scope.user, username=scope.user, logout=False)
+    return scope
 
 
 def _sidebar_user(labels: Labels, scope: Scope) -> None:
     st.sidebar.success(labels("signed_in", user=scope.user,
                               level=labels.value("level", scope.level)), icon="👤")
-    if st.sidebar.button(labels("logout"), key="logout"):
-        _logout()
+    st.sidebar.button(labels("logout"), key="logout_button",
+                      on_click=lambda: st.session_state.update(signing_out=True))
 
 
-def _logout(quiet: bool = False) -> None:
+def _sign_out(cookie) -> None:  # type: ignore[no-untyped-def]
+    """Forget the session and delete the cookie; the login form follows in the same run, so
+    the cookie component that deletes it reaches the browser."""
     user = st.session_state.pop("auth_user", None)
     st.session_state.pop("username", None)
-    try:
-        _cookie().delete_cookie()
-    except Exception:
-        pass
-    if user and not quiet:
+    st.session_state["logout"] = True
+    if cookie.cookie_name in st.context.cookies:
+        cookie.delete_cookie()
+    if user:
         users.audit("logout", user=user)
-    st.rerun()
