@@ -3,7 +3,7 @@ tonnes and gross profit by month, and the customers who make the most."""
 
 import streamlit as st
 
-from analytics import charts, overview
+from analytics import charts, overview, warning
 from ui import widgets
 from ui.frame import frame
 
@@ -29,3 +29,17 @@ top["share"] = top["share"] * 100
 widgets.table(labels, top[[c for c in columns if c in top]], key="top_customers",
               filename="top_customers", money=("revenue_cny", "gross_profit_cny"),
               tonnes=("volume_t",), percent=("margin_pct", "share"))
+
+st.subheader(labels("warning_title"))
+alerts = ctx.cached(warning.early_warning, as_of=period.end)
+if alerts.empty:
+    st.caption(labels("warning_none"))
+else:
+    alerts = alerts.head(10).assign(
+        reasons=[warning.describe(r, labels) for r in alerts.head(10)["reasons"]])
+    widgets.customer_table(labels, alerts[[c for c in ("customer_id", "name",
+                                                       "money_at_stake_cny", "reasons")
+                                           if c in alerts]],
+                           key="overview_warnings", filename="early_warning_top10",
+                           money=("money_at_stake_cny",))
+    st.page_link("pages/8_credit.py", label=labels("warning_more"), icon="💳")

@@ -312,6 +312,17 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ageing(args: argparse.Namespace) -> int:
+    from analytics import credit
+
+    tables = _scoped_tables(args)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else _period(args, tables).end
+    items = credit.open_items(tables, as_of=as_of)
+    frame = items if args.by == "invoice" else credit.ageing(
+        items, by=None if args.by == "all" else args.by)
+    return _write(frame, args, "ageing")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -402,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     co_cmd.add_argument("view", nargs="?", default="summary",
                         choices=("summary", "pipeline", "open", "all"))
     co_cmd.set_defaults(func=cmd_complaints)
+    ag = analysis("ageing", "receivables ageing as of a date (buckets, by customer, rep, …)")
+    ag.add_argument("--as-of", help="YYYY-MM-DD (default: the latest order date)")
+    ag.add_argument("--by", choices=("all", "customer_id", "sales_rep", "type", "province",
+                                     "invoice"), default="customer_id")
+    ag.set_defaults(func=cmd_ageing)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -386,3 +386,41 @@ def count_bars(frame: pd.DataFrame, column: str, labels: Labels, title: str,
     fig = _layout(fig, title)
     fig.update_layout(hovermode="closest", height=max(280, 30 * len(frame) + 120))
     return fig
+
+
+# -- credit -----------------------------------------------------------------------------------
+BUCKET_COLORS = {"not_due": "#4C9F70", "1_30": "#EDAE49", "31_60": "#F58518",
+                 "61_90": "#E45756", "91_180": "#B2182B", "over_180": "#4A4A4A"}
+
+
+def ageing_bars(table: pd.DataFrame, key: str, labels: Labels, top: int = 15) -> go.Figure:
+    """Open receivables per bucket, stacked, for the ``top`` rows with the most overdue."""
+    rows = table.head(top)
+    names = [str(v) for v in (rows["name"] if "name" in rows else rows[key])]
+    if key in ("type", "province"):
+        names = [labels.value(key, v) for v in rows[key]]
+    div, unit = (1e4, "万元") if labels.lang == "zh" else (1e3, "CNY k")
+    fig = go.Figure()
+    for bucket in ("not_due", "1_30", "31_60", "61_90", "91_180", "over_180"):
+        fig.add_bar(y=names, x=rows[bucket] / div, name=labels.value("bucket", bucket),
+                    orientation="h", marker_color=BUCKET_COLORS[bucket])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text=unit)
+    fig = _layout(fig, labels("ageing_title"))
+    fig.update_layout(hovermode="closest", height=max(320, 26 * len(rows) + 140))
+    return fig
+
+
+def dso_chart(trend: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=trend["month"], y=trend["dso_days"], mode="lines+markers", name="DSO",
+                    line=dict(color=PALETTE["volume"]), secondary_y=False)
+    fig.add_scatter(x=trend["month"], y=trend["on_time_pct"], mode="lines+markers",
+                    name=labels("on_time_rate"), line=dict(color=PALETTE["profit"],
+                                                           dash="dot"), secondary_y=True)
+    fig.update_yaxes(title_text=labels("dso_days"), rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="%", range=[0, 100], secondary_y=True, showgrid=False)
+    fig.update_xaxes(tickvals=list(trend["month"]),
+                     ticktext=[labels.month(m) for m in trend["month"]])
+    return _layout(fig, labels("dso_title"))

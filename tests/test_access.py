@@ -155,7 +155,7 @@ def test_only_admins_import(users_file: Path) -> None:
     at = _login(_app("en"), "admin", PASSWORDS["admin"])
     at.switch_page("pages/9_data.py").run()
     assert at.get("file_uploader")
-    at.switch_page("pages/8_audit.py").run()
+    at.switch_page("pages/10_audit.py").run()
     assert not at.exception
     events = set(at.dataframe[0].value["Event"])
     assert "login" in events

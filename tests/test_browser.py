@@ -32,6 +32,16 @@ if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium here (apt-get install chromium)", allow_module_level=True)
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # a busy server: do not leave it running
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 def _free_port() -> int:
@@ -61,8 +71,7 @@ def server(demo_dir: Path) -> Iterator[str]:
             raise RuntimeError("streamlit did not start")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +133,8 @@ def test_overview_in_both_languages(server: str, page: Page) -> None:
 
 PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("churn", "churn"),
                 ("satisfaction", "satisfaction"), ("complaints", "complaints"),
-                ("grading", "grading"), ("customer", "customer"), ("data", "data")]
+                ("credit", "credit"), ("grading", "grading"), ("customer", "customer"),
+                ("data", "data")]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -133,8 +143,13 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
     title = {"zh": "客户金字塔", "en": "Customer pyramid"}[lang]
     for path, name in PAGES_TO_SEE:
         page.goto(f"{server}/{path}?lang={lang}")  # a new session: the language from the URL
-        nav = page.locator('[data-testid="stSidebar"]')
-        expect(nav.get_by_text(title)).to_be_visible(timeout=60_000)
+        nav = page.locator('[data-testid="stSidebar"]').get_by_text(title)
+        try:
+            nav.wait_for(timeout=45_000)
+        except PlaywrightTimeout:  # a first load on a busy 2-core machine: reload once
+            page.reload()
+            nav.wait_for(timeout=45_000)
+        assert nav.is_visible(), f"/{path}: navigation not drawn"
         expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=60_000)
         if name != "data":
             _wait_for_charts(page)
@@ -166,8 +181,7 @@ def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        _stop(proc)
 
 
 def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, page: Page,
@@ -195,17 +209,14 @@ def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, 
     page.screenshot(path=str(_shots() / "pyramid_after_import_zh.png"))
 
 
-def test_login_cookie_survives_a_reload_and_logout_ends_it(tmp_path: Path, demo_dir: Path,
-                                                           page: Page) -> None:
+def test_login_cookie_survives_a_reload_and_logout_ends_it(
+        tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     """The signed cookie session in a real browser: sign in, reload, still in; sign out."""
     from analytics import users
 
     path = tmp_path / "users.yaml"
-    os.environ["STEELSIGHT_USERS"] = str(path)
-    try:
-        users.add_user("boss", "boss-password-1", level="executive", path=path)
-    finally:
-        os.environ.pop("STEELSIGHT_USERS")
+    monkeypatch.setenv("STEELSIGHT_USERS", str(path))
+    users.add_user("boss", "boss-password-1", level="executive", path=path)
     port = _free_port()
     env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{demo_dir}",
            "STEELSIGHT_USERS": str(path)}
@@ -229,10 +240,15 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(tmp_path: Path, demo_
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(_shots() / "signed_in_en.png"))
+        # the cookie is written by a component in the page, a moment after the sign-in
+        for _ in range(100):
+            if any(c["name"] == "steelsight_auth" for c in page.context.cookies()):
+                break
+            page.wait_for_timeout(200)
+        assert any(c["name"] == "steelsight_auth" for c in page.context.cookies())
         page.reload()
         expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        _stop(proc)

@@ -22,6 +22,7 @@ PAGES = (
     Page("churn", "pages/5_churn.py", "page_churn", "⚠️"),
     Page("satisfaction", "pages/6_satisfaction.py", "page_satisfaction", "😊"),
     Page("complaints", "pages/7_complaints.py", "page_complaints", "📣"),
-    Page("audit", "pages/8_audit.py", "page_audit", "📜"),
+    Page("credit", "pages/8_credit.py", "page_credit", "💳"),
+    Page("audit", "pages/10_audit.py", "page_audit", "📜"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

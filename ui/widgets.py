@@ -17,7 +17,8 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "factor": "factor", "source": "source", "abc_class": "abc_class",
                 "xyz_class": "xyz_class", "kind": "kind", "status": "status",
                 "dimension": "dimension", "severity": "severity", "department": "department",
-                "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None}
+                "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None,
+                "grade_source": "grade_source"}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,

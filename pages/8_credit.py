@@ -1,0 +1,70 @@
+"""信用与应收 Credit: exposure against limits, ageing, DSO, financing cost, early warnings."""
+
+import streamlit as st
+
+from analytics import charts, credit, warning
+from ui import widgets
+from ui.frame import frame
+
+ctx = frame("credit")
+labels, period = ctx.labels, ctx.filters.period
+
+as_of = st.date_input(labels("as_of"), value=period.end, key="credit_as_of")
+st.header(labels("warning_title"))
+st.caption(labels("warning_intro"))
+alerts = ctx.cached(warning.early_warning, as_of=as_of)
+alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["reasons"]],
+                       probability=alerts["probability"] * 100)
+widgets.customer_table(labels, alerts[[c for c in (
+    "customer_id", "name", "money_at_stake_cny", "reasons", "overdue_cny", "over_limit_cny",
+    "probability") if c in alerts]], key="warnings", filename="early_warning",
+    money=("money_at_stake_cny", "overdue_cny", "over_limit_cny"), percent=("probability",))
+
+st.header(labels("exposure_title"))
+st.caption(labels("exposure_intro"))
+exposure = ctx.cached(credit.exposure, as_of=as_of)
+over = int(exposure["over_limit"].sum())
+if over:
+    st.warning(labels("over_limit_count", n=over))
+widgets.customer_table(labels, exposure[[c for c in (
+    "customer_id", "name", "sales_rep", "grade", "grade_source", "credit_limit_cny",
+    "payment_terms_days", "open_receivables_cny", "uninvoiced_cny", "open_orders_cny",
+    "exposure_cny", "utilisation", "over_limit", "monthly_sales_cny", "term_months",
+    "grade_factor", "suggested_limit_cny") if c in exposure]].assign(
+    utilisation=exposure["utilisation"] * 100),
+    key="exposure", filename="credit_exposure",
+    money=("credit_limit_cny", "open_receivables_cny", "uninvoiced_cny", "open_orders_cny",
+           "exposure_cny", "monthly_sales_cny", "suggested_limit_cny"),
+    percent=("utilisation", "term_months"))
+st.caption(labels("grade_rule"))
+
+st.header(labels("ageing_title"))
+by = st.segmented_control(labels("ageing_by"), ("customer_id", "sales_rep", "type",
+                                                "province"), default="customer_id",
+                          key="ageing_by", format_func=lambda b: labels(f"ageing_by_{b}"))
+table = ctx.cached(credit.ageing_summary, as_of=as_of, by=by)
+total = ctx.cached(credit.ageing_summary, as_of=as_of, by=None)
+k = st.columns(len(credit.BUCKETS) + 1)
+for col, bucket in zip(k, (*credit.BUCKETS, "total"), strict=True):
+    col.metric(labels.value("bucket", bucket), labels.money(float(total[bucket].sum())))
+if by and len(table):
+    st.plotly_chart(charts.ageing_bars(table, by, labels), key="ageing_chart")
+    widgets.table(labels, table, key="ageing_table", filename=f"ageing_by_{by}",
+                  money=(*credit.BUCKETS, "total", "overdue"))
+
+left, right = st.columns(2)
+left.plotly_chart(charts.dso_chart(ctx.cached(credit.dso_trend, period=period), labels),
+                  key="dso")
+with right:
+    if not ctx.scope.sees_profit:  # a rep's level: no margin figures
+        st.stop()
+    st.subheader(labels("financing_title"))
+    st.caption(labels("financing_intro", rate=f"{credit.MONTHLY_RATE * 100:.3f}"))
+    fin = ctx.cached(credit.financing, period=period)
+    cols = [c for c in ("customer_id", "name", "invoiced_cny", "avg_days_outstanding",
+                        "financing_cny", "gross_profit_cny", "net_margin_cny",
+                        "looks_profitable_but_is_not") if c in fin]
+    widgets.customer_table(labels, fin[cols].head(50), key="financing",
+                           filename="margin_net_of_financing",
+                           money=("invoiced_cny", "financing_cny", "gross_profit_cny",
+                                  "net_margin_cny"), percent=("avg_days_outstanding",))
