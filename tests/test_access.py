@@ -110,12 +110,18 @@ def test_rep_sees_own_customers_and_no_profit_anywhere(users_file: Path,
     own = {r[0] for r in con.execute("select name from customers where sales_rep = '张伟'")
            .fetchall()}
     con.close()
+    con = duckdb.connect(str(demo_warehouse.current_path()), read_only=True)
+    others = {r[0] for r in con.execute(
+        "select name from customers where sales_rep <> '张伟'").fetchall()} - own
+    con.close()
     top = at.dataframe[0].value
     assert set(top[labels.column("name")]) <= own and len(top) > 0
     for page in PAGES[1:]:
         at.switch_page(page.path).run()
         assert not at.exception, page.path
         for frame in at.dataframe:
+            cells = {str(v) for v in frame.value.to_numpy().ravel()}
+            assert not cells & others, (page.path, sorted(cells & others)[:3])
             columns = " ".join(map(str, frame.value.columns)).lower()
             assert not any(word in columns for word in PROFIT_WORDS), (page.path, columns)
         for metric in at.metric:
@@ -176,3 +182,25 @@ def test_users_cli(tmp_path: Path) -> None:
     demo = cli("demo")
     assert demo.returncode == 0 and demo.stdout.count("\n  ") == 4
     assert cli("remove", "li").returncode == 0 and "li " not in cli("list").stdout
+
+
+def test_cli_and_exports_obey_the_users_scope(users_file: Path, demo_warehouse: Warehouse,
+                                              tmp_path: Path) -> None:
+    import os
+
+    import pandas as pd
+
+    out = tmp_path / "orders.csv"
+    env = {**os.environ, "STEELSIGHT_USERS": str(users_file)}
+    done = subprocess.run([sys.executable, "-m", "analytics", "--as-user", "rep", "export",
+                           "orders", "-o", str(out)], cwd=ROOT, env=env, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    orders = pd.read_csv(out, encoding="utf-8-sig")
+    assert "cost_cny" not in orders.columns and set(orders["sales_rep"]) == {"张伟"}
+    customers = tmp_path / "customers.csv"
+    subprocess.run([sys.executable, "-m", "analytics", "--as-user", "rep", "export",
+                    "customers", "-o", str(customers)], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    master = pd.read_csv(customers, encoding="utf-8-sig")
+    assert "key_contact" not in master.columns and set(master["sales_rep"]) == {"张伟"}

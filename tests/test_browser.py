@@ -232,9 +232,13 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
                     break
             except OSError:
                 time.sleep(0.5)
-        page.goto(f"{url}/pyramid?lang=en")  # a deep link, anonymous
+        for path, _name in PAGES_TO_SEE:  # a deep link to every page, anonymous
+            page.goto(f"{url}/{path}?lang=en")
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+            expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
+            expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(0)
+        page.goto(f"{url}/pyramid?lang=en")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
-        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
         page.get_by_role("textbox", name="User name").fill("boss")
         page.get_by_role("textbox", name="Password").fill("boss-password-1")
         page.get_by_role("button", name="Sign in").click()
