@@ -147,6 +147,34 @@ def import_bench(rows: int) -> list[str]:
             f"| ratio | {ours / plain:.1f}× |"]
 
 
+def churn_bench() -> list[str]:
+    """Training plus the time-based backtest on the demo company (issue: under 30 s)."""
+    from analytics import churn
+
+    wh = Warehouse(HERE / "cache" / "scale-1")
+    if not wh.exists():
+        sample.build(wh, sample.SampleConfig(scale=1))
+    rows = ["", "## Churn model on the demo company (scale 1)", "",
+            "| step | seconds |", "|---|---|"]
+    t = time.perf_counter()
+    history = churn.load_history(wh.tables())
+    rows.append(f"| load purchase history | {time.perf_counter() - t:.1f} |")
+    for kind in churn.MODELS:
+        t = time.perf_counter()
+        result = churn.backtest(history, kind=kind)
+        backtest_s = time.perf_counter() - t
+        t = time.perf_counter()
+        churn.score(history, kind=kind)
+        score_s = time.perf_counter() - t
+        auc = result.pooled.set_index("scorer")["roc_auc"]
+        rows.append(f"| {kind}: backtest ({len(result.per_cutoff) // 3} test cutoffs) | "
+                    f"{backtest_s:.1f} |")
+        rows.append(f"| {kind}: train on all cutoffs and score | {score_s:.1f} |")
+        rows.append(f"| {kind}: ROC AUC model / recency / cycle rule | "
+                    f"{auc['model']:.3f} / {auc['recency']:.3f} / {auc['cycle_rule']:.3f} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scales", default="1,10", help="comma-separated demo scales")
@@ -156,6 +184,7 @@ def main() -> None:
     report = run([float(s) for s in args.scales.split(",")], args.repeat)
     if args.import_rows:
         report += "\n".join(import_bench(args.import_rows)) + "\n"
+    report += "\n".join(churn_bench()) + "\n"
     (HERE / "RESULTS.md").write_text(report)
     print(report)
 
