@@ -1,5 +1,4 @@
-"""总览 Overview: the whole book in one screen — KPIs against the previous period and a year ago,
-tonnes and gross profit by month, and the customers who make the most."""
+"""总览 Overview: KPIs against last period and last year, the monthly chart, top customers."""
 
 import streamlit as st
 

@@ -66,15 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not tables.has(args.table):
         print(f"table {args.table} is not in the warehouse", file=sys.stderr)
         return 1
-    frame = export_table(tables, args.table)
-    data = exports.to_xlsx(frame, sheet=args.table) if _format(args) == "xlsx" else \
-        exports.to_csv(frame)
-    if args.output in (None, "-"):
-        sys.stdout.buffer.write(data)
-    else:
-        Path(args.output).write_bytes(data)
-        print(f"wrote {len(frame):,} rows to {args.output}", file=sys.stderr)
-    return 0
+    return _write(export_table(tables, args.table), args, args.table)
 
 
 def cmd_templates(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ Screenshots go to $SCREENSHOT_DIR (default: a temp folder) for a person to look 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -43,21 +44,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=15)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(demo_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(tmp: Path, **env: str) -> Iterator[str]:
+    """A Streamlit server on a free local port until the block ends. Its output goes to a log
+    file: a pipe nobody reads fills up and blocks the server mid-page."""
     port = _free_port()
-    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{demo_dir}"}
+    log = (tmp / f"streamlit-{port}.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -71,6 +68,20 @@ def server(demo_dir: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory.mktemp("server"),
+                STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -170,23 +181,9 @@ def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     root = tmp_path_factory.mktemp("import-wh")
     sample.build(Warehouse(root), sample.SampleConfig(scale=0.1))
-    port = _free_port()
-    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{root}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with _serve(tmp_path_factory.mktemp("import-log"),
+                STEELSIGHT_WAREHOUSE=f"duckdb://{root}") as url:
         yield url
-    finally:
-        _stop(proc)
 
 
 def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, page: Page,
@@ -222,23 +219,10 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
     path = tmp_path / "users.yaml"
     monkeypatch.setenv("STEELSIGHT_USERS", str(path))
     users.add_user("boss", "boss-password-1", level="executive", path=path)
-    port = _free_port()
-    env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{demo_dir}",
-           "STEELSIGHT_USERS": str(path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        for path, _name in PAGES_TO_SEE:  # a deep link to every page, anonymous
-            page.goto(f"{url}/{path}?lang=en")
+    with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
+                STEELSIGHT_USERS=str(path)) as url:
+        for page_path, _name in PAGES_TO_SEE:  # a deep link to every page, anonymous
+            page.goto(f"{url}/{page_path}?lang=en")
             expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
             expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
             expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(0)
@@ -259,5 +243,4 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
         expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
-    finally:
-        _stop(proc)
+

@@ -161,14 +161,19 @@ def _last_12_months(demo_warehouse: Warehouse) -> tuple[str, str]:
     return str(period.start), str(period.end)
 
 
+def _active_customers(demo_warehouse: Warehouse) -> float:
+    start, end = _last_12_months(demo_warehouse)
+    return _direct(demo_warehouse, "select count(distinct customer_id) from orders where "
+                   f"order_date between '{start}' and '{end}'")
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_pyramid_page(lang: str, demo_warehouse: Warehouse) -> None:
     at = _app(lang).switch_page("pages/1_pyramid.py").run()
     assert not at.exception
     labels = Labels(lang)
     start, end = _last_12_months(demo_warehouse)
-    active = _direct(demo_warehouse, "select count(distinct customer_id) from orders where "
-                     f"order_date between '{start}' and '{end}'")
+    active = _active_customers(demo_warehouse)
     summary, members, moved = (d.value for d in at.dataframe)
     assert summary[labels.column("customers")].sum() == active
     core = summary.iloc[0]
@@ -215,9 +220,7 @@ def test_grading_page_regrades_live(lang: str, demo_warehouse: Warehouse) -> Non
     at = _app(lang).switch_page("pages/3_grading.py").run()
     assert not at.exception
     labels = Labels(lang)
-    start, end = _last_12_months(demo_warehouse)
-    active = _direct(demo_warehouse, "select count(distinct customer_id) from orders where "
-                     f"order_date between '{start}' and '{end}'")
+    active = _active_customers(demo_warehouse)
     classes = next(d.value for d in at.dataframe if labels.column("class") in d.value.columns
                    and labels.column("customers") in d.value.columns)
     graded = classes[classes[labels.column("class")].isin(
