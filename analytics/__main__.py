@@ -183,8 +183,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         mapping[source] = target or None
     print("mapping: " + ", ".join(f"{c} → {f or '—'}" for c, f in mapping.items()),
           file=sys.stderr)
+    constants = {**ingest.guess_constants(args.file, args.table),
+                 **dict(item.partition("=")[::2] for item in args.set or [])}
     plan = ingest.plan_import(raw, args.table, mapping, data=data, mode=args.mode,
-                              existing=wh.tables() if wh.exists() else None)
+                              existing=wh.tables() if wh.exists() else None,
+                              constants=constants)
     for code, params in plan.blocking:
         print(labels(f"ingest_{code}", **params), file=sys.stderr)
     if plan.blocking:
@@ -315,6 +318,57 @@ def cmd_ageing(args: argparse.Namespace) -> int:
     return _write(frame, args, "ageing")
 
 
+def cmd_market(args: argparse.Namespace) -> int:
+    from analytics import market
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    if args.view == "board":
+        frame = market.price_board(tables, as_of=period.end)
+    elif args.view == "history":
+        frame = market.price_history(tables, product=args.product, market=args.market,
+                                     grain=args.grain, period=period)
+    else:
+        frame = market.spreads(tables, market=args.market, grain=args.grain, period=period)
+    return _write(frame, args, f"market_{args.view}")
+
+
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from analytics import inventory
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else period.end
+    if args.view == "status":
+        frame = inventory.status(tables, as_of=as_of, cycle_days=args.cycle_days,
+                                 factor=args.factor, over_factor=args.over_factor)
+    elif args.view == "turnover":
+        frame = inventory.turnover(tables, period=period)
+    elif args.view == "ageing":
+        frame = inventory.ageing(tables, as_of=as_of)
+    else:
+        frame = inventory.mark_to_market(tables, as_of=as_of, market=args.market,
+                                         threshold_pct=args.threshold)
+        if args.fall:
+            frame = frame.merge(inventory.what_if(frame, fall_pct=args.fall)[
+                ["product", "loss_cny", "floating_after_cny"]], on="product")
+    return _write(frame, args, f"inventory_{args.view}")
+
+
+def cmd_products(args: argparse.Namespace) -> int:
+    from analytics import products
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    if args.view == "negative":
+        frame = products.turned_negative(tables, period=period)
+    elif args.view == "monthly":
+        frame = products.margin_by_month(tables, period=period)
+    else:
+        frame = products.composition(tables, period=period, by=args.by)
+    return _write(frame, args, f"products_{args.view}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -345,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--map", action="append", metavar="COLUMN=FIELD",
                      help="correct the suggested mapping (repeatable; FIELD empty = leave out)")
     imp.add_argument("--sheet", help="the sheet of an .xlsx file (default: the first)")
+    imp.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                     help="a value for every row of a field the file lacks, e.g. product=rebar "
+                          "market=shfe for a date + close price file (guessed from the name)")
     imp.add_argument("--skip-bad", action="store_true", help="import the rows without errors")
     imp.add_argument("--report", help="write the full validation report (CSV) here")
     imp.add_argument("--user", default=os.environ.get("USER", "cli"))
@@ -410,6 +467,28 @@ def main(argv: list[str] | None = None) -> int:
     ag.add_argument("--by", choices=("all", "customer_id", "sales_rep", "type", "province",
                                      "invoice"), default="customer_id")
     ag.set_defaults(func=cmd_ageing)
+    mk = analysis("market", "price board, one price history with MAs and changes, spreads")
+    mk.add_argument("view", nargs="?", default="board", choices=("board", "history", "spreads"))
+    mk.add_argument("--product", default="rebar")
+    mk.add_argument("--market", help="default: the spot market with the most quotes")
+    mk.add_argument("--grain", choices=("day", "week", "xun", "month"), default="day")
+    mk.set_defaults(func=cmd_market)
+    iv = analysis("inventory", "stock against safety stock, turnover, ageing, mark-to-market")
+    iv.add_argument("view", nargs="?", default="status",
+                    choices=("status", "turnover", "ageing", "mtm"))
+    iv.add_argument("--as-of", help="YYYY-MM-DD (default: the period's end)")
+    iv.add_argument("--cycle-days", type=int, default=30)
+    iv.add_argument("--factor", type=float, default=1.5, help="safety stock = factor × cycle")
+    iv.add_argument("--over-factor", type=float, default=3.0, help="overstock level")
+    iv.add_argument("--market", help="valuation market for mtm (default: spot)")
+    iv.add_argument("--threshold", type=float, default=3.0, help="mtm alert, %% of book")
+    iv.add_argument("--fall", type=float, default=0.0, help="mtm what-if: prices fall X %%")
+    iv.set_defaults(func=cmd_inventory)
+    pr = analysis("products", "sales composition and margin by product; margins gone negative")
+    pr.add_argument("view", nargs="?", default="composition",
+                    choices=("composition", "monthly", "negative"))
+    pr.add_argument("--by", choices=("category", "spec"), default="category")
+    pr.set_defaults(func=cmd_products)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

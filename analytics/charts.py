@@ -424,3 +424,187 @@ def dso_chart(trend: pd.DataFrame, labels: Labels) -> go.Figure:
     fig.update_xaxes(tickvals=list(trend["month"]),
                      ticktext=[labels.month(m) for m in trend["month"]])
     return _layout(fig, labels("dso_title"))
+
+
+# --------------------------------------------------------------------------------------------
+# Market, inventory, products
+# --------------------------------------------------------------------------------------------
+RED, GREEN = "#e8473e", "#1a9850"
+MA_COLOURS = {"ma5": "#f2b701", "ma20": "#2ca02c", "ma60": "#1f77b4"}  # DOMAIN §6 palette
+
+
+def up_down(labels: Labels) -> tuple[str, str]:
+    """(rise colour, fall colour): red up / green down in Chinese, the reverse in English."""
+    return (RED, GREEN) if labels.lang == "zh" else (GREEN, RED)
+
+
+def signed_colours(values: pd.Series, labels: Labels) -> list[str]:
+    up, down = up_down(labels)
+    return [up if v > 0 else down if v < 0 else "#999999" for v in values.fillna(0)]
+
+
+def price_chart(history: pd.DataFrame, labels: Labels, *, title: str) -> go.Figure:
+    """Price with MA5/MA20/MA60 above, 涨跌 bars coloured by the language's convention below."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
+                        vertical_spacing=0.04)
+    fig.add_trace(go.Scatter(x=history["date"], y=history["price"], name=labels("col_price"),
+                             line=dict(color="#333333", width=2)), row=1, col=1)
+    for ma, colour in MA_COLOURS.items():
+        fig.add_trace(go.Scatter(x=history["date"], y=history[ma], name=ma.upper(),
+                                 line=dict(color=colour, width=1.2)), row=1, col=1)
+    fig.add_trace(go.Bar(x=history["date"], y=history["price_change"],
+                         name=labels("col_price_change"),
+                         marker_color=signed_colours(history["price_change"], labels),
+                         showlegend=False), row=2, col=1)
+    fig.update_yaxes(title_text=labels("unit_price"), row=1, col=1)
+    fig.update_yaxes(title_text=labels("col_price_change"), row=2, col=1)
+    _layout(fig, title)
+    fig.update_layout(height=520)
+    return fig
+
+
+def pair_name(pair: str, labels: Labels) -> str:
+    """卷螺差 for hrc-rebar and the other named spreads; "冷轧板卷 − 螺纹钢" for any other pair."""
+    named = labels.value("pair", pair)
+    if named != pair:
+        return named
+    first, _, second = pair.partition("-")
+    return f"{labels.value('category', first)} − {labels.value('category', second)}"
+
+
+def spread_chart(rows: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure()
+    for pair, g in rows.groupby("pair", sort=False):
+        fig.add_trace(go.Scatter(x=g["date"], y=g["spread"], name=pair_name(str(pair), labels)))
+    fig.add_hline(y=0, line_color="#999999", line_width=1)
+    fig.update_yaxes(title_text=labels("unit_price"))
+    return _layout(fig, labels("spreads_title"))
+
+
+def basis_chart(rows: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=rows["date"], y=rows["basis"], name=labels("col_basis"),
+                               fill="tozeroy", line=dict(color=PALETTE["volume"])))
+    fig.update_yaxes(title_text=labels("unit_price"))
+    return _layout(fig, labels("basis_title"))
+
+
+def own_vs_market_chart(rows: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["market"], name=labels("col_market_price"),
+                             line=dict(color="#333333", width=2)))
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["our_price"], name=labels("col_our_price"),
+                             mode="lines+markers", line=dict(color=PALETTE["revenue"])))
+    if "our_cost" in rows:
+        fig.add_trace(go.Scatter(x=rows["date"], y=rows["our_cost"], name=labels("col_our_cost"),
+                                 line=dict(color=PALETTE["volume"], dash="dot")))
+    fig.update_yaxes(title_text=labels("unit_price"))
+    return _layout(fig, labels("own_vs_market_title"))
+
+
+def _tonnes_axis(labels: Labels) -> tuple[float, str]:
+    return (1e4, "万吨") if labels.lang == "zh" else (1.0, "t")
+
+
+def stock_safety_chart(rows: pd.DataFrame, labels: Labels, *, title: str) -> go.Figure:
+    """Stock on hand against the safety stock and the overstock level, same axis."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["on_hand_t"], name=labels("col_on_hand_t"),
+                             fill="tozeroy", line=dict(color=PALETTE["volume"])))
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["safety_t"], name=labels("col_safety_t"),
+                             line=dict(color=RED, dash="dash")))
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["overstock_t"],
+                             name=labels("col_overstock_t"),
+                             line=dict(color="#9467bd", dash="dot")))
+    fig.update_yaxes(title_text=labels("unit_tonnes"), rangemode="tozero")
+    return _layout(fig, title)
+
+
+def stock_by_warehouse_chart(rows: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure()
+    for wh, g in rows.groupby("warehouse", sort=True):
+        fig.add_trace(go.Scatter(x=g["date"], y=g["on_hand_t"], stackgroup="stock",
+                                 name=labels.value("warehouse", wh)))
+    fig.update_yaxes(title_text=labels("unit_tonnes"), rangemode="tozero")
+    return _layout(fig, labels("stock_by_warehouse_title"))
+
+
+def stock_price_chart(rows: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Inventory bars (万吨 / t) on the left axis, price line (元/吨) on the right."""
+    div, unit = _tonnes_axis(labels)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=rows["date"], y=rows["on_hand_t"] / div,
+                         name=labels("col_on_hand_t"), marker_color="#9ecae1"),
+                  secondary_y=False)
+    fig.add_trace(go.Scatter(x=rows["date"], y=rows["price"], name=labels("col_price"),
+                             line=dict(color=RED if labels.lang == "zh" else "#333333")),
+                  secondary_y=True)
+    fig.update_yaxes(title_text=f"{labels('stock_word')} ({unit})", secondary_y=False,
+                     tickformat=".2f" if div > 1 else ",.0f")
+    fig.update_yaxes(title_text=labels("unit_price"), secondary_y=True, showgrid=False)
+    return _layout(fig, labels("stock_price_title"))
+
+
+def turnover_chart(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
+    fig = go.Figure(go.Bar(x=monthly["month"], y=monthly["annual_turns"],
+                           marker_color=PALETTE["volume"], name=labels("col_annual_turns")))
+    fig.update_yaxes(title_text=labels("col_annual_turns"))
+    return _layout(fig, labels("turnover_month_title"))
+
+
+def stock_age_chart(ages: pd.DataFrame, labels: Labels, buckets: tuple[str, ...]) -> go.Figure:
+    colours = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#bdbdbd"]
+    fig = go.Figure()
+    names = labels.values("category", ages["product"])
+    for bucket, colour in zip(buckets, colours, strict=False):
+        fig.add_trace(go.Bar(x=names, y=ages[bucket], name=labels.value("stock_age", bucket),
+                             marker_color=colour))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text=labels("unit_tonnes"))
+    return _layout(fig, labels("stock_age_title"))
+
+
+def mtm_chart(history: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Floating P/L of the stock (coloured by sign per language) and its drawdown from peak."""
+    div, unit = (1e4, "万元") if labels.lang == "zh" else (1e3, "CNY k")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=history["date"], y=history["floating_cny"] / div,
+                         name=labels("col_floating_cny"),
+                         marker_color=signed_colours(history["floating_cny"], labels)))
+    fig.add_trace(go.Scatter(x=history["date"], y=history["drawdown_cny"] / div,
+                             name=labels("col_drawdown_cny"), line=dict(color="#555555",
+                                                                        dash="dot")))
+    fig.update_yaxes(title_text=f"{labels('col_floating_cny')} ({unit})")
+    return _layout(fig, labels("mtm_history_title"))
+
+
+def composition_chart(comp: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Revenue share bars per product; gross profit per tonne as points on the right axis."""
+    names = labels.values("category", comp["category"])
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=names, y=comp["revenue_share_pct"], name=labels(
+        "col_revenue_share_pct"), marker_color=PALETTE["revenue"]), secondary_y=False)
+    if "gp_per_t" in comp:
+        fig.add_trace(go.Scatter(x=names, y=comp["gp_per_t"], mode="markers",
+                                 marker=dict(size=12, color=PALETTE["profit"]),
+                                 name=labels("col_gp_per_t")), secondary_y=True)
+        fig.update_yaxes(title_text=labels("col_gp_per_t"), secondary_y=True, showgrid=False,
+                         rangemode="tozero")
+    fig.update_yaxes(title_text=labels("col_revenue_share_pct"), secondary_y=False)
+    fig.update_layout(hovermode="x")
+    return _layout(fig, labels("composition_title"))
+
+
+def margin_heatmap(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Gross profit per tonne, product × month; profit in the language's "up" colour."""
+    grid = monthly.pivot_table(index="category", columns="month", values="gp_per_t")
+    up, down = up_down(labels)
+    top = float(np.nanmax(np.abs(grid.to_numpy()))) if grid.size else 1.0
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[labels.month(pd.Timestamp(m)) for m in grid.columns],
+        y=list(labels.values("category", pd.Series(grid.index))), zmid=0, zmin=-top, zmax=top,
+        colorscale=[[0, down], [0.5, "#ffffff"], [1, up]],
+        colorbar=dict(title=labels("unit_price")),
+        hovertemplate="%{y} %{x}: %{z:,.0f}<extra></extra>"))
+    fig = _layout(fig, labels("margin_heatmap_title"))
+    fig.update_layout(hovermode="closest")
+    return fig

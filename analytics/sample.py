@@ -687,23 +687,52 @@ def _contacts(cust: pd.DataFrame, ids: np.ndarray, cust_idx: np.ndarray, day: np
     return frame.sort_values(["date", "customer_id"]).reset_index(drop=True)
 
 
-def _inventory(sold_t: pd.DataFrame, avg_cost: pd.DataFrame, rng: np.random.Generator
-               ) -> pd.DataFrame:
-    """End-of-day stock per category and warehouse: 20–45 days of cover, seasonal."""
-    rate = sold_t.rolling(30, min_periods=1).mean()
-    doy_month = pd.DatetimeIndex(rate.index).month
-    cover = 30 + np.select([np.isin(doy_month, [11, 12, 1]), np.isin(doy_month, [2, 3])],
-                           [10, 8], 0)
+INVENTORY_COVER_DAYS = 50.0  # DOMAIN §7.3 says 20–45; 50 sits around DESIGN's safety stock
+#                              (1.5 × 30 days of sales), so the alerts fire now and then, not daily
+INVENTORY_REVIEW_DAYS = 4     # stock is topped up every few days, in 50 t lots
+PRICE_PILE_UP = 2.5           # a 10 % fall in a month lifts the stock target ≈ 28 %
+
+
+def _stock_target_days(days: pd.DatetimeIndex, ret30: np.ndarray) -> np.ndarray:
+    """Days of cover the trader aims for: higher into the spring peak (CNY − 8 weeks to + 4
+    weeks, then easing), during 冬储 in Nov–Jan, and when prices have been falling."""
+    cover = np.full(len(days), INVENTORY_COVER_DAYS)
+    for cny in CNY.values():
+        off = (days - pd.Timestamp(cny)).days.to_numpy()
+        build = np.clip((off + 56) / 84, 0, 1) * (off <= 28)
+        ease = np.clip(1 - (off - 28) / 84, 0, 1) * (off > 28)
+        cover += 25 * (build + ease)
+    cover += 8 * np.isin(days.month, [11, 12, 1])
+    return cover * np.exp(-PRICE_PILE_UP * np.clip(ret30, -0.2, 0.2))
+
+
+def _inventory(sold_t: pd.DataFrame, prices: pd.DataFrame, avg_cost: pd.DataFrame,
+               rng: np.random.Generator) -> pd.DataFrame:
+    """End-of-day stock per category and warehouse, simulated as a flow: sales leave every
+    day, receipts arrive every few days to bring the stock back to a target cover (so the
+    stock has a saw-tooth, receipt dates and an age)."""
+    days = pd.DatetimeIndex(sold_t.index)
+    dates = days.date
     rows = []
-    dates = pd.DatetimeIndex(rate.index).date
     for cat in CATEGORIES:
-        noise = np.exp(_ar1(rng, len(rate), 0.12, 0.95))
-        total = rate[cat].to_numpy() * cover * noise
+        sold = sold_t[cat].to_numpy()
+        # the trader plans on the coming two months' sales (known demand, seasonal)
+        rate = pd.Series(sold).rolling(60, min_periods=1).mean().shift(-59).ffill().to_numpy()
+        ret30 = (prices[cat] / prices[cat].shift(30) - 1).fillna(0.0).to_numpy()
+        target = rate * _stock_target_days(days, ret30) * np.exp(_ar1(rng, len(days), 0.10))
+        stock = np.empty(len(days))
+        level = target[0]
+        review = rng.integers(0, INVENTORY_REVIEW_DAYS)
+        for i in range(len(days)):
+            level -= sold[i]
+            if i % INVENTORY_REVIEW_DAYS == review or level < 0:
+                level += max(0.0, np.ceil((target[i] - level) / 50) * 50)
+            stock[i] = level
         shares = ({"lecong_a": 0.6, "foshan_port": 0.4} if cat in LONG else
                   {"lecong_b": 0.7, "foshan_port": 0.3})
         for wh, s in shares.items():
             rows.append(pd.DataFrame({"date": dates, "product": cat, "warehouse": wh,
-                                      "on_hand_t": np.round(total * s, 1),
+                                      "on_hand_t": np.round(stock * s, 1),
                                       "avg_cost_cny_per_t": np.round(avg_cost[cat].to_numpy())}))
     return pd.concat(rows, ignore_index=True)
 
@@ -745,7 +774,7 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
         yield "complaints", chunk.complaints
         yield "surveys", chunk.surveys
         yield "contacts", chunk.contacts
-    yield "inventory", _inventory(sold, cost, rng_inv)
+    yield "inventory", _inventory(sold, prices, cost, rng_inv)
 
 
 def generate_frames(config: SampleConfig | None = None) -> dict[str, pd.DataFrame]:

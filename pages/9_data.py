@@ -69,6 +69,16 @@ with tab_import:
                         required=True)})
             back = {v: k for k, v in names.items()}
             mapping = {c: back.get(v) for c, v in zip(columns, edited["target_field"], strict=True)}
+            constants: dict[str, str] = {}
+            fill = ingest.constant_fields(target, mapping)
+            if fill:  # e.g. a futures file of date + close: name its product once
+                st.caption(labels("import_constants_help"))
+                guess = ingest.guess_constants(upload.name, target)
+                boxes = st.columns(len(fill))
+                for box, name in zip(boxes, fill, strict=True):
+                    constants[name] = box.text_input(labels("import_constant", field=name),
+                                                     value=guess.get(name, ""),
+                                                     key=f"const_{n}_{target}_{name}")
             mode = st.radio(labels("import_mode"), ingest.load.MODES, horizontal=True,
                             key="import_mode", format_func=lambda m: labels(f"import_mode_{m}"))
             if mode == "replace":
@@ -76,7 +86,8 @@ with tab_import:
                                   else "import_replace_table"))
             with st.spinner(labels("import_checking")):
                 plan = data.plan_upload(payload, upload.name, sheet, target,
-                                        tuple(mapping.items()), mode, data.version_key(wh))
+                                        tuple(mapping.items()), mode, data.version_key(wh),
+                                        tuple(constants.items()))
             for code, params in plan.blocking:
                 st.error(labels(f"ingest_{code}", **params))
             if not plan.blocking:

@@ -143,7 +143,8 @@ def test_overview_in_both_languages(server: str, page: Page) -> None:
 
 PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("churn", "churn"),
                 ("satisfaction", "satisfaction"), ("complaints", "complaints"),
-                ("credit", "credit"), ("grading", "grading"), ("customer", "customer"),
+                ("credit", "credit"), ("market", "market"), ("inventory", "inventory"),
+                ("products", "products"), ("grading", "grading"), ("customer", "customer"),
                 ("data", "data")]
 
 

@@ -82,11 +82,11 @@ def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
-                mapping: tuple[tuple[str, str | None], ...], mode: str, version: str
-                ) -> ingest.ImportPlan:
+                mapping: tuple[tuple[str, str | None], ...], mode: str, version: str,
+                constants: tuple[tuple[str, str], ...] = ()) -> ingest.ImportPlan:
     """The import plan for an upload; keyed by the data version, so a plan made before an
     import landed is made again against the new data."""
     raw = read_upload(data, name, sheet)
     existing = base_tables(version) if version != "empty" else None
     return ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
-                              existing=existing)
+                              existing=existing, constants=dict(constants))

@@ -23,6 +23,9 @@ PAGES = (
     Page("satisfaction", "pages/6_satisfaction.py", "page_satisfaction", "😊"),
     Page("complaints", "pages/7_complaints.py", "page_complaints", "📣"),
     Page("credit", "pages/8_credit.py", "page_credit", "💳"),
+    Page("market", "pages/11_market.py", "page_market", "📈"),
+    Page("inventory", "pages/12_inventory.py", "page_inventory", "🏗️"),
+    Page("products", "pages/13_products.py", "page_products", "🧱"),
     Page("audit", "pages/10_audit.py", "page_audit", "📜"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
-from analytics import exports, users
+from analytics import charts, exports, users
 from analytics.i18n import Labels
 
 # KPIs where a rise is bad news: their deltas are coloured the other way round.
@@ -18,7 +19,8 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "xyz_class": "xyz_class", "kind": "kind", "status": "status",
                 "dimension": "dimension", "severity": "severity", "department": "department",
                 "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None,
-                "grade_source": "grade_source"}
+                "grade_source": "grade_source", "product": "category", "market": "market",
+                "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status"}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
@@ -61,18 +63,22 @@ def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
 def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
           money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
           percent: tuple[str, ...] = (), preview_rows: int | None = None,
-          translate: bool = True, selectable: bool = False) -> int | None:
+          translate: bool = True, selectable: bool = False,
+          signed: tuple[str, ...] = ()) -> int | None:
     """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
 
     ``preview_rows`` shows only the first rows on screen; the downloads are always complete.
     ``translate=False`` keeps canonical headers and values (a table export that can be
     imported again). ``selectable`` lets the user pick a row; its position is returned.
+    ``signed`` columns show a + sign and the language's rise / fall colours (红涨绿跌 in
+    Chinese, green up / red down in English).
     """
     rounded = frame.copy()
     for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
         for c in cols:
-            if c in rounded:
-                rounded[c] = rounded[c].astype(float).round(digits)
+            if c in rounded:  # signed percentages are price changes: two decimals, as quoted
+                rounded[c] = rounded[c].astype(float).round(2 if c in signed and digits == 1
+                                                            else digits)
     shown = _display(labels, rounded) if translate else rounded
     config: dict[str, st.column_config.Column] = {}
     for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f")):
@@ -80,10 +86,17 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
             if c in frame:
                 name = labels.column(c) if translate else c
                 config[name] = st.column_config.NumberColumn(format=fmt)
+    for c in signed:
+        if c in frame and c not in money:  # money keeps its thousands separators
+            digits = 2 if c in percent else 0
+            name = labels.column(c) if translate else c
+            config[name] = st.column_config.NumberColumn(format=f"%+.{digits}f")
     on_screen = shown if preview_rows is None else shown.head(preview_rows)
+    styled = _signed_style(labels, on_screen, [labels.column(c) if translate else c
+                                               for c in signed if c in frame])
     # tall enough for up to 25 rows without an inner scrollbar; longer tables scroll
     height = min(len(on_screen), 25) * 35 + 38
-    event = st.dataframe(on_screen, hide_index=True, column_config=config, width="stretch",
+    event = st.dataframe(styled, hide_index=True, column_config=config, width="stretch",
                          height=height, key=key,
                          **({"on_select": "rerun", "selection_mode": "single-row"}
                             if selectable else {}))
@@ -100,6 +113,20 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
         rows = event.selection.rows  # type: ignore[attr-defined]
         return int(rows[0]) if rows else None
     return None
+
+
+def _signed_style(labels: Labels, frame: pd.DataFrame, columns: list[str]
+                  ) -> pd.DataFrame | Styler:
+    if not columns:
+        return frame
+    up, down = charts.up_down(labels)
+
+    def colour(v: object) -> str:
+        if not isinstance(v, (int, float)) or v != v or v == 0:
+            return ""
+        return f"color: {up if v > 0 else down}"
+
+    return frame.style.map(colour, subset=columns)
 
 
 def _audit_export(file: str, rows: int) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 from analytics import schema
 from analytics.ingest import parse
 from analytics.ingest.errors import IngestError
-from analytics.ingest.mapping import TRANSACTIONS, Field, fields
+from analytics.ingest.mapping import TRANSACTIONS, Field, constant_fields, fields
 from analytics.ingest.read import RawTable
 from analytics.warehouse import Tables, Warehouse, insert_frame
 
@@ -69,9 +69,12 @@ def _parse_column(raw: pd.Series, f: Field, header: str) -> tuple[pd.Series, pd.
 
 
 def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
-                data: bytes = b"", mode: str = "append", existing: Tables | None = None
-                ) -> ImportPlan:
-    """Parse and validate ``raw`` for ``target`` (a table, or "transactions")."""
+                data: bytes = b"", mode: str = "append", existing: Tables | None = None,
+                constants: dict[str, str] | None = None) -> ImportPlan:
+    """Parse and validate ``raw`` for ``target`` (a table, or "transactions").
+
+    ``constants`` give a value for every row of a field the file leaves out (only the fields
+    in CONSTANT_FIELDS, e.g. the product of a date + close price file)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     wanted = {f.name: f for f in fields(target)}
@@ -83,7 +86,11 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
     doubled = [d for d in set(chosen.values()) if list(chosen.values()).count(d) > 1]
     if doubled:
         plan.blocking.append(("mapped_twice", {"fields": ", ".join(sorted(doubled))}))
-    missing = [n for n, f in wanted.items() if f.required and n not in chosen.values()]
+    allowed = set(constant_fields(target, mapping))
+    fixed = {k: v.strip() for k, v in (constants or {}).items()
+             if k in allowed and v and v.strip()}
+    missing = [n for n, f in wanted.items()
+               if f.required and n not in chosen.values() and n not in fixed]
     if missing:
         plan.blocking.append(("missing_required", {"fields": ", ".join(missing)}))
     if raw.frame.empty:
@@ -111,6 +118,12 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                 "line": lines[bad], "column": src, "field": dst,
                 "value": raw.frame.loc[bad, src].astype(str).str.slice(0, 80),
                 "problem": codes[bad], "severity": severity[bad]}))
+    for name, value in fixed.items():
+        text, codes = parse.parse_text(pd.Series([value]))
+        if codes.notna().any() and codes.iloc[0] != "missing":
+            plan.blocking.append(("bad_constant", {"field": name}))
+            return plan
+        parsed[name] = text.iloc[0]
     if target == TRANSACTIONS and "order_id" not in parsed:
         # no order numbers: one order per line, named by the file's checksum and line, so the
         # same file imported twice is caught as a duplicate below

@@ -123,3 +123,42 @@ class MappingMemory:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(self.path)
+
+
+# Fields a file may leave out and the user names once for every row: a futures file is just
+# date + close, and says which product and market only in its file name.
+CONSTANT_FIELDS = {"market_prices": ("product", "market", "source"),
+                   "inventory": ("product", "warehouse")}
+_PRODUCT_WORDS = (("螺纹", "rebar"), ("rebar", "rebar"), ("rb", "rebar"), ("热卷", "hrc"),
+                  ("热轧", "hrc"), ("hrc", "hrc"), ("hc", "hrc"), ("冷轧", "crc"), ("crc", "crc"),
+                  ("线材", "wire_rod"), ("高线", "wire_rod"), ("盘螺", "wire_rod"),
+                  ("wire", "wire_rod"), ("镀锌", "galvanized"), ("中厚板", "plate"),
+                  ("plate", "plate"), ("带钢", "strip"), ("strip", "strip"), ("型钢", "sections"),
+                  ("型材", "sections"), ("sections", "sections"), ("管", "pipe"),
+                  ("pipe", "pipe"))
+_FUTURES_WORDS = ("期货", "连续", "主力", "shfe", "futures", "rb", "hc")
+
+
+def constant_fields(target: str, mapping: dict[str, str | None]) -> tuple[str, ...]:
+    """The fields of ``target`` that may be given once for all rows and are not in the file."""
+    mapped = {v for v in mapping.values() if v}
+    return tuple(f for f in CONSTANT_FIELDS.get(target, ()) if f not in mapped)
+
+
+def guess_constants(filename: str, target: str) -> dict[str, str]:
+    """Product and market read from a file name such as 螺纹连续.csv or rb_main.csv."""
+    if target not in CONSTANT_FIELDS:
+        return {}
+    name = Path(filename).stem.lower()
+    tokens = set(re.split(r"[^a-z]+", name))
+
+    def hit(word: str) -> bool:
+        return word in tokens if word.isascii() else word in name
+
+    out: dict[str, str] = {}
+    product = next((p for w, p in _PRODUCT_WORDS if hit(w)), None)
+    if product:
+        out["product"] = product
+    if target == "market_prices" and any(hit(w) for w in _FUTURES_WORDS):
+        out["market"] = "shfe"
+    return out
