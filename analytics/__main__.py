@@ -118,7 +118,10 @@ def _scope(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if getattr(args, "as_user", None):
         from analytics import users
 
-        return users.scope_of(args.as_user)
+        try:
+            return users.scope_of(args.as_user)
+        except users.AuthError:
+            raise SystemExit(f"--as-user: no such user {args.as_user!r}") from None
     return SINGLE_USER
 
 
@@ -369,6 +372,24 @@ def cmd_products(args: argparse.Namespace) -> int:
     return _write(frame, args, f"products_{args.view}")
 
 
+def cmd_team(args: argparse.Namespace) -> int:
+    from analytics import scorecards
+
+    tables = _scoped_tables(args)
+    period = _period(args, tables)
+    if args.view == "resellers":
+        frame = scorecards.reseller_scorecard(tables, period=period)
+    elif args.view == "customers":
+        frame = scorecards.rep_customers(tables, period=period, rep=args.rep)
+    elif args.view == "trend":
+        frame = scorecards.rep_trend(tables, period=period, rep=args.rep)
+    else:
+        frame = scorecards.rep_scorecard(tables, period=period)
+        if args.view == "teams":
+            frame = scorecards.team_scorecard(frame)
+    return _write(frame, args, f"team_{args.view}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -489,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
                     choices=("composition", "monthly", "negative"))
     pr.add_argument("--by", choices=("category", "spec"), default="category")
     pr.set_defaults(func=cmd_products)
+    tm = analysis("team", "rep and team scorecards against targets; reseller scorecard")
+    tm.add_argument("view", nargs="?", default="reps",
+                    choices=("reps", "teams", "customers", "trend", "resellers"))
+    tm.add_argument("--rep", help="one rep's customers or trend (default: all)")
+    tm.set_defaults(func=cmd_team)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -20,6 +20,7 @@ HIDDEN_FROM_REPS = {
     "inventory": ("avg_cost_cny_per_t",),
     "complaints": ("compensation_cny",),
     "customers": ("key_contact", "key_dates"),
+    "targets": ("gross_profit_cny",),
 }
 
 
@@ -67,7 +68,8 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
             customers = customers.filter(customers.province.isin(scope.provinces))
         ids = customers.customer_id
         changes = {"customers": customers}
-        for name in ("orders", "invoices", "surveys", "complaints", "contacts"):
+        for name in ("orders", "invoices", "surveys", "complaints", "contacts",
+                     "reseller_reviews"):
             t = getattr(tables, name)
             if t is not None:
                 keep = t.customer_id.isin(ids)
@@ -77,6 +79,9 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
         if tables.payments is not None and "invoices" in changes:
             changes["payments"] = tables.payments.filter(
                 tables.payments.invoice_id.isin(changes["invoices"].invoice_id))
+        if tables.targets is not None:  # a rep sees their own targets, a manager the team's
+            reps = list(scope.reps) if scope.reps else customers.sales_rep
+            changes["targets"] = tables.targets.filter(tables.targets.rep.isin(reps))
         out = out.with_(**changes)
     if not scope.sees_profit:
         masked = {}

@@ -608,3 +608,36 @@ def margin_heatmap(monthly: pd.DataFrame, labels: Labels) -> go.Figure:
     fig = _layout(fig, labels("margin_heatmap_title"))
     fig.update_layout(hovermode="closest")
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Reps and resellers
+# --------------------------------------------------------------------------------------------
+def attainment_bars(reps: pd.DataFrame, labels: Labels) -> go.Figure:
+    """Revenue against target per rep (bars) with the attainment written on each."""
+    div, unit = labels.scale("revenue_cny")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=reps["rep"], y=reps["revenue_cny"] / div,
+                         name=labels("col_revenue_cny"), marker_color=PALETTE["revenue"],
+                         text=[labels.percent(v, 0) for v in reps.get(
+                             "attainment_revenue_cny_pct", pd.Series(np.nan, index=reps.index))],
+                         textposition="outside"))
+    if "target_revenue_cny" in reps:
+        fig.add_trace(go.Scatter(x=reps["rep"], y=reps["target_revenue_cny"] / div,
+                                 mode="markers", name=labels("col_target_revenue_cny"),
+                                 marker=dict(symbol="line-ew-open", size=40, color="#333333",
+                                             line=dict(width=3))))
+    fig.update_yaxes(title_text=f"{labels('col_revenue_cny')} ({unit})", rangemode="tozero")
+    return _layout(fig, labels("attainment_title"))
+
+
+def rep_trend_chart(trend: pd.DataFrame, labels: Labels, *, title: str) -> go.Figure:
+    div, unit = labels.scale("revenue_cny")
+    fig = go.Figure(go.Bar(x=trend["month"], y=trend["revenue_cny"] / div,
+                           name=labels("col_revenue_cny"), marker_color=PALETTE["revenue"]))
+    if "target_revenue_cny" in trend:
+        fig.add_trace(go.Scatter(x=trend["month"], y=trend["target_revenue_cny"] / div,
+                                 name=labels("col_target_revenue_cny"),
+                                 line=dict(color="#333333", dash="dash")))
+    fig.update_yaxes(title_text=f"{labels('col_revenue_cny')} ({unit})", rangemode="tozero")
+    return _layout(fig, title)

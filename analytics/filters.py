@@ -11,7 +11,8 @@ from analytics.period import Period
 from analytics.warehouse import Tables
 
 # Tables keyed by customer: narrowed to the filtered customers.
-_CUSTOMER_KEYED = ("orders", "invoices", "surveys", "complaints", "contacts")
+_CUSTOMER_KEYED = ("orders", "invoices", "surveys", "complaints", "contacts",
+                   "reseller_reviews")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def apply(tables: Tables, filters: Filters) -> Tables:
         if payments is not None and "invoices" in changes:
             payments = payments.filter(payments.invoice_id.isin(changes["invoices"].invoice_id))
             changes["payments"] = payments
+        if filters.reps and tables.targets is not None:
+            changes["targets"] = tables.targets.filter(tables.targets.rep.isin(filters.reps))
         out = out.with_(customer_filtered=True, **changes)
     if filters.categories:
         cats = filters.categories

@@ -737,6 +737,63 @@ def _inventory(sold_t: pd.DataFrame, prices: pd.DataFrame, avg_cost: pd.DataFram
     return pd.concat(rows, ignore_index=True)
 
 
+TARGET_GROWTH = 1.05  # a target: last twelve months' average month × season × 1.05
+
+
+def _targets(book: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Monthly targets per rep, set the way sales plans are: the average month of the last
+    twelve (the first year: of the year itself) × that month's seasonal weight × 1.05, with a
+    little negotiation noise, rounded."""
+    team_of = {rep: team for team, reps in REPS.items() for rep in reps}
+    actual = book.groupby(["sales_rep", "month"])[["amount_cny", "volume_t", "cost_cny"]].sum()
+    actual["gp"] = actual["amount_cny"] - actual["cost_cny"]
+    season = MONTH_MULT / MONTH_MULT.mean()
+    rows = []
+    for rep, g in actual.groupby(level=0):
+        g = g.droplevel(0)
+        g = g.reindex(pd.period_range(g.index.min(), g.index.max(), freq="M"), fill_value=0.0)
+        for i, month in enumerate(g.index):
+            past = g.iloc[max(0, i - 12):i] if i >= 12 else g.iloc[:12]
+            base = past.mean() * season[month.month - 1] * TARGET_GROWTH * rng.uniform(0.95, 1.05)
+            rows.append({"rep": rep, "month": month.start_time.date(),
+                         "team": team_of.get(str(rep), ""),
+                         "revenue_cny": round(float(base["amount_cny"]), -4),
+                         "volume_t": round(float(base["volume_t"]), -1),
+                         "gross_profit_cny": round(max(float(base["gp"]), 0.0), -3)})
+    return pd.DataFrame(rows)
+
+
+def _reseller_reviews(book: pd.DataFrame, cust: pd.DataFrame, rng: np.random.Generator
+                      ) -> pd.DataFrame:
+    """Monthly reviews of the trader customers: a quota from their last year's tonnes × 1.1,
+    the stock 60 % of them report, their delivery days, and quarterly 1–4 scores."""
+    traders = cust.loc[cust["type"] == "trader", "customer_id"]
+    tonnes = book[book["customer_id"].isin(traders)].groupby(["customer_id", "month"])[
+        "volume_t"].sum()
+    rows = []
+    for cid, series in tonnes.groupby(level=0):
+        s = series.droplevel(0)
+        months = pd.period_range(s.index.min(), s.index.max(), freq="M")
+        s = s.reindex(months, fill_value=0.0)
+        reports_stock = rng.random() < 0.6
+        delivery = rng.uniform(1.0, 5.0) if rng.random() < 0.7 else None
+        damage, coop = rng.choice([1, 2, 3, 4], 2, p=[0.1, 0.3, 0.4, 0.2])
+        for i, month in enumerate(months):
+            past = s.iloc[max(0, i - 12):i] if i else s.iloc[:3]
+            quarter_end = month.month % 3 == 0
+            rows.append({
+                "customer_id": cid, "month": month.start_time.date(),
+                "quota_t": max(10.0, round(float(past.mean()) * 1.1, -1)),
+                "avg_stock_t": round(float(past.mean()) * rng.uniform(0.3, 1.5), 1)
+                if reports_stock else None,
+                "delivery_days": round(delivery + rng.normal(0, 0.5), 1) if delivery else None,
+                "damage_handling": float(np.clip(damage + rng.integers(-1, 2), 1, 4))
+                if quarter_end else None,
+                "cooperation": float(np.clip(coop + rng.integers(-1, 2), 1, 4))
+                if quarter_end else None})
+    return pd.DataFrame(rows)
+
+
 def products() -> pd.DataFrame:
     rows = [(f"{cat}-{i + 1:02d}", cat, spec, grade, "t")
             for cat in CATEGORIES for i, (spec, grade, _, _) in enumerate(SPECS[cat])]
@@ -757,6 +814,7 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
     yield "customers", cust[[c for c in cust.columns if not c.startswith("_")]]
     sold = pd.DataFrame(0.0, index=prices.index, columns=list(CATEGORIES))
     next_order = 1
+    monthly: list[pd.DataFrame] = []
     chunk_seeds = np.random.SeedSequence([config.seed, 1]).spawn(
         (len(cust) + config.chunk_customers - 1) // config.chunk_customers)
     for i, seed in enumerate(chunk_seeds):
@@ -768,6 +826,10 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
             fill_value=0)
         by_day.index = pd.to_datetime(by_day.index)
         sold = sold.add(by_day.reindex(index=sold.index, columns=sold.columns, fill_value=0.0))
+        monthly.append(chunk.lines.assign(month=pd.to_datetime(chunk.lines["order_date"])
+                                          .dt.to_period("M"))
+                       .groupby(["customer_id", "sales_rep", "month"], as_index=False)
+                       [["amount_cny", "volume_t", "cost_cny"]].sum())
         yield "orders", chunk.lines
         yield "invoices", chunk.invoices
         yield "payments", chunk.payments
@@ -775,6 +837,10 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
         yield "surveys", chunk.surveys
         yield "contacts", chunk.contacts
     yield "inventory", _inventory(sold, prices, cost, rng_inv)
+    rng_team = np.random.default_rng(np.random.SeedSequence([config.seed, 2]))
+    book = pd.concat(monthly, ignore_index=True)
+    yield "targets", _targets(book, rng_team)
+    yield "reseller_reviews", _reseller_reviews(book, cust, rng_team)
 
 
 def generate_frames(config: SampleConfig | None = None) -> dict[str, pd.DataFrame]:

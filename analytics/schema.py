@@ -238,10 +238,41 @@ CONTACTS = TableSpec(
     doc="One row per contact with a customer (visit, call, gift).",
 )
 
+TARGETS = TableSpec(
+    "targets",
+    (
+        _c("rep", VARCHAR, "业务员", "销售代表", "客户经理", "sales rep", required=True),
+        _c("month", DATE, "月份", "目标月份", "期间", "month", required=True),
+        _c("team", VARCHAR, "团队", "小组", "部门", "team"),
+        _c("revenue_cny", DOUBLE, "销售额目标", "销售目标", "目标金额", "revenue target"),
+        _c("volume_t", DOUBLE, "销量目标", "吨位目标", "目标吨位", "volume target"),
+        _c("gross_profit_cny", DOUBLE, "毛利目标", "gross profit target"),
+    ),
+    key=("rep", "month"),
+    doc="One row per rep and month: sales targets (any day of the month stands for the month).",
+)
+
+RESELLER_REVIEWS = TableSpec(
+    "reseller_reviews",
+    (
+        _c("customer_id", VARCHAR, "客户编号", "客户名称", "经销商", "客户", required=True),
+        _c("month", DATE, "月份", "考核月份", "期间", required=True),
+        _c("quota_t", DOUBLE, "配额", "销售配额", "任务量", "quota"),
+        _c("avg_stock_t", DOUBLE, "平均库存", "平均存货", "库存", "average stock"),
+        _c("delivery_days", DOUBLE, "交货天数", "交货时间", "delivery days"),
+        _c("damage_handling", DOUBLE, "损坏处理", "损坏和遗失处理", "damage handling"),
+        _c("cooperation", DOUBLE, "合作评分", "合作", "配合度", "cooperation"),
+    ),
+    key=("customer_id", "month"),
+    doc="One row per reseller (a trader customer) and month: quota in tonnes, the stock it "
+        "reports, its delivery time to its own customers (days), and the 1–4 scores the "
+        "sales team enters for damage handling and cooperation.",
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (CUSTOMERS, ORDERS, PRODUCTS, INVOICES, PAYMENTS, SURVEYS, COMPLAINTS,
-              MARKET_PRICES, INVENTORY, CONTACTS)
+              MARKET_PRICES, INVENTORY, CONTACTS, TARGETS, RESELLER_REVIEWS)
 }
 
 # Domain values stored in the data (English keys; display labels live in analytics.i18n).

@@ -61,6 +61,8 @@ class Tables:
     market_prices: ibis.Table | None = None
     inventory: ibis.Table | None = None
     contacts: ibis.Table | None = None
+    targets: ibis.Table | None = None
+    reseller_reviews: ibis.Table | None = None
     # True when customer-dimension filters (province, rep, type) narrowed the tables: company-wide
     # figures such as inventory days no longer match the filtered sales.
     customer_filtered: bool = False

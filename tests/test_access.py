@@ -204,3 +204,29 @@ def test_cli_and_exports_obey_the_users_scope(users_file: Path, demo_warehouse: 
                    capture_output=True, timeout=120)
     master = pd.read_csv(customers, encoding="utf-8-sig")
     assert "key_contact" not in master.columns and set(master["sales_rep"]) == {"张伟"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rep_sees_only_their_own_scorecard_row(users_file: Path, lang: str) -> None:
+    at = _login(_app(lang), "rep", PASSWORDS["rep"])
+    at.switch_page("pages/14_team.py").run()
+    assert not at.exception
+    labels = Labels(lang)
+    reps = at.dataframe[0].value
+    assert reps[labels.column("rep")].tolist() == ["张伟"]
+    assert labels.column("gross_profit_cny") not in reps.columns
+    assert labels.column("target_gross_profit_cny") not in reps.columns
+
+
+def test_manager_sees_the_reps_of_their_provinces(users_file: Path,
+                                                  demo_warehouse: Warehouse) -> None:
+    at = _login(_app("en"), "manager", PASSWORDS["manager"])
+    at.switch_page("pages/14_team.py").run()
+    assert not at.exception
+    con = duckdb.connect(str(demo_warehouse.current_path()), read_only=True)
+    expected = {r[0] for r in con.execute(
+        "select distinct sales_rep from customers where province = 'Guangxi'").fetchall()}
+    con.close()
+    shown = set(at.dataframe[0].value[Labels("en").column("rep")])
+    assert shown <= expected and shown
+    assert Labels("en").column("gross_profit_cny") in at.dataframe[0].value.columns

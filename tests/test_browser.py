@@ -144,8 +144,8 @@ def test_overview_in_both_languages(server: str, page: Page) -> None:
 PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("churn", "churn"),
                 ("satisfaction", "satisfaction"), ("complaints", "complaints"),
                 ("credit", "credit"), ("market", "market"), ("inventory", "inventory"),
-                ("products", "products"), ("grading", "grading"), ("customer", "customer"),
-                ("data", "data")]
+                ("products", "products"), ("team", "team"), ("grading", "grading"),
+                ("customer", "customer"), ("data", "data")]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

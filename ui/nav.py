@@ -26,6 +26,7 @@ PAGES = (
     Page("market", "pages/11_market.py", "page_market", "📈"),
     Page("inventory", "pages/12_inventory.py", "page_inventory", "🏗️"),
     Page("products", "pages/13_products.py", "page_products", "🧱"),
+    Page("team", "pages/14_team.py", "page_team", "👥"),
     Page("audit", "pages/10_audit.py", "page_audit", "📜"),
     Page("data", "pages/9_data.py", "page_data", "🗄️"),
 )

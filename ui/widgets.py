@@ -20,7 +20,8 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "dimension": "dimension", "severity": "severity", "department": "department",
                 "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None,
                 "grade_source": "grade_source", "product": "category", "market": "market",
-                "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status"}
+                "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status",
+                "movement": "movement", "team": "team"}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,

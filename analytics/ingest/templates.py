@@ -27,7 +27,13 @@ def template(target: str, examples: dict[str, pd.DataFrame]) -> pd.DataFrame:
                              "cost_cny": o["cost_cny"], "sales_rep": o["sales_rep"],
                              "order_id": o["order_id"]})
     else:
-        rows = examples[target].reindex(columns=[f.name for f in cols]).head(3)
+        rows = examples[target].reindex(columns=[f.name for f in cols])
+        # example rows that show every field filled and no zero a validator would flag
+        numeric = rows.select_dtypes("number")
+        good = rows[(numeric.fillna(1) > 0).all(axis=1)] if len(numeric.columns) else rows
+        rows = good if len(good) >= 3 else rows
+        filled = rows.notna().sum(axis=1)
+        rows = rows.loc[filled.sort_values(ascending=False, kind="stable").index].head(3)
     rows = rows[[f.name for f in cols]]
     rows.columns = [header(f.name, f.aliases) for f in cols]
     return rows
