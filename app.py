@@ -1,13 +1,29 @@
 """总览 Overview: KPIs against last period and last year, the monthly chart, top customers."""
 
+import pandas as pd
 import streamlit as st
 
-from analytics import charts, overview, warning
+from analytics import charts, overview, report, warning
 from ui import widgets
 from ui.frame import frame
 
 ctx = frame("overview")
 labels, period = ctx.labels, ctx.filters.period
+
+with st.expander(labels("report_button"), icon="📄"):
+    st.caption(labels("report_intro"))
+    last = report.month_period("last", ctx.tables())
+    months = [str(m) for m in pd.period_range(end=pd.Timestamp(last.start), periods=36,
+                                              freq="M")[::-1]]
+    month = st.selectbox(labels("report_month"), months, key="report_month")
+    if st.button(labels("report_make"), key="report_make"):
+        with st.spinner(labels("report_making")):
+            st.session_state["report_files"] = (month, ctx.lang, ctx.cached_unfiltered(
+                report.render_all, month=month, lang=ctx.lang,
+                sees_profit=ctx.scope.sees_profit))
+    made = st.session_state.get("report_files")
+    if made and made[:2] == (month, ctx.lang):
+        widgets.report_downloads(labels, made[2], stem=f"steelsight_report_{month}_{ctx.lang}")
 
 comparison = ctx.cached(overview.kpi_comparison, period=period)
 if not ctx.scope.sees_profit:  # a rep's level: no profit or margin anywhere

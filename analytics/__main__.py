@@ -14,6 +14,7 @@ import pandas as pd
 from analytics import abc, exports, grading, overview, sample, schema
 from analytics import customers as cu
 from analytics.access import SINGLE_USER, scoped
+from analytics.i18n import Labels
 from analytics.period import PRESETS, Period, preset
 from analytics.warehouse import export_table, open_warehouse
 
@@ -390,6 +391,119 @@ def cmd_team(args: argparse.Namespace) -> int:
     return _write(frame, args, f"team_{args.view}")
 
 
+def _report_files(tables, month, lang: str, sees_profit: bool,  # type: ignore[no-untyped-def]
+                  formats: tuple[str, ...]) -> tuple[object, list[tuple[str, bytes]]]:
+    from analytics import report
+
+    labels = Labels(lang)
+    built = report.build_report(tables, month=month, labels=labels, sees_profit=sees_profit)
+    stem = f"steelsight_report_{month.start:%Y-%m}_{lang}"
+    return built, [(f"{stem}.{fmt}", report.render(built, labels, fmt)) for fmt in formats]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analytics import report
+
+    tables = _scoped_tables(args)
+    month = report.month_period(args.month, tables)
+    if not args.email:
+        suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+        args.format = args.format or (suffix if suffix in report.FORMATS else "html")
+        _, files = _report_files(tables, month, args.lang, _scope(args).sees_profit,
+                                 (args.format,))
+        data = files[0][1]
+        if args.output in (None, "-"):
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.output).write_bytes(data)
+        return 0
+    return _email_reports(args, month)
+
+
+def _email_reports(args: argparse.Namespace, month: Period) -> int:
+    from analytics import delivery, users
+    from analytics.access import Scope
+
+    try:
+        config = delivery.load_config(args.config)
+    except delivery.DeliveryError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    smtp = config.get("smtp")
+    if not smtp:
+        print("no [smtp] section in the settings", file=sys.stderr)
+        return 2
+    wh = open_warehouse(args.url)
+    audiences: list[tuple[Scope, list[str]]] = []
+    for level, to in smtp.get("recipients", {}).items():
+        if level == "rep":
+            print("[smtp.recipients] rep: list reps under [smtp.users] (each gets their own "
+                  "customers)", file=sys.stderr)
+            return 2
+        audiences.append((Scope(user=f"report-{level}", level=level, single_user=False),
+                          list(to)))
+    for user, address in smtp.get("users", {}).items():
+        audiences.append((users.scope_of(user), [str(address)]))
+    sent = 0
+    for scope, to in audiences:
+        tables = scoped(wh.tables(), scope)
+        built, files = _report_files(tables, month, args.lang, scope.sees_profit,
+                                     ("pdf", "xlsx"))
+        delivery.send_mail(smtp, to=to, subject=built.title,  # type: ignore[attr-defined]
+                           body=built.subtitle, attachments=[  # type: ignore[attr-defined]
+                               delivery.Attachment(name, data, delivery.MIME[name.rsplit(
+                                   ".", 1)[1]]) for name, data in files])
+        users.audit("report_sent", user=scope.user, month=f"{month.start:%Y-%m}",
+                    to=len(to))
+        sent += len(to)
+    print(f"sent the {month.start:%Y-%m} report to {sent} recipient(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from analytics import credit, delivery, inventory, warning
+    from analytics.warehouse import MissingData
+
+    tables = _scoped_tables(args)
+    labels = Labels(args.lang)
+    span = overview.data_range(tables)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else (span[1] if span else date.today())
+    alerts = warning.early_warning(tables, as_of=as_of)
+    alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["reasons"]])
+    exposure = credit.exposure(tables, as_of=as_of)
+    over = exposure[exposure["over_limit"]].sort_values("exposure_cny", ascending=False)
+    stock: dict[str, object] = {}
+    try:
+        status = inventory.status(tables, as_of=as_of)
+        stock["below_safety"] = list(labels.values("category", status.loc[
+            status["stock_status"] == "below_safety", "product"]))
+        if _scope(args).sees_profit:
+            book = inventory.mark_to_market(tables, as_of=as_of)
+            total = inventory.mtm_total(book)
+            year = Period(as_of.replace(year=as_of.year - 1), as_of)
+            history = inventory.mtm_history(tables, period=year)
+            stock |= {"floating_cny": total["floating_cny"],
+                      "floating_pct": total["floating_pct"],
+                      "drawdown_cny": float(history["drawdown_cny"].iloc[-1])
+                      if len(history) else 0.0,
+                      "losing": list(labels.values("category", book.loc[book["alert"],
+                                                                          "product"]))}
+    except MissingData:
+        pass
+    title = labels("digest_title", date=labels.date(as_of))
+    text = delivery.digest_markdown(labels, warnings=alerts, over_limit=over, stock=stock)
+    if not args.push:
+        print(f"## {title}\n{text}")
+        return 0
+    try:
+        done = delivery.push(delivery.load_config(args.config), title, text)
+    except (delivery.DeliveryError, OSError) as err:
+        print(f"push failed: {err}", file=sys.stderr)
+        return 2
+    print(f"posted the digest to {', '.join(done)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics",
                                      description="SteelSight analytics from the command line.")
@@ -515,6 +629,26 @@ def main(argv: list[str] | None = None) -> int:
                     choices=("reps", "teams", "customers", "trend", "resellers"))
     tm.add_argument("--rep", help="one rep's customers or trend (default: all)")
     tm.set_defaults(func=cmd_team)
+    rp = sub.add_parser("report", help="the monthly management report (HTML, PDF, XLSX), "
+                        "to a file or by e-mail")
+    rp.add_argument("--month", default="last", help="YYYY-MM, or last (the last whole month)")
+    rp.add_argument("--lang", choices=("zh", "en"), default="zh")
+    rp.add_argument("--format", choices=("html", "pdf", "xlsx"),
+                    help="default: from the output file's suffix, else html")
+    rp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    rp.add_argument("--email", action="store_true",
+                    help="send PDF + XLSX to the recipients in the settings ([smtp])")
+    rp.add_argument("--config", help="settings TOML (default: $STEELSIGHT_CONFIG or "
+                    ".streamlit/secrets.toml)")
+    rp.set_defaults(func=cmd_report)
+    al = sub.add_parser("alerts", help="the early-warning digest; --push posts it to the WeCom "
+                        "and DingTalk group robots")
+    al.add_argument("--as-of", help="YYYY-MM-DD (default: the latest order date)")
+    al.add_argument("--lang", choices=("zh", "en"), default="zh")
+    al.add_argument("--push", action="store_true")
+    al.add_argument("--config", help="settings TOML (default: $STEELSIGHT_CONFIG or "
+                    ".streamlit/secrets.toml)")
+    al.set_defaults(func=cmd_alerts)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -37,19 +37,26 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 def to_xlsx(frame: pd.DataFrame, *, sheet: str = "data") -> bytes:
     """Bold, frozen header row; numbers stay numbers; columns sized to their content."""
+    return to_xlsx_sheets({sheet: frame})
+
+
+def to_xlsx_sheets(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Several tables in one workbook, each formatted like ``to_xlsx``."""
     from openpyxl.styles import Font
 
     buffer = io.BytesIO()
-    frame = defuse(frame)
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
-        ws = writer.sheets[sheet[:31]]
-        ws.freeze_panes = "A2"
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for i, col in enumerate(frame.columns, start=1):
-            # pandas 3 keeps NaN through astype(str): format each cell ourselves
-            sample = [("" if pd.isna(v) else str(v)) for v in frame[col].head(200)]
-            width = max([len(str(col)) * 2, *(len(s) for s in sample)], default=8)
-            ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(width, 8), 50)
+        for name, frame in sheets.items():
+            frame = defuse(frame)
+            sheet = name[:31]
+            frame.to_excel(writer, index=False, sheet_name=sheet)
+            ws = writer.sheets[sheet]
+            ws.freeze_panes = "A2"
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            for i, col in enumerate(frame.columns, start=1):
+                # pandas 3 keeps NaN through astype(str): format each cell ourselves
+                sample = [("" if pd.isna(v) else str(v)) for v in frame[col].head(200)]
+                width = max([len(str(col)) * 2, *(len(s) for s in sample)], default=8)
+                ws.column_dimensions[ws.cell(1, i).column_letter].width = min(max(width, 8), 50)
     return buffer.getvalue()

@@ -245,3 +245,23 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
 
+
+
+def test_a_chart_downloads_as_png(server: str, page: Page) -> None:
+    """Every chart's toolbar offers a PNG; the file that arrives is one."""
+    browser = page.context.browser
+    assert browser is not None
+    context = browser.new_context(viewport={"width": 1400, "height": 1600},
+                                  accept_downloads=True)
+    tab = context.new_page()
+    try:
+        tab.goto(f"{server}/market?lang=en", timeout=90_000)
+        _wait_for_charts(tab)
+        chart = tab.locator('[data-testid="stPlotlyChart"]').first
+        chart.hover()
+        with tab.expect_download(timeout=60_000) as download:
+            chart.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
+        path = download.value.path()
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        context.close()

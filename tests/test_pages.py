@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import schema
 from analytics.i18n import Labels
 from analytics.period import preset
 from analytics.warehouse import Warehouse
@@ -147,7 +148,7 @@ def test_data_page_lists_tables_and_versions(lang: str, demo_warehouse: Warehous
     tables = next(f for f in frames if labels.column("table") in f.columns)
     versions = next(f for f in frames if labels.column("version") in f.columns)
     preview = next(f for f in frames if "customer_id" in f.columns)
-    assert len(tables) == 10
+    assert len(tables) == len(schema.TABLES)
     rows = dict(zip(tables[labels.column("table")], tables[labels.column("rows")], strict=True))
     orders_label = f"{labels.value('table', 'orders')} (orders)"
     assert rows[orders_label] == f"{demo_warehouse.row_counts()['orders']:,}"

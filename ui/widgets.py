@@ -130,6 +130,17 @@ def _signed_style(labels: Labels, frame: pd.DataFrame, columns: list[str]
     return frame.style.map(colour, subset=columns)
 
 
+def report_downloads(labels: Labels, files: dict[str, bytes], *, stem: str) -> None:
+    """The monthly report's files as download buttons (each logged as an export)."""
+    mimes = {"html": "text/html", "pdf": "application/pdf",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    row = st.container(horizontal=True)
+    for fmt, data in files.items():
+        row.download_button(labels(f"report_download_{fmt}"), data, file_name=f"{stem}.{fmt}",
+                            mime=mimes[fmt], key=f"report_{fmt}", on_click=_audit_export,
+                            args=(f"{stem}.{fmt}", 0))
+
+
 def _audit_export(file: str, rows: int) -> None:
     users.audit("export", user=st.session_state.get("auth_user", "local"), file=file,
                 rows=rows)
