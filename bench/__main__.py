@@ -1,109 +1,125 @@
-"""``make bench``: time what the pages run, side by side with a hand-written SQL baseline.
+"""``make bench``: time what the pages run, side by side with two references.
 
-Builds demo warehouses at the requested scales (cached under bench/cache/, ignored by git),
-then for each times: the demo build, the Overview KPIs (our Ibis code) against one hand-written
-DuckDB query computing the same numbers (the floor), warm medians over repeated runs. Writes
-bench/RESULTS.md with ratios, the machine and the date. Not a test: shared machines are noisy.
+Builds demo warehouses at the requested scales (default ≈1 M and ≈10 M order lines, cached
+under bench/cache/, ignored by git), then times every analytics entry point the pages call,
+each in a fresh process (cold, warm median, peak RSS), and the main five against a
+hand-written DuckDB query and a pandas-only implementation of the same result (checked equal
+first). Also the import path and the churn model. Writes bench/RESULTS.md with ratios, the
+machine and the date. Not a test: shared machines are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from analytics import overview, sample
+from analytics import overview, sample, schema
 from analytics.period import preset
 from analytics.warehouse import Warehouse
+from bench.entries import ENTRIES
+from bench.references import MAIN_FIVE, OURS, REFERENCES, agree
 
 HERE = Path(__file__).resolve().parent
 
 
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: connection, catalog, OS cache
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+TARGETS = {"warm": 1.0, "cold": 3.0, "sql_ratio": 1.5, "pandas_ratio": 5.0, "rss_mb": 2048}
 
 
-def _sql_kpis(con: duckdb.DuckDBPyConnection, start: str, end: str, prev_start: str,
-              prev_end: str) -> tuple[object, ...]:
-    """The nine Overview KPIs in hand-written SQL: the same definitions as analytics.overview."""
-    return con.execute(f"""
-        with p as (select * from orders where order_date between '{start}' and '{end}'),
-        totals as (select sum(amount_cny) rev, sum(volume_t) t, sum(cost_cny) cogs,
-                          count(distinct customer_id) active from p),
-        firsts as (select customer_id, min(order_date) f from orders group by 1),
-        new as (select count(*) n from firsts where f between '{start}' and '{end}'),
-        prev as (select distinct customer_id from orders
-                 where order_date between '{prev_start}' and '{prev_end}'),
-        lost as (select count(*) n from prev anti join (select distinct customer_id from p)
-                 using (customer_id)),
-        paid as (select invoice_id, sum(paid_cny) s from payments where paid_date <= '{end}'
-                 group by 1),
-        overdue as (select sum(amount_cny - coalesce(s, 0)) v from invoices
-                    left join paid using (invoice_id)
-                    where invoice_date <= '{end}' and due_date < '{end}'
-                      and amount_cny - coalesce(s, 0) > 0.01),
-        stock as (select sum(on_hand_t) t from inventory where date = (
-                    select max(date) from inventory where date <= '{end}')),
-        sold90 as (select sum(volume_t) t from orders
-                   where order_date between date '{end}' - interval 89 day and '{end}')
-        select rev, totals.t, rev - cogs, (rev - cogs) / rev * 100, active, new.n, lost.n,
-               overdue.v,
-               stock.t / (sold90.t / 90)
-        from totals, new, lost, overdue, stock, sold90""").fetchone() or ()
+def _warehouse(scale: float) -> tuple[Warehouse, float]:
+    """The cached demo warehouse at ``scale`` (rebuilt when missing or from an older
+    generator that lacked a table the pages now read)."""
+    folder = HERE / "cache" / f"scale-{scale:g}"
+    wh = Warehouse(folder)
+    if wh.exists() and set(schema.TABLES) <= set(wh.row_counts()):
+        return wh, float("nan")
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
+    wh = Warehouse(folder)
+    t = time.perf_counter()
+    sample.build(wh, sample.SampleConfig(scale=scale))
+    return wh, time.perf_counter() - t
+
+
+def _probe(folder: Path, name: str, repeat: int) -> dict[str, float]:
+    """Cold, warm median and peak RSS of one entry in a fresh process."""
+    out = subprocess.run([sys.executable, "-m", "bench.probe", str(folder), name, str(repeat)],
+                         capture_output=True, text=True, cwd=HERE.parent, timeout=3600,
+                         env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    if out.returncode != 0:
+        raise RuntimeError(f"{name}: {out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _check_references(wh: Warehouse) -> None:
+    """Each reference must compute our result, or its ratio means nothing."""
+    tables = wh.tables()
+    span = overview.data_range(tables)
+    assert span is not None
+    period = preset("last_12_months", as_of=span[1])
+    for name in MAIN_FIVE:
+        ours = OURS[name](tables, period)
+        for kind in ("sql", "pandas"):
+            agree(name, ours, REFERENCES[f"{kind}:{name}"](wh.root, period))
 
 
 def run(scales: list[float], repeat: int) -> str:
     lines = ["# Benchmarks", "",
              f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"DuckDB {duckdb.__version__}. Repeat with `make bench`.", "",
-             "| scale | order lines | demo build s | overview KPIs (ours) s | "
-             "hand-written SQL s | ours / SQL |",
-             "|---|---|---|---|---|---|"]
+             f"{os.cpu_count()} cores, {_memory_gb():.0f} GiB, Python "
+             f"{platform.python_version()}, DuckDB {duckdb.__version__}. Repeat with "
+             "`make bench`.", "",
+             "Every entry point a page calls, with the page's default arguments (the last 12 "
+             "months, as of the latest order). **Cold** = the first call in a new process "
+             "after opening the warehouse; **warm** = the median of the next "
+             f"{repeat} calls; **RSS** = the process's peak resident memory. Targets at 10 M "
+             f"lines: warm ≤ {TARGETS['warm']:g} s, cold ≤ {TARGETS['cold']:g} s, RSS ≤ "
+             f"{TARGETS['rss_mb'] / 1024:g} GiB; ✗ marks a miss."]
     for scale in scales:
-        folder = HERE / "cache" / f"scale-{scale:g}"
-        wh = Warehouse(folder)
-        build_s = float("nan")
-        if not wh.exists():
-            t = time.perf_counter()
-            sample.build(wh, sample.SampleConfig(scale=scale))
-            build_s = time.perf_counter() - t
-        raw = wh.connect_raw()
-        tables = wh.tables(raw)
-        _, last = overview.data_range(tables) or (None, None)
-        assert last is not None
-        period = preset("last_12_months", as_of=last)
-        ours = _median(lambda t=tables, p=period: overview.kpis(t, p), repeat)
-        prev = period.previous()
-        args = (str(period.start), str(period.end), str(prev.start), str(prev.end))
-        ours_values = overview.kpis(tables, period)
-        floor_values = _sql_kpis(raw, *args)
-        for name, value in zip(overview.KPIS, floor_values, strict=True):
-            # the floor must compute the same numbers, or the ratio means nothing
-            tolerance = 1e-6 * max(1.0, abs(float(value)))
-            assert abs(ours_values[name] - float(value)) <= tolerance, (name, value)
-        floor = _median(lambda r=raw, a=args: _sql_kpis(r, *a), repeat)
+        wh, build_s = _warehouse(scale)
         rows = wh.row_counts()["orders"]
-        lines.append(f"| {scale:g} | {rows:,} | {build_s:.1f} | {ours:.3f} | {floor:.3f} | "
-                     f"{ours / floor:.1f}× |")
-        raw.close()
-    lines += ["", "Both sides compute the same nine Overview KPIs (checked equal before timing); "
-              "ours runs them as several Ibis queries, the floor as one SQL statement. Warm "
-              "medians. A build time of nan means the warehouse came from the cache."]
+        _check_references(wh)
+        lines += ["", f"## {rows:,} order lines (demo scale {scale:g}, "
+                  f"{wh.row_counts()['customers']:,} customers)", "",
+                  f"Demo build: {'cached' if build_s != build_s else f'{build_s:.0f} s'}.", "",
+                  "| page | entry point | cold s | warm s | peak RSS MB |", "|---|---|---|---|---|"]
+        judged = rows >= 5_000_000  # the targets are for the 10 M book
+        for entry in ENTRIES:
+            r = _probe(wh.root, entry.name, repeat)
+            mark = {k: " ✗" if judged and r[k] > TARGETS[k] else ""
+                    for k in ("cold", "warm", "rss_mb")}
+            lines.append(f"| {entry.page} | {entry.name} | {r['cold']:.2f}{mark['cold']} | "
+                         f"{r['warm']:.2f}{mark['warm']} | {r['rss_mb']:.0f}{mark['rss_mb']} |")
+        lines += ["", "The main five against two references computing the same result (checked "
+                  "equal first): one hand-written DuckDB query (the floor) and pandas alone "
+                  "(load the tables, compute). Churn features: the references compute the six "
+                  "purchase-day features; ours is timed for all of its features.", "",
+                  "| result | ours warm s | SQL warm s | ours / SQL | ours cold s | "
+                  "pandas cold s | pandas / ours |", "|---|---|---|---|---|---|---|"]
+        for name in MAIN_FIVE:
+            ours = _probe(wh.root, f"ours:{name}", repeat)
+            sql = _probe(wh.root, f"sql:{name}", repeat)
+            pdx = _probe(wh.root, f"pandas:{name}", max(1, repeat // 3))
+            r_sql = ours["warm"] / sql["warm"]
+            r_pd = pdx["cold"] / ours["cold"]
+            miss_sql = " ✗" if judged and r_sql > TARGETS["sql_ratio"] else ""
+            miss_pd = " ✗" if judged and r_pd < TARGETS["pandas_ratio"] else ""
+            lines.append(f"| {name} | {ours['warm']:.3f} | {sql['warm']:.3f} | {r_sql:.1f}×"
+                         f"{miss_sql} | {ours['cold']:.2f} | {pdx['cold']:.2f} | "
+                         f"{r_pd:.1f}×{miss_pd} |")
     return "\n".join(lines) + "\n"
+
+
+def _memory_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
 
 
 def import_bench(rows: int) -> list[str]:
@@ -177,14 +193,18 @@ def churn_bench() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--scales", default="1,10", help="comma-separated demo scales")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--scales", default="15,150",
+                        help="comma-separated demo scales (15 ≈ 1 M lines, 150 ≈ 10 M)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", help="just these scales' entry tables (skip import, churn)",
+                        action="store_true")
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     args = parser.parse_args()
     report = run([float(s) for s in args.scales.split(",")], args.repeat)
-    if args.import_rows:
+    if args.import_rows and not args.only:
         report += "\n".join(import_bench(args.import_rows)) + "\n"
-    report += "\n".join(churn_bench()) + "\n"
+    if not args.only:
+        report += "\n".join(churn_bench()) + "\n"
     (HERE / "RESULTS.md").write_text(report)
     print(report)
 

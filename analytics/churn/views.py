@@ -25,23 +25,25 @@ from analytics.warehouse import Tables
 
 def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Status of every customer at the period end; lost ones only if lost within the period."""
-    return customer_status(load_history(tables), as_of=period.end, rules=rules,
-                           lost_since=period.start)
+    return customer_status(load_history(tables, purchases_only=True), as_of=period.end,
+                           rules=rules, lost_since=period.start)
 
 
 def trend_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    return status_trend(load_history(tables), months=period.months(), rules=rules)
+    return status_trend(load_history(tables, purchases_only=True), months=period.months(),
+                        rules=rules)
 
 
 def cohort_view(tables: Tables, *, period: Period, quarters: int = 12) -> pd.DataFrame:
-    history = load_history(tables)
+    history = load_history(tables, purchases_only=True)
     share = cohort_retention(history, as_of=period.end, quarters=quarters)
     # the twelve most recent cohorts with at least one later quarter: a readable heatmap
     return share.dropna(subset=[1]).tail(12) if 1 in share else share
 
 
 def lost_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    status = customer_status(load_history(tables), as_of=period.end, rules=rules)
+    status = customer_status(load_history(tables, purchases_only=True), as_of=period.end,
+                             rules=rules)
     return lost_in_period(status, start=period.start, end=period.end)
 
 

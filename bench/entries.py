@@ -1,0 +1,71 @@
+"""Every analytics entry point the pages call, with the arguments the pages pass by default
+(the last 12 months, as of the latest order date), in the order the pages draw them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from analytics import (
+    abc,
+    churn,
+    complaints,
+    credit,
+    customers,
+    grading,
+    inventory,
+    market,
+    overview,
+    products,
+    satisfaction,
+    scorecards,
+    warning,
+)
+from analytics.period import Period
+from analytics.warehouse import Tables
+
+
+@dataclass(frozen=True)
+class Entry:
+    page: str
+    name: str
+    call: Callable[[Tables, Period], Any]
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("overview", "overview KPIs", lambda t, p: overview.kpi_comparison(t, p)),
+    Entry("overview", "monthly chart", lambda t, p: overview.monthly(t, p)),
+    Entry("overview", "top customers", lambda t, p: overview.top_customers(t, p)),
+    Entry("overview", "early warning", lambda t, p: warning.early_warning(t, as_of=p.end)),
+    Entry("pyramid", "pyramid", lambda t, p: customers.pyramid(t, period=p)),
+    Entry("pyramid", "migration", lambda t, p: customers.tier_migration(t, period=p)),
+    Entry("abc", "ABC customers", lambda t, p: abc.abc_customers(t, period=p)),
+    Entry("abc", "ABC products", lambda t, p: abc.abc_products(t, period=p)),
+    Entry("grading", "grading", lambda t, p: grading.grade(t, period=p)),
+    Entry("churn", "churn status", lambda t, p: churn.status_view(t, period=p)),
+    Entry("churn", "churn features", lambda t, p: churn.features(churn.load_history(t),
+                                                                  p.end)),
+    Entry("churn", "churn scoring", lambda t, p: churn.score(churn.load_history(t))),
+    Entry("satisfaction", "satisfaction", lambda t, p: satisfaction.summary(t, period=p)),
+    Entry("complaints", "complaints", lambda t, p: complaints.summary(t, period=p)),
+    Entry("credit", "exposure", lambda t, p: credit.exposure(t, as_of=p.end)),
+    Entry("credit", "ageing", lambda t, p: credit.ageing_summary(t, as_of=p.end,
+                                                                  by="customer_id")),
+    Entry("credit", "DSO trend", lambda t, p: credit.dso_trend(t, period=p)),
+    Entry("market", "price history", lambda t, p: market.price_history(
+        t, product="rebar", period=p)),
+    Entry("market", "price board", lambda t, p: market.price_board(t, as_of=p.end)),
+    Entry("inventory", "stock status", lambda t, p: inventory.status(t, as_of=p.end)),
+    Entry("inventory", "safety history", lambda t, p: inventory.safety_history(t, period=p)),
+    Entry("inventory", "mark-to-market", lambda t, p: inventory.mark_to_market(t, as_of=p.end)),
+    Entry("inventory", "MTM history", lambda t, p: inventory.mtm_history(t, period=p)),
+    Entry("products", "composition", lambda t, p: products.composition(t, period=p)),
+    Entry("team", "rep scorecard", lambda t, p: scorecards.rep_scorecard(t, period=p)),
+    Entry("team", "reseller scorecard", lambda t, p: scorecards.reseller_scorecard(t,
+                                                                                   period=p)),
+)
+
+
+def by_name(name: str) -> Entry:
+    return next(e for e in ENTRIES if e.name == name)

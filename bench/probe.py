@@ -1,0 +1,52 @@
+"""One entry point in a fresh process: ``python -m bench.probe FOLDER NAME REPEAT``.
+
+Prints JSON: cold (the first call after opening the warehouse, in a new process, seconds),
+warm (median of REPEAT further calls), rss_mb (peak resident memory of the process)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    folder, name, repeat = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    from analytics import overview
+    from analytics.period import preset
+    from analytics.warehouse import Warehouse
+    from bench.entries import by_name
+    from bench.references import OURS, REFERENCES
+
+    wh = Warehouse(folder)
+    if name.startswith(("sql:", "pandas:")):
+        call = REFERENCES[name]
+        tables = None
+    elif name.startswith("ours:"):
+        call = OURS[name[5:]]
+        tables = wh.tables()
+    else:
+        call = by_name(name).call
+        tables = wh.tables()
+    span = overview.data_range(wh.tables())
+    assert span is not None
+    period = preset("last_12_months", as_of=span[1])
+    arg = folder if tables is None else tables
+    t = time.perf_counter()
+    call(arg, period)
+    cold = time.perf_counter() - t
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        call(arg, period)
+        times.append(time.perf_counter() - t)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"cold": cold, "warm": statistics.median(times) if times else cold,
+                      "rss_mb": rss}))
+
+
+if __name__ == "__main__":
+    main()
