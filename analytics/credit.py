@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import ibis
 import numpy as np
 import pandas as pd
 from ibis import _
@@ -81,24 +82,78 @@ def ageing_summary(tables: Tables, *, as_of: date, by: str | None = None) -> pd.
     return ageing(open_items(tables, as_of=as_of), by=by)
 
 
+def receivables_at(tables: Tables, dates: list[date]) -> pd.DataFrame:
+    """date, open_cny, overdue_cny at each date, in one pass: open = the unpaid remainder
+    (above a cent) of invoices issued by the date; overdue = those due before it. The same
+    numbers as summing ``open_items``, without bringing the invoices out of the engine —
+    payments are summed per invoice once, with one conditional sum per date."""
+    if not dates:
+        return pd.DataFrame(columns=["date", "open_cny", "overdue_cny"])
+    last = max(dates)
+    inv = tables.get("invoices").filter(_.invoice_date <= last)
+    if tables.payments is not None:
+        pay = (tables.payments.filter(_.paid_date <= last).group_by("invoice_id")
+               .aggregate(**{f"p{i}": _.paid_cny.sum(where=_.paid_date <= d)
+                             for i, d in enumerate(dates)}))
+        joined = inv.left_join(pay, inv.invoice_id == pay.invoice_id)
+        paid = [joined[f"p{i}"].fill_null(0.0) for i in range(len(dates))]
+    else:
+        joined, paid = inv, [ibis.literal(0.0)] * len(dates)
+    aggs = {}
+    for i, d in enumerate(dates):
+        rest = joined.amount_cny - paid[i]
+        counted = (joined.invoice_date <= d) & (rest > 0.01)
+        aggs[f"open{i}"] = rest.sum(where=counted)
+        aggs[f"over{i}"] = rest.sum(where=counted & (joined.due_date < d))
+    row = joined.aggregate(**aggs).to_pandas().iloc[0]
+    return pd.DataFrame({"date": list(dates),
+                         "open_cny": [float(row[f"open{i}"] or 0.0) for i in range(len(dates))],
+                         "overdue_cny": [float(row[f"over{i}"] or 0.0)
+                                         for i in range(len(dates))]})
+
+
+def on_time_by_month(tables: Tables, months: pd.PeriodIndex) -> pd.Series:
+    """Per month: % of the invoices due in it that were paid in full by their due date."""
+    if tables.payments is None or not len(months):
+        return pd.Series(np.nan, index=months)
+    start, end = months[0].to_timestamp().date(), months[-1].to_timestamp(how="end").date()
+    inv = tables.get("invoices").filter((_.due_date >= start) & (_.due_date <= end))
+    pay = tables.payments
+    by_due = (inv.join(pay, inv.invoice_id == pay.invoice_id)
+              .filter(pay.paid_date <= inv.due_date)
+              .group_by(inv.invoice_id).aggregate(paid=pay.paid_cny.sum()))
+    flags = (inv.left_join(by_due, inv.invoice_id == by_due.invoice_id)
+             .mutate(month=inv.due_date.truncate("M"),
+                     ok=(by_due.paid.fill_null(0.0) >= inv.amount_cny - 0.01).cast("float64"))
+             .group_by("month").aggregate(rate=_.ok.mean()).to_pandas())
+    rate = pd.Series(flags["rate"].to_numpy() * 100,
+                     index=pd.to_datetime(flags["month"]).dt.to_period("M"))
+    return rate.reindex(months)
+
+
 def dso_trend(tables: Tables, *, period: Period) -> pd.DataFrame:
     """Per month end: open receivables, 90-day sales, DSO = open / (sales 90 days / 90) and the
     on-time payment rate of invoices due in the month (settled by their due date)."""
     orders = tables.get("orders")
-    rows = []
-    for month in period.months():
-        end = month.to_timestamp(how="end").date()
-        items = open_items(tables, as_of=end)
-        sales = float(orders.filter((_.order_date > end - timedelta(days=90))
-                                    & (_.order_date <= end)).amount_cny.sum().to_pandas()
-                      or 0.0)
-        open_total = float(items["open_cny"].sum())
-        rows.append({"month": month.to_timestamp(), "open_cny": open_total,
-                     "overdue_cny": float(items.loc[items["days_overdue"] > 0,
-                                                    "open_cny"].sum()),
-                     "dso_days": open_total / (sales / 90) if sales else np.nan,
-                     "on_time_pct": on_time_rate(tables, month=month)})
-    return pd.DataFrame(rows)
+    months = period.months()
+    ends = [m.to_timestamp(how="end").date() for m in months]
+    if not ends:
+        return pd.DataFrame(columns=["month", "open_cny", "overdue_cny", "dso_days",
+                                     "on_time_pct"])
+    open_ = receivables_at(tables, ends)
+    sold = (orders.filter((_.order_date > ends[0] - timedelta(days=90))
+                          & (_.order_date <= ends[-1]))
+            .aggregate(**{f"s{i}": _.amount_cny.sum(where=(_.order_date > e - timedelta(
+                days=90)) & (_.order_date <= e)) for i, e in enumerate(ends)})
+            .to_pandas().iloc[0])
+    sales = np.array([float(sold[f"s{i}"] or 0.0) for i in range(len(ends))])
+    on_time = on_time_by_month(tables, months)
+    return pd.DataFrame({
+        "month": [m.to_timestamp() for m in months],
+        "open_cny": open_["open_cny"].to_numpy(), "overdue_cny": open_["overdue_cny"].to_numpy(),
+        "dso_days": np.where(sales > 0, open_["open_cny"].to_numpy() / np.where(
+            sales > 0, sales, 1) * 90, np.nan),
+        "on_time_pct": on_time.to_numpy()})
 
 
 def on_time_rate(tables: Tables, *, month: pd.Period) -> float:

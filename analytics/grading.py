@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import ibis
 import numpy as np
 import pandas as pd
 from ibis import _
@@ -120,7 +121,8 @@ def factor_inputs(tables: Tables, *, as_of: Period) -> pd.DataFrame:
 
 def payment_behaviour(tables: Tables, *, as_of: Period) -> pd.DataFrame:
     """Per customer over invoices due in the two years to ``as_of.end``: max_days_late (paid
-    invoices by their last payment, unpaid ones by the as-of date) and unpaid_over_180."""
+    invoices by their last payment, unpaid ones by the as-of date) and unpaid_over_180.
+    Computed in the engine: only one row per customer leaves it."""
     if tables.invoices is None:
         return pd.DataFrame(columns=["customer_id", "max_days_late", "unpaid_over_180"])
     end = as_of.end
@@ -132,13 +134,15 @@ def payment_behaviour(tables: Tables, *, as_of: Period) -> pd.DataFrame:
             inv.customer_id, inv.due_date, inv.amount_cny, paid.paid_cny, paid.last_paid)
     else:
         inv = inv.mutate(paid_cny=0.0, last_paid=ibis_null_date())
-    frame = inv.to_pandas()
-    frame["settled"] = frame["paid_cny"].fillna(0) >= frame["amount_cny"] - 0.01
-    settled_on = pd.to_datetime(frame["last_paid"]).where(frame["settled"], pd.Timestamp(end))
-    frame["days_late"] = (settled_on - pd.to_datetime(frame["due_date"])).dt.days
-    frame["unpaid_180"] = ~frame["settled"] & (frame["days_late"] > 180)
-    return frame.groupby("customer_id").agg(max_days_late=("days_late", "max"),
-                                            unpaid_over_180=("unpaid_180", "any")).reset_index()
+    settled = inv.paid_cny.fill_null(0.0) >= inv.amount_cny - 0.01
+    settled_on = ibis.ifelse(settled, inv.last_paid, ibis.literal(end))
+    days_late = settled_on.epoch_days() - inv.due_date.epoch_days()
+    frame = (inv.mutate(days_late=days_late, unpaid_180=~settled & (days_late > 180))
+             .group_by("customer_id")
+             .aggregate(max_days_late=_.days_late.max(), unpaid_over_180=_.unpaid_180.any())
+             .to_pandas())
+    frame["unpaid_over_180"] = frame["unpaid_over_180"].astype(bool)
+    return frame.sort_values("customer_id").reset_index(drop=True)
 
 
 def ibis_null_date():  # type: ignore[no-untyped-def]

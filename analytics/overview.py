@@ -9,6 +9,7 @@ import pandas as pd
 from ibis import _
 
 from analytics import measures
+from analytics.credit import receivables_at
 from analytics.period import Period
 from analytics.warehouse import Tables
 
@@ -37,7 +38,7 @@ def _has_cost(tables: Tables) -> bool:
     return tables.has("orders", "cost_cny")
 
 
-def kpis(tables: Tables, period: Period) -> dict[str, float]:
+def kpis(tables: Tables, period: Period, *, overdue: float | None = None) -> dict[str, float]:
     """Headline numbers for one period. Absent inputs give NaN, never 0.
 
     - revenue, tonnes, gross profit (revenue − cost) and margin % over order lines in the period;
@@ -72,26 +73,23 @@ def kpis(tables: Tables, period: Period) -> dict[str, float]:
     before = _period_sales(tables, period.previous()).select("customer_id").distinct()
     now = in_period.select("customer_id").distinct()
     out["lost_customers"] = float(before.anti_join(now, "customer_id").count().to_pandas())
-    out["overdue_receivables_cny"] = overdue_receivables(tables, period.end)
+    out["overdue_receivables_cny"] = overdue if overdue is not None else \
+        overdue_receivables(tables, period.end)
     out["inventory_days"] = inventory_days(tables, period.end)
     return out
 
 
 def overdue_receivables(tables: Tables, as_of: date) -> float:
     """Unpaid remainder of invoices issued by ``as_of`` and due before it (NaN without invoices)."""
+    return overdue_at(tables, [as_of])[0]
+
+
+def overdue_at(tables: Tables, dates: list[date]) -> list[float]:
+    """Overdue receivables at several dates in one pass (NaN without invoices); a cent of
+    rounding left on a settled invoice is not a receivable."""
     if tables.invoices is None:
-        return float("nan")
-    inv = tables.invoices.filter((_.invoice_date <= as_of) & (_.due_date < as_of))
-    if tables.payments is not None:
-        paid = (tables.payments.filter(_.paid_date <= as_of).group_by("invoice_id")
-                .aggregate(paid_cny=_.paid_cny.sum()))
-        inv = inv.left_join(paid, "invoice_id").mutate(
-            open_cny=_.amount_cny - _.paid_cny.fill_null(0.0))
-    else:
-        inv = inv.mutate(open_cny=_.amount_cny)
-    # a cent of rounding left on a settled invoice is not a receivable
-    value = inv.filter(_.open_cny > 0.01).open_cny.sum().to_pandas()
-    return float(value) if value is not None and not pd.isna(value) else 0.0
+        return [float("nan")] * len(dates)
+    return [float(v) for v in receivables_at(tables, dates)["overdue_cny"]]
 
 
 def inventory_days(tables: Tables, as_of: date) -> float:
@@ -119,8 +117,11 @@ def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
 
     Changes are relative (%) for amounts and counts, and in percentage points for margin %.
     """
-    now, prev, yoy = kpis(tables, period), kpis(tables, period.previous()), \
-        kpis(tables, period.year_ago())
+    periods = (period, period.previous(), period.year_ago())
+    # the three periods' overdue receivables in one pass over invoices and payments: on a
+    # large book that join is most of the cost of the KPIs
+    overdue = overdue_at(tables, [p.end for p in periods])
+    now, prev, yoy = (kpis(tables, p, overdue=o) for p, o in zip(periods, overdue, strict=True))
     rows = []
     for k in KPIS:
         row = {"kpi": k, "value": now[k], "previous": prev[k], "year_ago": yoy[k]}

@@ -13,6 +13,18 @@ import time
 from pathlib import Path
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak (VmHWM). Not getrusage's ru_maxrss: that survives fork and
+    exec, so a child started by a parent holding gigabytes reports the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     folder, name, repeat = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     from analytics import overview
@@ -43,7 +55,7 @@ def main() -> None:
         t = time.perf_counter()
         call(arg, period)
         times.append(time.perf_counter() - t)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = _peak_rss_mb()
     print(json.dumps({"cold": cold, "warm": statistics.median(times) if times else cold,
                       "rss_mb": rss}))
 

@@ -154,3 +154,22 @@ def test_ageing_cli(capsysbinary) -> None:  # type: ignore[no-untyped-def]
                  "csv"]) == 0
     frame = pd.read_csv(io.BytesIO(capsysbinary.readouterr().out), encoding="utf-8-sig")
     assert {"sales_rep", *credit.BUCKETS, "total"} <= set(frame.columns)
+
+
+def test_one_pass_receivables_equal_open_items_month_by_month(demo_warehouse: Warehouse) -> None:
+    """dso_trend and the Overview read receivables at many dates in one query; each must equal
+    the open items listed at that date."""
+    from analytics import overview
+
+    t = demo_warehouse.tables()
+    trend = credit.dso_trend(t, period=Period(date(2024, 7, 1), date(2025, 6, 30)))
+    assert len(trend) == 12
+    for row in trend.itertuples():
+        end = (pd.Timestamp(row.month) + pd.offsets.MonthEnd(0)).date()
+        items = credit.open_items(t, as_of=end)
+        assert row.open_cny == pytest.approx(items["open_cny"].sum())
+        assert row.overdue_cny == pytest.approx(items.loc[items["days_overdue"] > 0,
+                                                          "open_cny"].sum())
+        assert row.on_time_pct == pytest.approx(
+            credit.on_time_rate(t, month=pd.Period(end, "M")), nan_ok=True)
+        assert overview.overdue_receivables(t, end) == pytest.approx(row.overdue_cny)
