@@ -37,8 +37,11 @@ lint: $(VENV)/.dev ## ruff and mypy
 format: $(VENV)/.dev ## ruff import sorting and fixes
 	$(PY) -m ruff check --fix .
 
-bench: $(VENV)/.dev ## benchmarks: writes bench/RESULTS.md (not part of the tests)
+bench: $(VENV)/.dev ## benchmarks at ≈1 M and ≈10 M lines: writes bench/RESULTS.md (not tests)
 	$(PY) -m bench
+	$(PY) -m bench.spark --scale 150
+	$(PY) -m bench.pages --scale 150
+	$(PY) -m bench.load --scale 150 --sessions 20
 
 notebooks: $(VENV)/.dev ## sync notebooks from their .py sources and execute them in place
 	$(PY) -m jupytext --sync notebooks/*.py

@@ -38,7 +38,26 @@ def _has_cost(tables: Tables) -> bool:
     return tables.has("orders", "cost_cny")
 
 
-def kpis(tables: Tables, period: Period, *, overdue: float | None = None) -> dict[str, float]:
+def customer_flow(tables: Tables, periods: list[Period]) -> list[tuple[float, float]]:
+    """(new, lost) customers for each period in one pass over the order lines: new = first
+    order ever in the period; lost = bought in the previous period of equal length and not in
+    this one."""
+    orders = tables.get("orders")
+    flags: dict[str, ibis.Value] = {"first": _.order_date.min()}
+    for i, p in enumerate(periods):
+        flags[f"now{i}"] = p.contains(_.order_date).any()
+        flags[f"before{i}"] = p.previous().contains(_.order_date).any()
+    per = orders.group_by("customer_id").aggregate(**flags)
+    counts = {}
+    for i, p in enumerate(periods):
+        counts[f"new{i}"] = p.contains(per.first).cast("int64").sum()
+        counts[f"lost{i}"] = (per[f"before{i}"] & ~per[f"now{i}"]).cast("int64").sum()
+    row = per.aggregate(**counts).to_pandas().iloc[0]
+    return [(_num(row[f"new{i}"], 0.0), _num(row[f"lost{i}"], 0.0)) for i in range(len(periods))]
+
+
+def kpis(tables: Tables, period: Period, *, overdue: float | None = None,
+         flow: tuple[float, float] | None = None) -> dict[str, float]:
     """Headline numbers for one period. Absent inputs give NaN, never 0.
 
     - revenue, tonnes, gross profit (revenue − cost) and margin % over order lines in the period;
@@ -67,12 +86,8 @@ def kpis(tables: Tables, period: Period, *, overdue: float | None = None) -> dic
         out["gross_profit_cny"] = profit
         out["margin_pct"] = profit / costed * 100 if costed else nan
 
-    first_orders = orders.group_by("customer_id").aggregate(first=_.order_date.min())
-    out["new_customers"] = float(first_orders.filter(period.contains(first_orders.first))
-                                 .count().to_pandas())
-    before = _period_sales(tables, period.previous()).select("customer_id").distinct()
-    now = in_period.select("customer_id").distinct()
-    out["lost_customers"] = float(before.anti_join(now, "customer_id").count().to_pandas())
+    out["new_customers"], out["lost_customers"] = flow if flow is not None else \
+        customer_flow(tables, [period])[0]
     out["overdue_receivables_cny"] = overdue if overdue is not None else \
         overdue_receivables(tables, period.end)
     out["inventory_days"] = inventory_days(tables, period.end)
@@ -121,7 +136,9 @@ def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
     # the three periods' overdue receivables in one pass over invoices and payments: on a
     # large book that join is most of the cost of the KPIs
     overdue = overdue_at(tables, [p.end for p in periods])
-    now, prev, yoy = (kpis(tables, p, overdue=o) for p, o in zip(periods, overdue, strict=True))
+    flows = customer_flow(tables, list(periods))
+    now, prev, yoy = (kpis(tables, p, overdue=o, flow=f)
+                      for p, o, f in zip(periods, overdue, flows, strict=True))
     rows = []
     for k in KPIS:
         row = {"kpi": k, "value": now[k], "previous": prev[k], "year_ago": yoy[k]}
