@@ -265,3 +265,24 @@ def test_a_chart_downloads_as_png(server: str, page: Page) -> None:
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         context.close()
+
+
+def test_a_table_downloads_as_csv_with_a_bom(server: str, page: Page) -> None:
+    """Table files are made when the button is clicked: the CSV that arrives opens in Excel
+    with its Chinese headers (UTF-8 with BOM)."""
+    browser = page.context.browser
+    assert browser is not None
+    context = browser.new_context(viewport={"width": 1400, "height": 2300},
+                                  accept_downloads=True)
+    tab = context.new_page()
+    try:
+        tab.goto(f"{server}/products?lang=zh", timeout=90_000)
+        _wait_for_charts(tab)
+        with tab.expect_download(timeout=60_000) as download:
+            tab.get_by_role("button", name="下载 CSV").first.click()
+        data = Path(download.value.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf")
+        text = data.decode("utf-8-sig")
+        assert text.splitlines()[0].startswith("品种,") and "螺纹钢" in text
+    finally:
+        context.close()

@@ -102,10 +102,13 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
                          **({"on_select": "rerun", "selection_mode": "single-row"}
                             if selectable else {}))
     buttons = st.container(horizontal=True)
-    buttons.download_button(labels("download_csv"), exports.to_csv(shown),
+    # the files are made when the button is clicked, not on every rerun: on a large book an
+    # XLSX of tens of thousands of rows costs seconds each time the page redraws
+    buttons.download_button(labels("download_csv"), lambda: exports.to_csv(shown),
                             file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv",
                             on_click=_audit_export, args=(f"{filename}.csv", len(shown)))
-    buttons.download_button(labels("download_xlsx"), exports.to_xlsx(shown, sheet=filename),
+    buttons.download_button(labels("download_xlsx"),
+                            lambda: exports.to_xlsx(shown, sheet=filename),
                             file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
                             on_click=_audit_export, args=(f"{filename}.xlsx", len(shown)),
                           mime="application/vnd.openxmlformats-officedocument."
