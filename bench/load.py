@@ -40,7 +40,7 @@ def main() -> None:
         shutil.copytree(source, folder)
         os.environ["STEELSIGHT_WAREHOUSE"] = f"duckdb://{folder}"
         os.environ["STEELSIGHT_USERS"] = str(Path(tmp) / "users.yaml")  # single-user mode
-        report = run(folder, args.sessions, Path(tmp))
+        report = run(folder, args.sessions, Path(tmp), args.scale)
     print(report)
     results = HERE / "RESULTS.md"
     text = results.read_text() if results.exists() else ""
@@ -49,7 +49,7 @@ def main() -> None:
     results.write_text(text)
 
 
-def run(folder: Path, sessions: int, tmp: Path) -> str:
+def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
     from streamlit.testing.v1 import AppTest
 
     from analytics import ingest, overview
@@ -58,6 +58,7 @@ def run(folder: Path, sessions: int, tmp: Path) -> str:
     from analytics.warehouse import Warehouse
 
     wh = Warehouse(folder)
+    rows = wh.row_counts()["orders"]  # before the import adds its lines
     labels = Labels("zh")
     tables = wh.tables()
     span = overview.data_range(tables)
@@ -123,12 +124,11 @@ def run(folder: Path, sessions: int, tmp: Path) -> str:
     mixed = [v for v in seen if v not in (before, after)]
     durations = sorted(d for _, d in times)
     p95 = durations[max(0, round(0.95 * len(durations)) - 1)] if durations else float("nan")
-    rows = wh.row_counts()["orders"]
     return "\n".join([
         "", f"## Load: {sessions} sessions on {rows:,} order lines while an import lands", "",
         f"Each session opens the Overview, then the pyramid and credit pages (AppTest, one "
         f"process, shared caches as on a server); an import of 500 lines lands midway. "
-        f"`python -m bench.load --scale ... --sessions {sessions}`.", "",
+        f"`python -m bench.load --scale {scale:g} --sessions {sessions}`.", "",
         "| measure | value |", "|---|---|",
         f"| page loads | {len(durations)} |",
         f"| errors | {len(errors)}{' — ' + '; '.join(errors[:3]) if errors else ''} |",
