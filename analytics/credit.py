@@ -114,18 +114,12 @@ def receivables_at(tables: Tables, dates: list[date]) -> pd.DataFrame:
 
 def on_time_by_month(tables: Tables, months: pd.PeriodIndex) -> pd.Series:
     """Per month: % of the invoices due in it that were paid in full by their due date."""
-    if tables.payments is None or not len(months):
+    if tables.invoices is None or tables.payments is None or not len(months):
         return pd.Series(np.nan, index=months)
     start, end = months[0].to_timestamp().date(), months[-1].to_timestamp(how="end").date()
-    inv = tables.get("invoices").filter((_.due_date >= start) & (_.due_date <= end))
-    pay = tables.payments
-    by_due = (inv.join(pay, inv.invoice_id == pay.invoice_id)
-              .filter(pay.paid_date <= inv.due_date)
-              .group_by(inv.invoice_id).aggregate(paid=pay.paid_cny.sum()))
-    flags = (inv.left_join(by_due, inv.invoice_id == by_due.invoice_id)
-             .mutate(month=inv.due_date.truncate("M"),
-                     ok=(by_due.paid.fill_null(0.0) >= inv.amount_cny - 0.01).cast("float64"))
-             .group_by("month").aggregate(rate=_.ok.mean()).to_pandas())
+    flags = (paid_on_time(tables, start=start, end=end)
+             .mutate(month=_.due_date.truncate("M"))
+             .group_by("month").aggregate(rate=_.on_time.mean()).to_pandas())
     rate = pd.Series(flags["rate"].to_numpy() * 100,
                      index=pd.to_datetime(flags["month"]).dt.to_period("M"))
     return rate.reindex(months)
@@ -156,21 +150,22 @@ def dso_trend(tables: Tables, *, period: Period) -> pd.DataFrame:
         "on_time_pct": on_time.to_numpy()})
 
 
+def paid_on_time(tables: Tables, *, start: date, end: date) -> ibis.Table:
+    """One row per invoice due from ``start`` to ``end``: customer_id, due_date and on_time
+    (1.0 when payments made by the due date cover the amount within a cent, else 0.0)."""
+    inv = tables.get("invoices").filter((_.due_date >= start) & (_.due_date <= end))
+    pay = tables.get("payments")
+    by_due = (inv.join(pay, inv.invoice_id == pay.invoice_id)
+              .filter(pay.paid_date <= inv.due_date)
+              .group_by(inv.invoice_id).aggregate(paid=pay.paid_cny.sum()))
+    return inv.left_join(by_due, inv.invoice_id == by_due.invoice_id).select(
+        inv.customer_id, inv.due_date,
+        on_time=(by_due.paid.fill_null(0.0) >= inv.amount_cny - 0.01).cast("float64"))
+
+
 def on_time_rate(tables: Tables, *, month: pd.Period) -> float:
     """Share (%) of the invoices due in ``month`` that were paid in full by their due date."""
-    start, end = month.to_timestamp().date(), month.to_timestamp(how="end").date()
-    inv = tables.get("invoices").filter((_.due_date >= start) & (_.due_date <= end))
-    if tables.payments is None:
-        return float("nan")
-    pay = tables.payments
-    joined = inv.left_join(pay, inv.invoice_id == pay.invoice_id).filter(
-        lambda t: t.paid_date <= t.due_date)
-    paid_by_due = joined.group_by("invoice_id").aggregate(paid=_.paid_cny.sum())
-    frame = inv.left_join(paid_by_due, inv.invoice_id == paid_by_due.invoice_id).select(
-        inv.invoice_id, inv.amount_cny, paid_by_due.paid).to_pandas()
-    if frame.empty:
-        return float("nan")
-    return float((frame["paid"].fillna(0) >= frame["amount_cny"] - 0.01).mean() * 100)
+    return float(on_time_by_month(tables, pd.PeriodIndex([month])).iloc[0])
 
 
 def derived_grades(tables: Tables, *, as_of: date) -> pd.Series:

@@ -41,6 +41,11 @@ AGE_BUCKETS = ("0_30", "31_60", "61_90", "over_90", "before_data")
 STATUSES = ("below_safety", "ok", "overstock", "no_sales")
 
 
+def _within(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    return frame[(frame["date"] >= pd.Timestamp(period.start))
+                 & (frame["date"] <= pd.Timestamp(period.end))]
+
+
 def _counts(tables: Tables, *, with_cost: bool = False) -> pd.DataFrame:
     """Raw counts: date, product, warehouse, on_hand_t (and avg_cost_cny_per_t)."""
     inv = tables.get("inventory")
@@ -90,8 +95,7 @@ def stock_by_day(tables: Tables, *, by_warehouse: bool = False, with_cost: bool 
 def levels(tables: Tables, *, period: Period, product: str | None = None) -> pd.DataFrame:
     """date, warehouse, on_hand_t in ``period`` (one product or all) — the stock over time."""
     stock = stock_by_day(tables, by_warehouse=True)
-    stock = stock[(stock["date"] >= pd.Timestamp(period.start))
-                  & (stock["date"] <= pd.Timestamp(period.end))]
+    stock = _within(stock, period)
     if product is not None:
         stock = stock[stock["product"] == product]
     return stock.groupby(["date", "warehouse"], as_index=False)[["on_hand_t"]].sum()
@@ -182,8 +186,7 @@ def turnover(tables: Tables, *, period: Period) -> pd.DataFrame:
     days_in_stock over ``period``."""
     days = (period.end - period.start).days + 1
     stock = stock_by_day(tables)
-    stock = stock[(stock["date"] >= pd.Timestamp(period.start))
-                  & (stock["date"] <= pd.Timestamp(period.end))]
+    stock = _within(stock, period)
     avg = stock.groupby("product")["on_hand_t"].mean()
     total_avg = stock.groupby("date")["on_hand_t"].sum().mean() if len(stock) else np.nan
     sales = daily_sales(tables, end=period.end)
@@ -257,19 +260,22 @@ def _valuation_quotes(tables: Tables, products: list[str], market: str | None
     return out
 
 
-def _marked(stock: pd.DataFrame, tables: Tables, market: str | None) -> pd.DataFrame:
+def _priced(stock: pd.DataFrame, tables: Tables, market: str | None) -> pd.DataFrame:
+    """The stock rows with price_cny_per_t: each product's latest quote on or before the date
+    in the valuation market (NaN where it has none)."""
     prices = _valuation_quotes(tables, sorted(stock["product"].unique()), market)
     parts = []
     for p, g in stock.groupby("product"):
         q = prices[str(p)]
         g = g.sort_values("date")
-        if q.empty:
-            g = g.assign(price_cny_per_t=np.nan)
-        else:
-            g = pd.merge_asof(g, q.rename("price_cny_per_t").reset_index(), on="date",
-                              direction="backward")
-        parts.append(g)
-    out = pd.concat(parts, ignore_index=True)
+        parts.append(pd.merge_asof(g, q.rename("price_cny_per_t").reset_index(), on="date",
+                                   direction="backward") if len(q)
+                     else g.assign(price_cny_per_t=np.nan))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _marked(stock: pd.DataFrame, tables: Tables, market: str | None) -> pd.DataFrame:
+    out = _priced(stock, tables, market)
     out["book_cny"] = out["on_hand_t"] * out["avg_cost_cny_per_t"]
     out["market_cny"] = out["on_hand_t"] * out["price_cny_per_t"]
     out["floating_cny"] = out["market_cny"] - out["book_cny"]
@@ -306,8 +312,7 @@ def mtm_history(tables: Tables, *, period: Period, market: str | None = None,
     """date, book_cny, market_cny, floating_cny, peak_cny (running peak of the floating P/L
     within the period) and drawdown_cny (floating − peak, ≤ 0), all products or one."""
     stock = stock_by_day(tables, with_cost=True)
-    stock = stock[(stock["date"] >= pd.Timestamp(period.start))
-                  & (stock["date"] <= pd.Timestamp(period.end))]
+    stock = _within(stock, period)
     if product is not None:
         stock = stock[stock["product"] == product]
     cols = ["date", "book_cny", "market_cny", "floating_cny", "peak_cny", "drawdown_cny"]
@@ -334,21 +339,12 @@ def stock_vs_price(tables: Tables, *, period: Period, product: str | None = None
     """date, on_hand_t (mean of the counts per period of the grain) and price (mean quote) —
     the dual-axis chart; for all products the price is the tonnage-weighted mean quote."""
     stock = stock_by_day(tables)
-    stock = stock[(stock["date"] >= pd.Timestamp(period.start))
-                  & (stock["date"] <= pd.Timestamp(period.end))]
+    stock = _within(stock, period)
     if product is not None:
         stock = stock[stock["product"] == product]
     if stock.empty:
         return pd.DataFrame(columns=["date", "on_hand_t", "price"])
-    prices = _valuation_quotes(tables, sorted(stock["product"].unique()), market)
-    parts = []
-    for p, g in stock.groupby("product"):
-        q = prices[str(p)]
-        g = g.sort_values("date")
-        g = pd.merge_asof(g, q.rename("price").reset_index(), on="date", direction="backward") \
-            if len(q) else g.assign(price=np.nan)
-        parts.append(g)
-    both = pd.concat(parts, ignore_index=True)
+    both = _priced(stock, tables, market).rename(columns={"price_cny_per_t": "price"})
     both["start"] = market_mod.period_start(pd.DatetimeIndex(both["date"]), grain)
     both["weighted"] = both["price"] * both["on_hand_t"]
     day = both.groupby(["start", "date"])[["on_hand_t", "weighted"]].sum()

@@ -266,8 +266,18 @@ def _display(table: Table, labels: Labels) -> pd.DataFrame:
         out[c] = [labels.tonnes(float(v)) if pd.notna(v) else "—" for v in out[c]]
     for c in table.percent:
         out[c] = [f"{float(v):+.2f}%" if pd.notna(v) else "—" for v in out[c]]
-    for col, fieldname in (("product", "category"), ("tier_previous", "tier"),
-                           ("tier_current", "tier"), ("bucket", "bucket")):
+    return _translated(out, labels)
+
+
+# columns holding category keys, and the display field that translates them
+VALUE_FIELDS = {"product": "category", "tier_previous": "tier", "tier_current": "tier",
+                "bucket": "bucket"}
+
+
+def _translated(frame: pd.DataFrame, labels: Labels) -> pd.DataFrame:
+    """Keys shown as words and headers in the reader's language (numbers untouched)."""
+    out = frame.copy()
+    for col, fieldname in VALUE_FIELDS.items():
         if col in out:
             out[col] = labels.values(fieldname, out[col])
     return out.rename(columns={c: labels.column(c) for c in out.columns})
@@ -349,13 +359,7 @@ def to_xlsx(report: Report, labels: Labels) -> bytes:
         {"key": list(report.numbers), "value": list(report.numbers.values())})}
     for section in report.sections:
         for table in section.tables:
-            frame = table.frame.copy()
-            for col, fieldname in (("product", "category"), ("tier_previous", "tier"),
-                                   ("tier_current", "tier"), ("bucket", "bucket")):
-                if col in frame:
-                    frame[col] = labels.values(fieldname, frame[col])
-            sheets[labels(f"report_table_{table.key}")] = frame.rename(
-                columns={c: labels.column(c) for c in frame.columns})
+            sheets[labels(f"report_table_{table.key}")] = _translated(table.frame, labels)
     return exports.to_xlsx_sheets(sheets)
 
 

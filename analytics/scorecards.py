@@ -24,7 +24,7 @@ import pandas as pd
 from ibis import _
 
 from analytics import credit
-from analytics.measures import has_cost
+from analytics.measures import sales_aggregates
 from analytics.period import Period
 from analytics.warehouse import MissingData, Tables
 
@@ -46,14 +46,12 @@ def _book(tables: Tables) -> pd.DataFrame:
 
 
 def _sales(tables: Tables, period: Period) -> pd.DataFrame:
-    orders = tables.get("orders").filter((_.order_date >= period.start)
-                                         & (_.order_date <= period.end))
-    aggs = {"revenue_cny": _.amount_cny.sum()}
-    if "volume_t" in orders.columns:
-        aggs["volume_t"] = _.volume_t.sum()
-    if has_cost(orders):
-        aggs["gross_profit_cny"] = (_.amount_cny - _.cost_cny).sum(where=_.cost_cny.notnull())
-    return orders.group_by("customer_id").aggregate(**aggs).to_pandas()
+    """revenue_cny, volume_t and gross_profit_cny (costed lines only) per customer."""
+    orders = tables.get("orders")
+    aggs = sales_aggregates(orders)
+    aggs.pop("costed_revenue_cny", None)
+    return (orders.filter(period.contains(orders.order_date)).group_by("customer_id")
+            .aggregate(**aggs).to_pandas())
 
 
 def _teams(tables: Tables) -> pd.Series:
@@ -223,15 +221,9 @@ def _on_time(tables: Tables, period: Period) -> pd.Series:
     """Per customer: % of invoices due in the period paid in full by their due date."""
     if tables.invoices is None or tables.payments is None:
         return pd.Series(dtype=float)
-    inv = tables.invoices.filter((_.due_date >= period.start) & (_.due_date <= period.end))
-    pay = tables.payments
-    on_time = (inv.join(pay, inv.invoice_id == pay.invoice_id)
-               .filter(pay.paid_date <= inv.due_date)
-               .group_by(inv.invoice_id).aggregate(paid=pay.paid_cny.sum()))
-    frame = (inv.left_join(on_time, inv.invoice_id == on_time.invoice_id)
-             .select(inv.customer_id, inv.amount_cny, on_time.paid).to_pandas())
-    frame["ok"] = frame["paid"].fillna(0.0) >= frame["amount_cny"] - 0.01
-    return frame.groupby("customer_id")["ok"].mean() * 100
+    rates = (credit.paid_on_time(tables, start=period.start, end=period.end)
+             .group_by("customer_id").aggregate(rate=_.on_time.mean()).to_pandas())
+    return rates.set_index("customer_id")["rate"] * 100
 
 
 def reseller_scorecard(tables: Tables, *, period: Period,

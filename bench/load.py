@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.results import replace_section
+
 HERE = Path(__file__).resolve().parent
 PAGES = ("pages/1_pyramid.py", "pages/8_credit.py")
 
@@ -42,11 +44,7 @@ def main() -> None:
         os.environ["STEELSIGHT_USERS"] = str(Path(tmp) / "users.yaml")  # single-user mode
         report = run(folder, args.sessions, Path(tmp), args.scale)
     print(report)
-    results = HERE / "RESULTS.md"
-    text = results.read_text() if results.exists() else ""
-    marker = "\n## Load:"
-    text = text.split(marker)[0].rstrip("\n") + "\n" + report
-    results.write_text(text)
+    replace_section("Load:", report)
 
 
 def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:

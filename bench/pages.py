@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.results import replace_section
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -66,13 +68,7 @@ def main() -> None:
         f"`python -m bench.pages --scale {args.scale:g}`.", "",
         "| page | cold s | warm s | exceptions |", "|---|---|---|---|", *rows]) + "\n"
     print(report)
-    results = HERE / "RESULTS.md"
-    text = results.read_text() if results.exists() else ""
-    marker = "\n## Page render in AppTest"
-    head, _, tail = text.partition(marker)
-    rest = tail.partition("\n## ")[2]
-    results.write_text(head.rstrip("\n") + "\n" + report + (("\n## " + rest) if rest else ""))
-
+    replace_section("Page render in AppTest", report)
 
 if __name__ == "__main__":
     main()

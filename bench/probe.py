@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import resource
-import statistics
 import sys
-import time
 from pathlib import Path
 
 
@@ -32,6 +30,7 @@ def main() -> None:
     from analytics.warehouse import Warehouse
     from bench.entries import by_name
     from bench.references import OURS, REFERENCES
+    from bench.results import first_and_median
 
     wh = Warehouse(folder)
     if name.startswith(("sql:", "pandas:")):
@@ -47,17 +46,9 @@ def main() -> None:
     assert span is not None
     period = preset("last_12_months", as_of=span[1])
     arg = folder if tables is None else tables
-    t = time.perf_counter()
-    call(arg, period)
-    cold = time.perf_counter() - t
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        call(arg, period)
-        times.append(time.perf_counter() - t)
+    cold, warm = first_and_median(lambda: call(arg, period), repeat)
     rss = _peak_rss_mb()
-    print(json.dumps({"cold": cold, "warm": statistics.median(times) if times else cold,
-                      "rss_mb": rss}))
+    print(json.dumps({"cold": cold, "warm": warm, "rss_mb": rss}))
 
 
 if __name__ == "__main__":

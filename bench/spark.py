@@ -8,26 +8,15 @@ and the median of the next ``repeat``. Appends a section to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from bench.results import first_and_median, replace_section
+
 HERE = Path(__file__).resolve().parent
 NAMES = ("overview KPIs", "monthly chart", "top customers", "pyramid", "ABC customers",
          "ABC products", "ageing", "price board", "composition", "rep scorecard")
-
-
-def _time(call, tables, period, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
-    call(tables, period)
-    first = time.perf_counter() - t
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        call(tables, period)
-        runs.append(time.perf_counter() - t)
-    return first, statistics.median(runs)
 
 
 def main() -> None:
@@ -51,10 +40,12 @@ def main() -> None:
         t = time.perf_counter()
         sp = copy_to_spark(wh, spark, Path(tmp))
         load_s = time.perf_counter() - t
-        rows = [f"| {name} | " + " | ".join(
-            f"{v:.2f}" for v in (*_time(by_name(name).call, duck, period, args.repeat),
-                                 *_time(by_name(name).call, sp, period, args.repeat))) + " |"
-                for name in NAMES]
+        rows = []
+        for name in NAMES:
+            call = by_name(name).call
+            times = (*first_and_median(lambda t=duck, c=call: c(t, period), args.repeat),
+                     *first_and_median(lambda t=sp, c=call: c(t, period), args.repeat))
+            rows.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in times) + " |")
     spark.stop()
     count = wh.row_counts()["orders"]
     report = "\n".join([
@@ -64,14 +55,7 @@ def main() -> None:
         "", "| entry point | DuckDB first s | DuckDB warm s | Spark first s | Spark warm s |",
         "|---|---|---|---|---|", *rows]) + "\n"
     print(report)
-    results = HERE / "RESULTS.md"
-    text = results.read_text() if results.exists() else ""
-    marker = "\n## Spark local[2]"
-    head, _, tail = text.partition(marker)
-    rest = tail.partition("\n## ")[2]
-    text = head.rstrip("\n") + "\n" + report + (("\n## " + rest) if rest else "")
-    results.write_text(text)
-
+    replace_section("Spark local[2]", report)
 
 if __name__ == "__main__":
     main()

@@ -36,12 +36,12 @@ k[2].metric(labels("col_annual_turns"), labels.number(float(all_row["annual_turn
             if len(all_row) else "—", border=True, help=labels("help_turnover"))
 k[3].metric(labels("below_safety_count"), int((status["stock_status"] == "below_safety").sum()),
             border=True)
+joiner = "、" if ctx.lang == "zh" else ", "
 for state, show in (("below_safety", st.error), ("overstock", st.warning)):
     hit = status[status["stock_status"] == state]
     if len(hit):
-        show(labels(f"alert_{state}", products="、".join(labels.values(
-            "category", hit["product"])) if ctx.lang == "zh" else ", ".join(
-            labels.values("category", hit["product"]))))
+        show(labels(f"alert_{state}",
+                    products=joiner.join(labels.values("category", hit["product"]))))
 widgets.table(labels, status, key="stock_status", filename="stock_status",
               tonnes=("on_hand_t", "cycle_sales_t", "daily_sales_t", "safety_t",
                       "overstock_t", "gap_t"), percent=("days_cover",))
@@ -112,8 +112,8 @@ if total["alert"]:
                     threshold=threshold))
 hit = book[book["alert"]]
 if len(hit):
-    st.warning(labels("mtm_alert_products", threshold=threshold, products=", ".join(
-        labels.values("category", hit["product"]))))
+    st.warning(labels("mtm_alert_products", threshold=threshold,
+                      products=joiner.join(labels.values("category", hit["product"]))))
 widgets.table(labels, book.merge(scenario[["product", "loss_cny", "floating_after_cny"]],
                                  on="product"), key="mtm_table", filename="mark_to_market",
               tonnes=("on_hand_t",), money=("avg_cost_cny_per_t", "price_cny_per_t", "book_cny",

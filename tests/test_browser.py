@@ -247,42 +247,39 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
 
 
 
-def test_a_chart_downloads_as_png(server: str, page: Page) -> None:
-    """Every chart's toolbar offers a PNG; the file that arrives is one."""
+@contextlib.contextmanager
+def _downloading_tab(page: Page, url: str) -> Iterator[Page]:
+    """A tab in its own context that accepts downloads, on ``url`` with its charts drawn."""
     browser = page.context.browser
     assert browser is not None
-    context = browser.new_context(viewport={"width": 1400, "height": 1600},
+    context = browser.new_context(viewport={"width": 1400, "height": 2300},
                                   accept_downloads=True)
-    tab = context.new_page()
     try:
-        tab.goto(f"{server}/market?lang=en", timeout=90_000)
+        tab = context.new_page()
+        tab.goto(url, timeout=90_000)
         _wait_for_charts(tab)
+        yield tab
+    finally:
+        context.close()
+
+
+def test_a_chart_downloads_as_png(server: str, page: Page) -> None:
+    """Every chart's toolbar offers a PNG; the file that arrives is one."""
+    with _downloading_tab(page, f"{server}/market?lang=en") as tab:
         chart = tab.locator('[data-testid="stPlotlyChart"]').first
         chart.hover()
         with tab.expect_download(timeout=60_000) as download:
             chart.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
-        path = download.value.path()
-        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    finally:
-        context.close()
+        assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_table_downloads_as_csv_with_a_bom(server: str, page: Page) -> None:
     """Table files are made when the button is clicked: the CSV that arrives opens in Excel
     with its Chinese headers (UTF-8 with BOM)."""
-    browser = page.context.browser
-    assert browser is not None
-    context = browser.new_context(viewport={"width": 1400, "height": 2300},
-                                  accept_downloads=True)
-    tab = context.new_page()
-    try:
-        tab.goto(f"{server}/products?lang=zh", timeout=90_000)
-        _wait_for_charts(tab)
+    with _downloading_tab(page, f"{server}/products?lang=zh") as tab:
         with tab.expect_download(timeout=60_000) as download:
             tab.get_by_role("button", name="下载 CSV").first.click()
         data = Path(download.value.path()).read_bytes()
-        assert data.startswith(b"\xef\xbb\xbf")
-        text = data.decode("utf-8-sig")
-        assert text.splitlines()[0].startswith("品种,") and "螺纹钢" in text
-    finally:
-        context.close()
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("品种,") and "螺纹钢" in text

@@ -141,3 +141,13 @@ def test_team_page(lang: str, demo_warehouse: Warehouse) -> None:
     assert scores.is_monotonic_decreasing and scores.between(0, 100).all()
     at.number_input(key="reseller_w_quota_0").set_value(0.0).run()
     assert not at.exception
+    # the board re-scores without the quota factor, as the analytics do with that weight at 0
+    weights = tuple((k, 0.0 if k == "quota" else w) for k, w in
+                    scorecards.RESELLER_WEIGHTS.items())
+    expected = scorecards.reseller_scorecard(
+        demo_warehouse.tables(), period=Period(date.fromisoformat(start),
+                                               date.fromisoformat(end)), weights=weights)
+    board = next(d.value for d in at.dataframe if labels.column("score") in d.value.columns)
+    assert board[labels.column("customer_id")].tolist() == expected["customer_id"].tolist()
+    assert board[labels.column("score")].tolist() == pytest.approx(
+        expected["score"].round(1).tolist(), nan_ok=True)
