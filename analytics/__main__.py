@@ -219,17 +219,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_churn(args: argparse.Namespace) -> int:
     from analytics import churn
 
-    history = churn.load_history(_scoped_tables(args))
+    tables = _scoped_tables(args)
     if args.action == "backtest":
-        result = churn.backtest(history, kind=args.model, horizon=args.horizon)
+        result = churn.backtest(tables, kind=args.model, horizon=args.horizon)
         frame = result.per_cutoff if args.per_cutoff else result.pooled
         print(f"model {args.model}; features: {', '.join(result.columns)}", file=sys.stderr)
         return _write(frame, args, "churn_backtest")
     when = date.fromisoformat(args.as_of) if args.as_of else None
     if args.action == "status":
+        history = churn.load_history(tables)
         return _write(churn.customer_status(history, as_of=when or history.end), args,
                       "churn_status")
-    scores = churn.score(history, as_of=when, kind=args.model, horizon=args.horizon)
+    scores = churn.score(tables, as_of=when, kind=args.model, horizon=args.horizon)
     frame = scores.customers.assign(raising=scores.customers["raising"].map(", ".join),
                                     lowering=scores.customers["lowering"].map(", ".join))
     return _write(frame, args, "churn_scores")

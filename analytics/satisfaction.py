@@ -151,8 +151,7 @@ def churn_link(tables: Tables, *, period: Period, horizon: int = 180,
     from analytics import churn
 
     cutoff = period.end - timedelta(days=horizon)
-    history = churn.load_history(tables, purchases_only=True)
-    y = churn.labels(history, cutoff, horizon)
+    y = churn.labels(tables, cutoff, horizon)
     s = tables.get("surveys")
     frame = s.filter(s.survey_date < cutoff).to_pandas()
     frame["index"] = survey_index(frame, weights)

@@ -52,7 +52,7 @@ def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True) -> pd
                                  .fillna(0)).clip(lower=0).where(exposure["over_limit"], 0.0)
     if with_churn:
         try:
-            scores = churn.score(churn.load_history(tables),
+            scores = churn.score(tables,
                                  as_of=as_of + timedelta(days=1)).customers.set_index(
                 "customer_id")
         except ValueError:  # not enough history to train

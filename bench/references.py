@@ -5,9 +5,8 @@
   without a database would do).
 
 Each takes (warehouse folder, period) and returns a DataFrame keyed like ours, so the bench
-checks they agree before it times anything. Churn features: the references compute the six
-purchase-day features (recency, tenure, cycle, orders in 365 and 90 days, log revenue 365)
-that ours computes among its others; ours is timed for all of them.
+checks they agree before it times anything. Churn features: all of them at the period end
+(the pandas one is bench/churn_reference.py, also the test suite's second opinion).
 """
 
 from __future__ import annotations
@@ -21,7 +20,9 @@ import pandas as pd
 
 from analytics.customers import PYRAMID_SHARES, TIERS, tier_cutoffs
 from analytics.period import Period
+from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Warehouse
+from bench import churn_reference
 
 
 def _con(folder: Path) -> duckdb.DuckDBPyConnection:
@@ -159,51 +160,80 @@ def pandas_abc(folder: Path, p: Period) -> pd.DataFrame:
     return v
 
 
-# -- churn features (the purchase-day core) --------------------------------------------------
-CHURN_CORE = ("recency_days", "tenure_days", "cycle_days", "orders_365", "orders_90",
-              "log_revenue_365")
+# -- churn features (all of them, at the period end) -----------------------------------------
+_SCORE = " + ".join(f"coalesce({d}, 0)" for d in SURVEY_DIMENSIONS)
+_ANSWERED = " + ".join(f"({d} is not null)::int" for d in SURVEY_DIMENSIONS)
 
 
-def sql_churn_core(folder: Path, p: Period) -> pd.DataFrame:
-    c = p.end
+def _capped(x: str) -> str:
+    # not least(x, 5): DuckDB's least skips NULLs, and a missing ratio must stay missing
+    return f"case when {x} > 5 then 5 else {x} end"
+
+
+def sql_churn_features(folder: Path, p: Period) -> pd.DataFrame:
+    c = f"date '{p.end}'"
     return _q(folder, f"""
-        with days as (select customer_id, order_date d, sum(amount_cny) rev from orders
-                      where order_date < '{c}' group by 1, 2),
-        pop as (select distinct customer_id from days
-                where d >= date '{c}' - interval 365 day),
-        g as (select customer_id, d, rev,
-                     date_diff('day', lag(d) over (partition by customer_id order by d), d) gap
-              from days where customer_id in (select customer_id from pop))
-        select customer_id,
-               date_diff('day', max(d), date '{c}') as recency_days,
-               date_diff('day', min(d), date '{c}') as tenure_days,
-               median(gap) as cycle_days,
-               count(*) filter (where d >= date '{c}' - interval 365 day) as orders_365,
-               count(*) filter (where d >= date '{c}' - interval 90 day) as orders_90,
-               ln(1 + greatest(coalesce(sum(rev) filter (
-                   where d >= date '{c}' - interval 365 day), 0), 0)) as log_revenue_365
-        from g group by 1 order by 1""")
+        with days as (select customer_id, order_date d, sum(amount_cny) rev,
+                             sum(volume_t) vol, sum(amount_cny - cost_cny) gp
+                      from orders where order_date < {c} group by 1, 2),
+        pop as (select distinct customer_id from days where d >= {c} - interval 365 day),
+        g as (select *, date_diff('day', lag(d) over (partition by customer_id order by d), d)
+                        gap
+              from days semi join pop using (customer_id)),
+        buy as (select customer_id, max(d) last_d, min(d) first_d, count(*) n,
+                       median(gap) cyc, stddev_samp(gap) spread,
+                       count(*) filter (where d >= {c} - interval 365 day) o365,
+                       count(*) filter (where d >= {c} - interval 90 day) o90,
+                       coalesce(sum(rev) filter (where d >= {c} - interval 365 day), 0) r365,
+                       coalesce(sum(vol) filter (where d >= {c} - interval 365 day), 0) v365,
+                       coalesce(sum(vol) filter (where d >= {c} - interval 90 day), 0) v90,
+                       coalesce(sum(gp) filter (where d >= {c} - interval 365 day), 0) g365,
+                       sum(rev) rall
+                from g group by 1),
+        breadth as (select customer_id, count(distinct category) b from orders
+                    where order_date < {c} and order_date >= {c} - interval 365 day group by 1),
+        comp as (select customer_id, count(*) k from complaints
+                 where opened_date < {c} and opened_date >= {c} - interval 180 day group by 1),
+        sat as (select customer_id, avg(score) s, avg(recommend) r from (
+                    select customer_id, recommend, ({_SCORE}) / nullif({_ANSWERED}, 0) score,
+                           row_number() over (partition by customer_id
+                                              order by survey_date desc, survey_id desc) k
+                    from surveys where survey_date < {c}) where k <= 3 group by 1),
+        paid as (select invoice_id, sum(paid_cny) s from payments where paid_date < {c}
+                 group by 1),
+        items as (select customer_id, due_date, amount_cny - coalesce(s, 0) open_cny
+                  from invoices left join paid using (invoice_id) where invoice_date < {c}),
+        recv as (select customer_id, sum(open_cny) open_total,
+                        coalesce(sum(open_cny) filter (where due_date < {c}), 0) overdue,
+                        coalesce(max(date_diff('day', due_date, {c}))
+                                 filter (where due_date < {c}), 0) max_days
+                 from items where open_cny > 0.01 group by 1)
+        select buy.customer_id,
+               date_diff('day', last_d, {c}) recency_days, date_diff('day', first_d, {c})
+               tenure_days, cyc cycle_days, spread cycle_spread,
+               date_diff('day', last_d, {c}) / cyc recency_over_cycle,
+               (n = 1)::double one_time_buyer, o365 orders_365, o90 orders_90,
+               ln(1 + greatest(r365, 0)) log_revenue_365,
+               v90 / (case when v365 > 0 then v365 / 4 end) volume_trend,
+               g365 / (case when r365 > 0 then r365 end) * 100 margin_pct_365,
+               case when n = 1 then ln(1 + greatest(rall, 0)) else 0 end
+               only_purchase_log_value,
+               coalesce(breadth.b, 0) product_breadth, coalesce(comp.k, 0) complaints_180,
+               sat.s satisfaction, sat.r recommend,
+               {_capped("coalesce(recv.overdue, 0) / (case when r365 > 0 then r365 end)")}
+               overdue_share, coalesce(recv.max_days, 0) max_days_overdue,
+               {_capped("coalesce(recv.open_total, 0) / (case when cu.credit_limit_cny > 0 "
+                        "then cu.credit_limit_cny end)")} credit_use,
+               coalesce(cu.type, 'unknown') "type", coalesce(cu.province, 'unknown') province
+        from buy left join breadth using (customer_id) left join comp using (customer_id)
+             left join sat using (customer_id) left join recv using (customer_id)
+             left join customers cu using (customer_id)
+        order by 1""")
 
 
-def pandas_churn_core(folder: Path, p: Period) -> pd.DataFrame:
-    o = _load(folder, "orders", "order_date, customer_id, amount_cny")
-    c = pd.Timestamp(p.end)
-    o["d"] = pd.to_datetime(o["order_date"])
-    days = o[o["d"] < c].groupby(["customer_id", "d"], as_index=False)["amount_cny"].sum()
-    pop = days.loc[days["d"] >= c - pd.Timedelta(days=365), "customer_id"].unique()
-    days = days[days["customer_id"].isin(pop)].sort_values(["customer_id", "d"])
-    g = days.groupby("customer_id")
-    days["gap"] = g["d"].diff().dt.days
-    out = pd.DataFrame({"recency_days": (c - g["d"].max()).dt.days,
-                        "tenure_days": (c - g["d"].min()).dt.days,
-                        "cycle_days": days.groupby("customer_id")["gap"].median()})
-    y = days[days["d"] >= c - pd.Timedelta(days=365)].groupby("customer_id")
-    out["orders_365"] = y.size().reindex(out.index, fill_value=0)
-    out["orders_90"] = days[days["d"] >= c - pd.Timedelta(days=90)].groupby(
-        "customer_id").size().reindex(out.index, fill_value=0)
-    out["log_revenue_365"] = np.log1p(y["amount_cny"].sum().reindex(out.index, fill_value=0)
-                                      .clip(lower=0))
-    return out.rename_axis("customer_id").reset_index()
+def pandas_churn_features(folder: Path, p: Period) -> pd.DataFrame:
+    frames = churn_reference.load(folder)
+    return churn_reference.features(frames, p.end).reset_index()
 
 
 # -- receivables ageing by customer -----------------------------------------------------------
@@ -242,7 +272,7 @@ REFERENCES: dict[str, Callable[[Path, Period], pd.DataFrame]] = {
     "sql:overview KPIs": sql_kpis, "pandas:overview KPIs": pandas_kpis,
     "sql:pyramid": sql_pyramid, "pandas:pyramid": pandas_pyramid,
     "sql:ABC customers": sql_abc, "pandas:ABC customers": pandas_abc,
-    "sql:churn features": sql_churn_core, "pandas:churn features": pandas_churn_core,
+    "sql:churn features": sql_churn_features, "pandas:churn features": pandas_churn_features,
     "sql:ageing": sql_ageing, "pandas:ageing": pandas_ageing,
 }
 MAIN_FIVE = ("overview KPIs", "pyramid", "ABC customers", "churn features", "ageing")
@@ -266,8 +296,7 @@ def _ours_abc(t, p):  # type: ignore[no-untyped-def]
 
 def _ours_churn(t, p):  # type: ignore[no-untyped-def]
     from analytics import churn
-    return churn.features(churn.load_history(t), p.end).rename_axis(
-        "customer_id").reset_index()
+    return churn.features(t, p.end).reset_index()
 
 
 def _ours_ageing(t, p):  # type: ignore[no-untyped-def]

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -33,7 +35,8 @@ from analytics import charts, churn
 from analytics.i18n import Labels
 from analytics.warehouse import open_warehouse
 
-history = churn.load_history(open_warehouse().tables())
+tables = open_warehouse().tables()
+history = churn.load_history(tables)
 labels = Labels("en")
 status = churn.customer_status(history, as_of=history.end)
 churn.status_summary(status)
@@ -42,9 +45,9 @@ churn.status_summary(status)
 # ## Features at one cutoff — only data before it
 
 # %%
-cuts = churn.cutoffs(history)
-x = churn.features(history, cuts[-1])
-y = churn.labels(history, cuts[-1])
+cuts = churn.cutoffs(tables)
+x = churn.features(tables, cuts[-1])
+y = churn.labels(tables, cuts[-1])
 print(f"{len(cuts)} quarterly cutoffs; at {cuts[-1]}: {len(x)} customers, "
       f"churn rate {y.mean():.1%}")
 x.describe().T[["mean", "50%", "max"]].round(2)
@@ -53,7 +56,7 @@ x.describe().T[["mean", "50%", "max"]].round(2)
 # ## Time-based backtest against the two baselines
 
 # %%
-result = churn.backtest(history)
+result = churn.backtest(tables)
 result.pooled.round(3)
 
 # %%
@@ -63,7 +66,7 @@ charts.calibration(result.calibration, labels)
 # ## Who is most at risk, and why
 
 # %%
-scores = churn.score(history)
+scores = churn.score(tables)
 churn.risk_table(scores, labels).head(10)
 
 # %%

@@ -7,6 +7,7 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import churn
 from analytics.churn.history import History
 from analytics.i18n import Labels
-from analytics.warehouse import Warehouse
+from analytics.warehouse import Tables, Warehouse
+from bench import churn_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2025, 2, 15)
@@ -28,10 +30,18 @@ def _history(orders: dict[str, list[date]], volume: dict[str, list[float]] | Non
         vols = (volume or {}).get(cid, [10.0] * len(dates))
         rows += [(cid, pd.Timestamp(d), 1000.0 * v, v) for d, v in zip(dates, vols, strict=True)]
     days = pd.DataFrame(rows, columns=["customer_id", "date", "revenue_cny", "volume_t"])
-    return History(days=days, categories=pd.DataFrame(columns=["customer_id", "date",
-                                                               "category"]),
-                   customers=pd.DataFrame({"customer_id": list(orders)}), invoices=None,
-                   payments=None, surveys=None, complaints=None, end=days["date"].max().date())
+    return History(days=days, customers=pd.DataFrame({"customer_id": list(orders)}),
+                   end=days["date"].max().date())
+
+
+def _orders_only(orders: dict[str, list[date]]) -> Tables:
+    """Tables holding just an orders table with these order dates (in DuckDB, in memory)."""
+    rows = [(cid, d, 1000.0, 1.0) for cid, dates in orders.items() for d in dates]
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount_cny", "volume_t"])
+    return Tables(orders=ibis.memtable(frame, schema={"customer_id": "string",
+                                                      "order_date": "date",
+                                                      "amount_cny": "float64",
+                                                      "volume_t": "float64"}))
 
 
 def weekly(start: date, end: date, skip: list[tuple[date, date]] = ()) -> list[date]:
@@ -92,46 +102,57 @@ def test_declining_against_the_same_days_a_year_earlier() -> None:
 
 
 def test_labels_by_hand() -> None:
-    h = _history({"stays": [date(2024, 6, 1), date(2025, 1, 10), date(2025, 3, 1)],
-                  "leaves": [date(2024, 6, 1), date(2024, 12, 1)],
-                  "gone_long": [date(2023, 1, 1)]})
-    y = churn.labels(h, date(2025, 1, 1), horizon=180)
-    assert y.to_dict() == {"leaves": 1, "stays": 0}  # gone_long is not in the population
+    t = _orders_only({"stays": [date(2024, 6, 1), date(2025, 1, 10), date(2025, 3, 1)],
+                      "leaves": [date(2024, 6, 1), date(2024, 12, 1)],
+                      "gone_long": [date(2023, 1, 1)],
+                      "after_window": [date(2024, 6, 1), date(2025, 6, 30)]})
+    y = churn.labels(t, date(2025, 1, 1), horizon=180)
+    # gone_long is not in the population; an order on day 181 does not keep a customer
+    assert y.to_dict() == {"after_window": 1, "leaves": 1, "stays": 0}
 
 
 @pytest.fixture(scope="module")
-def demo_history(demo_warehouse: Warehouse) -> History:
-    return churn.load_history(demo_warehouse.tables())
+def demo_tables(demo_warehouse: Warehouse) -> Tables:
+    return demo_warehouse.tables()
 
 
-def _truncated(h: History, cutoff: date) -> History:
-    c = pd.Timestamp(cutoff)
-
-    def cut(frame: pd.DataFrame | None, col: str) -> pd.DataFrame | None:
-        return None if frame is None else frame[frame[col] < c]
-
-    invoices = cut(h.invoices, "invoice_date")
-    return History(days=h.days[h.days["date"] < c], categories=cut(h.categories, "date"),
-                   customers=h.customers, invoices=invoices, payments=cut(h.payments,
-                                                                          "paid_date"),
-                   surveys=cut(h.surveys, "survey_date"),
-                   complaints=cut(h.complaints, "opened_date"), end=h.end)
+def _truncated(t: Tables, cutoff: date) -> Tables:
+    """The tables with every row dated on or after ``cutoff`` removed."""
+    dated = {"orders": "order_date", "invoices": "invoice_date", "payments": "paid_date",
+             "surveys": "survey_date", "complaints": "opened_date"}
+    return t.with_(**{name: t.get(name).filter(t.get(name)[col] < cutoff)
+                      for name, col in dated.items()})
 
 
 @pytest.mark.parametrize("cutoff", [date(2023, 7, 1), date(2025, 1, 1)])
-def test_no_feature_reads_data_on_or_after_the_cutoff(demo_history: History,
+def test_no_feature_reads_data_on_or_after_the_cutoff(demo_tables: Tables,
                                                       cutoff: date) -> None:
     """Features from the full data equal features from data cut at the cutoff: nothing on or
     after it (orders, invoices, payments, surveys, complaints) changes them."""
-    full = churn.features(demo_history, cutoff)
-    cut = churn.features(_truncated(demo_history, cutoff), cutoff)
+    full = churn.features(demo_tables, cutoff)
+    cut = churn.features(_truncated(demo_tables, cutoff), cutoff)
     pd.testing.assert_frame_equal(full, cut)
     assert {"complaints_180", "satisfaction", "overdue_share", "recency_over_cycle"} <= set(
         full.columns)
 
 
-def test_model_beats_both_baselines_on_the_demo(demo_history: History) -> None:
-    result = churn.backtest(demo_history)
+@pytest.mark.parametrize("cutoff", [date(2023, 7, 1), date(2025, 1, 1), date(2026, 1, 1)])
+def test_engine_features_equal_a_pandas_computation(demo_dir: Path, demo_tables: Tables,
+                                                    cutoff: date) -> None:
+    """The features computed in the engine (one query for all cutoffs) equal the same
+    definitions computed row by row in pandas from the loaded tables."""
+    ours = churn.features(demo_tables, cutoff)
+    theirs = churn_reference.features(churn_reference.load(demo_dir), cutoff)
+    assert list(ours.columns) == list(theirs.columns)
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-9)
+    # and a training set over several cutoffs equals the single-cutoff features
+    many = churn.feature_table(demo_tables, [date(2024, 4, 1), cutoff, cutoff])
+    one = many[many["cutoff"] == pd.Timestamp(cutoff)].drop(columns=["cutoff", "value_365"])
+    pd.testing.assert_frame_equal(one.set_index("customer_id"), ours)
+
+
+def test_model_beats_both_baselines_on_the_demo(demo_tables: Tables) -> None:
+    result = churn.backtest(demo_tables)
     pooled = result.pooled.set_index("scorer")
     for metric in ("roc_auc", "pr_auc"):
         assert pooled.loc["model", metric] > pooled.loc["cycle_rule", metric], metric
@@ -141,15 +162,15 @@ def test_model_beats_both_baselines_on_the_demo(demo_history: History) -> None:
     assert len(result.calibration) >= 5
 
 
-def test_training_never_sees_a_label_from_after_the_test_cutoff(demo_history: History) -> None:
-    cuts = churn.cutoffs(demo_history)
+def test_training_never_sees_a_label_from_after_the_test_cutoff(demo_tables: Tables) -> None:
+    cuts = churn.cutoffs(demo_tables)
     t = pd.Timestamp(cuts[-1])
     trainable = [c for c in cuts if pd.Timestamp(c) + pd.Timedelta(days=180) <= t]
     assert trainable and max(trainable) < cuts[-1] - timedelta(days=179)
 
 
-def test_scores_and_reasons(demo_history: History) -> None:
-    scores = churn.score(demo_history)
+def test_scores_and_reasons(demo_tables: Tables) -> None:
+    scores = churn.score(demo_tables)
     s = scores.customers
     assert s["probability"].between(0, 1).all()
     assert set(s["band"]) <= {"low", "medium", "high"}
@@ -183,11 +204,11 @@ def test_model_beats_the_baselines_on_a_public_log_cdnow(tmp_path: Path) -> None
         list(raw.frame.columns), "transactions"), data=data, mode="replace")
     wh = Warehouse(tmp_path)
     ingest.apply_import(wh, plan, skip_bad=True)
-    history = churn.load_history(wh.tables())
-    assert history.days["customer_id"].nunique() == 23_570
-    result = churn.backtest(history, horizon=90, tests=2, warmup_days=90)
+    tables = wh.tables()
+    assert churn.load_history(tables).days["customer_id"].nunique() == 23_570
+    result = churn.backtest(tables, horizon=90, tests=2, warmup_days=90)
     pooled = result.pooled.set_index("scorer")
-    assert set(result.columns) <= set(churn.features(history, date(1998, 1, 1)).columns)
+    assert set(result.columns) <= set(churn.features(tables, date(1998, 1, 1)).columns)
     assert "complaints_180" not in result.columns  # tables that do not exist are left out
     for metric in ("roc_auc", "pr_auc"):
         assert pooled.loc["model", metric] > pooled.loc["recency", metric], metric

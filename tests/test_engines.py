@@ -17,6 +17,7 @@ import pytest
 
 from analytics import (
     abc,
+    churn,
     complaints,
     credit,
     customers,
@@ -59,6 +60,8 @@ CALLS: dict[str, Callable[[Tables], Any]] = {
     "products.composition": lambda t: products.composition(t, period=PERIOD),
     "scorecards.rep_scorecard": lambda t: scorecards.rep_scorecard(t, period=PERIOD),
     "scorecards.reseller_scorecard": lambda t: scorecards.reseller_scorecard(t, period=PERIOD),
+    "churn.feature_table": lambda t: churn.feature_table(
+        t, [date(2024, 7, 1), date(2025, 4, 1), date(2026, 1, 1)]),
 }
 
 

@@ -1,7 +1,7 @@
 """客户流失 Churn: status indicators against each customer's own cycle, and a classifier of
 "no order in the next H days" with a time-based backtest against simple baselines."""
 
-from analytics.churn.features import HORIZON_DAYS, features, labels, population
+from analytics.churn.features import HORIZON_DAYS, feature_table, features, labels
 from analytics.churn.history import History, load_history
 from analytics.churn.model import (
     BANDS,
@@ -24,10 +24,30 @@ from analytics.churn.status import (
     status_trend,
 )
 
-__all__ = ["BANDS", "HORIZON_DAYS", "MODELS", "STATUSES", "Backtest", "History", "Rules",
-           "Scores", "backtest", "cohort_retention", "customer_status", "cutoffs", "features",
-           "labels", "load_history", "lost_in_period", "metrics", "pipeline", "population",
-           "score", "status_summary", "status_trend"]
+__all__ = [
+    "BANDS",
+    "HORIZON_DAYS",
+    "MODELS",
+    "STATUSES",
+    "Backtest",
+    "History",
+    "Rules",
+    "Scores",
+    "backtest",
+    "cohort_retention",
+    "customer_status",
+    "cutoffs",
+    "feature_table",
+    "features",
+    "labels",
+    "load_history",
+    "lost_in_period",
+    "metrics",
+    "pipeline",
+    "score",
+    "status_summary",
+    "status_trend",
+]
 from analytics.churn.views import (
     backtest_view,
     cohort_view,

@@ -1,152 +1,293 @@
-"""Churn features and labels at a cutoff. Features read only data dated before the cutoff
-(tests/test_churn.py proves it by recomputing them on data truncated at the cutoff).
+"""Churn features and labels at cutoffs, computed in the engine.
 
 Population at cutoff c: customers with an order in the 365 days before c. Label: no order in
 [c, c + H). One-time buyers get features of their own (the only purchase's size and age)
-instead of a cycle they do not have.
+instead of a cycle they do not have. Features read only data dated before the cutoff
+(tests/test_churn.py proves it by recomputing them on tables truncated at the cutoff).
+
+Every cutoff of a training set is one query: the cutoffs are a small table joined to the
+purchase days (and invoices, payments, surveys, complaints) by date, so a large book is never
+pulled into pandas; only one row per customer and cutoff comes back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
+import ibis
 import numpy as np
 import pandas as pd
+from ibis import _
 
-from analytics.churn.history import History
+from analytics.schema import SURVEY_DIMENSIONS
+from analytics.warehouse import Tables
 
 HORIZON_DAYS = 180  # the method: "no order in the next 180 days" is churn
 
 
-def population(history: History, cutoff: date) -> pd.Index:
-    c = pd.Timestamp(cutoff)
-    d = history.days
-    recent = d[(d["date"] < c) & (d["date"] >= c - pd.Timedelta(days=365))]
-    return pd.Index(sorted(recent["customer_id"].unique()), name="customer_id")
+def _days_before(n: int) -> ibis.expr.types.IntervalScalar:
+    return ibis.interval(days=n)
 
 
-def labels(history: History, cutoff: date, horizon: int = HORIZON_DAYS) -> pd.Series:
-    """1 = no order in [cutoff, cutoff + horizon), for the population at the cutoff."""
-    c = pd.Timestamp(cutoff)
-    d = history.days
-    bought = set(d.loc[(d["date"] >= c) & (d["date"] < c + pd.Timedelta(days=horizon)),
-                       "customer_id"])
-    pop = population(history, cutoff)
-    return pd.Series([0 if cid in bought else 1 for cid in pop], index=pop, name="churned")
+def _cutoff_table(cuts: Sequence[date]) -> ibis.Table:
+    # distinct: a cutoff listed twice would join every purchase day twice
+    return ibis.memtable(pd.DataFrame({"cutoff": sorted(set(cuts))}), schema={"cutoff": "date"})
 
 
-def _before(frame: pd.DataFrame | None, column: str, c: pd.Timestamp) -> pd.DataFrame | None:
-    return None if frame is None else frame[frame[column] < c]
+def _narrowed(table: ibis.Table, ids: ibis.Table | None) -> ibis.Table:
+    return table if ids is None else table.filter(table.customer_id.isin(ids.customer_id))
 
 
-def features(history: History, cutoff: date) -> pd.DataFrame:
-    """One row per customer in the population at ``cutoff``; columns as in FEATURE_TEXT.
+def purchase_days(tables: Tables, ids: ibis.Table | None = None) -> ibis.Table:
+    """One row per customer and order day: revenue, tonnes and gross profit where known."""
+    orders = _narrowed(tables.get("orders"), ids)
+    agg = {"revenue_cny": orders.amount_cny.sum()}
+    if "volume_t" in orders.columns:
+        agg["volume_t"] = orders.volume_t.sum()
+    if "cost_cny" in orders.columns:
+        agg["gross_profit_cny"] = (orders.amount_cny - orders.cost_cny).sum()
+    return orders.group_by(["customer_id", orders.order_date.name("date")]).aggregate(**agg)
 
-    Numeric features may be NaN (the pipeline imputes); categorical ones are text.
-    """
-    c = pd.Timestamp(cutoff)
-    pop = population(history, cutoff)
-    d = history.days[(history.days["date"] < c) & history.days["customer_id"].isin(pop)]
-    g = d.groupby("customer_id")
-    last = g["date"].max()
-    first = g["date"].min()
-    n_days = g["date"].nunique()
-    out = pd.DataFrame(index=pop)
-    out["recency_days"] = (c - last).dt.days
-    out["tenure_days"] = (c - first).dt.days
-    gaps = d.assign(gap=g["date"].diff().dt.days).groupby("customer_id")["gap"]
-    out["cycle_days"] = gaps.median()
-    out["cycle_spread"] = gaps.std()
+
+def _purchases(days: ibis.Table, cuts: ibis.Table) -> ibis.Table:
+    """Per cutoff and customer in its population: the purchase-day aggregates."""
+    window = ibis.window(group_by="customer_id", order_by="date")
+    gapped = days.mutate(gap=days.date.delta(days.date.lag().over(window), unit="day"))
+    j = gapped.join(cuts, gapped.date < cuts.cutoff)
+    in_365 = j.date >= j.cutoff - _days_before(365)
+    in_90 = j.date >= j.cutoff - _days_before(90)
+    agg = {"last": j.date.max(), "first": j.date.min(), "n_days": j.date.count(),
+           "cycle_days": j.gap.median(), "cycle_spread": j.gap.std(),
+           "orders_365": j.date.count(where=in_365), "orders_90": j.date.count(where=in_90),
+           "revenue_365": j.revenue_cny.sum(where=in_365),
+           "revenue_90": j.revenue_cny.sum(where=in_90), "revenue_all": j.revenue_cny.sum()}
+    if "volume_t" in days.columns:
+        agg["volume_365"] = j.volume_t.sum(where=in_365)
+        agg["volume_90"] = j.volume_t.sum(where=in_90)
+    if "gross_profit_cny" in days.columns:
+        agg["profit_365"] = j.gross_profit_cny.sum(where=in_365)
+    return j.group_by(["cutoff", "customer_id"]).aggregate(**agg).filter(_.orders_365 > 0)
+
+
+def _breadth(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table) -> ibis.Table | None:
+    orders = _narrowed(tables.get("orders"), ids)
+    if "category" not in orders.columns:
+        return None
+    j = orders.join(cuts, (orders.order_date < cuts.cutoff)
+                    & (orders.order_date >= cuts.cutoff - _days_before(365)))
+    return j.group_by(["cutoff", "customer_id"]).aggregate(product_breadth=j.category.nunique())
+
+
+def _complaints(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table) -> ibis.Table | None:
+    if not tables.has("complaints", "opened_date"):
+        return None
+    comp = _narrowed(tables.get("complaints"), ids)
+    j = comp.join(cuts, (comp.opened_date < cuts.cutoff)
+                  & (comp.opened_date >= cuts.cutoff - _days_before(180)))
+    return j.group_by(["cutoff", "customer_id"]).aggregate(complaints_180=j.count())
+
+
+def _satisfaction(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table
+                  ) -> ibis.Table | None:
+    """The mean of each customer's three latest survey scores before the cutoff (a score is
+    the mean of the dimensions answered), and of their recommend answers."""
+    if not tables.has("surveys", "survey_date"):
+        return None
+    surveys = _narrowed(tables.get("surveys"), ids)
+    dims = [d for d in SURVEY_DIMENSIONS if d in surveys.columns]
+    if not dims:
+        return None
+    answered = sum((surveys[d].notnull().cast("int64") for d in dims), ibis.literal(0))
+    total = sum((surveys[d].fill_null(0) for d in dims), ibis.literal(0.0))
+    scored = surveys.mutate(score=total / answered.nullif(0))
+    j = scored.join(cuts, scored.survey_date < cuts.cutoff)
+    order = [ibis.desc("survey_date")] + ([ibis.desc("survey_id")] if "survey_id" in
+                                          surveys.columns else [])
+    rank = ibis.row_number().over(group_by=["cutoff", "customer_id"], order_by=order)
+    latest = j.mutate(rank=rank).filter(_.rank < 3)  # ibis numbers rows from 0
+    agg = {"satisfaction": latest.score.mean()}
+    if "recommend" in surveys.columns:
+        agg["recommend"] = latest.recommend.mean()
+    return latest.group_by(["cutoff", "customer_id"]).aggregate(**agg)
+
+
+def _receivables(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table
+                 ) -> ibis.Table | None:
+    """Per cutoff and customer: invoices open at the cutoff (net of payments before it), the
+    overdue part and the earliest due date among the overdue."""
+    if not tables.has("invoices", "invoice_date", "due_date"):
+        return None
+    inv = _narrowed(tables.get("invoices"), ids)
+    items = inv.join(cuts, inv.invoice_date < cuts.cutoff)
+    if tables.has("payments", "invoice_id", "paid_date", "paid_cny"):
+        pay = tables.get("payments")
+        if ids is not None:
+            pay = pay.filter(pay.invoice_id.isin(inv.invoice_id))
+        pj = pay.join(cuts, pay.paid_date < cuts.cutoff)
+        paid = pj.group_by(["cutoff", "invoice_id"]).aggregate(paid=pj.paid_cny.sum())
+        items = items.left_join(paid, ["cutoff", "invoice_id"])
+        items = items.mutate(open_cny=items.amount_cny - items.paid.fill_null(0.0))
+    else:
+        items = items.mutate(open_cny=items.amount_cny)
+    items = items.filter(_.open_cny > 0.01)
+    overdue = items.due_date < items.cutoff
+    return items.group_by(["cutoff", "customer_id"]).aggregate(
+        open_cny=items.open_cny.sum(), overdue_cny=items.open_cny.sum(where=overdue),
+        first_overdue_due=items.due_date.min(where=overdue))
+
+
+def feature_table(tables: Tables, cuts: Sequence[date], *,
+                  customers: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per cutoff and customer in that cutoff's population: ``cutoff``,
+    ``customer_id``, the features (as in FEATURE_TEXT) and ``value_365`` (gross profit where
+    costs are known, else revenue, of the 365 days before the cutoff: what is at stake).
+    ``customers`` limits the rows to those customers (a training sample)."""
+    ids = (None if customers is None else
+           ibis.memtable(pd.DataFrame({"customer_id": list(customers)}),
+                         schema={"customer_id": "string"}))
+    cut_t = _cutoff_table(cuts)
+    days = purchase_days(tables, ids)
+    base = _purchases(days, cut_t)
+    extras = [x for x in (_breadth(tables, ids, cut_t), _complaints(tables, ids, cut_t),
+                          _satisfaction(tables, ids, cut_t), _receivables(tables, ids, cut_t))
+              if x is not None]
+    keys = ["cutoff", "customer_id"]
+    frame = base
+    for extra in extras:
+        frame = frame.left_join(extra, keys).select(
+            *[frame[c] for c in frame.columns], *[extra[c] for c in extra.columns
+                                                  if c not in keys])
+    raw = frame.to_pandas()
+    return _derive(raw, tables, days.columns, extras).sort_values(
+        ["cutoff", "customer_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
+            extras: list[ibis.Table]) -> pd.DataFrame:
+    """Features from the per-customer aggregates: day counts, ratios, logs, fills."""
+    c = pd.to_datetime(raw["cutoff"])
+    out = pd.DataFrame({"cutoff": c, "customer_id": raw["customer_id"]})
+    out["recency_days"] = (c - pd.to_datetime(raw["last"])).dt.days
+    out["tenure_days"] = (c - pd.to_datetime(raw["first"])).dt.days
+    out["cycle_days"] = raw["cycle_days"].astype(float)
+    out["cycle_spread"] = raw["cycle_spread"].astype(float)
     out["recency_over_cycle"] = out["recency_days"] / out["cycle_days"]
-    out["one_time_buyer"] = (n_days == 1).astype(float)
-    value, volume = history.value_column, history.volume_column
-
-    def window(days: int, col: str) -> pd.Series:
-        w = d[d["date"] >= c - pd.Timedelta(days=days)]
-        return w.groupby("customer_id")[col].sum().reindex(pop, fill_value=0.0)
-
-    out["orders_365"] = d[d["date"] >= c - pd.Timedelta(days=365)].groupby(
-        "customer_id")["date"].nunique().reindex(pop, fill_value=0)
-    out["orders_90"] = d[d["date"] >= c - pd.Timedelta(days=90)].groupby(
-        "customer_id")["date"].nunique().reindex(pop, fill_value=0)
-    rev_365, rev_90 = window(365, "revenue_cny"), window(90, "revenue_cny")
+    out["one_time_buyer"] = (raw["n_days"] == 1).astype(float)
+    out["orders_365"] = raw["orders_365"].astype("int64")
+    out["orders_90"] = raw["orders_90"].astype("int64")
+    rev_365 = raw["revenue_365"].fillna(0.0).astype(float)
+    rev_90 = raw["revenue_90"].fillna(0.0).astype(float)
     out["log_revenue_365"] = np.log1p(rev_365.clip(lower=0))
     # one trend only (tonnes where known, else revenue): two near-copies would split the
     # effect and show as opposite reasons for the same customer
-    if volume != "revenue_cny":
-        vol_365, vol_90 = window(365, volume), window(90, volume)
-        out["volume_trend"] = vol_90 / (vol_365 / 4).where(vol_365 > 0)
+    if "volume_t" in day_columns:
+        vol_365 = raw["volume_365"].fillna(0.0).astype(float)
+        out["volume_trend"] = raw["volume_90"].fillna(0.0).astype(float) / (
+            vol_365 / 4).where(vol_365 > 0)
     else:
         out["revenue_trend"] = rev_90 / (rev_365 / 4).where(rev_365 > 0)
-    if value == "gross_profit_cny":
-        gp_365 = window(365, value)
-        out["margin_pct_365"] = gp_365 / rev_365.where(rev_365 > 0) * 100
-    only = d.groupby("customer_id")["revenue_cny"].sum()
-    out["only_purchase_log_value"] = np.where(out["one_time_buyer"] == 1,
-                                              np.log1p(only.reindex(pop).clip(lower=0)), 0.0)
-    if len(history.categories):
-        cats = history.categories
-        recent = cats[(cats["date"] < c) & (cats["date"] >= c - pd.Timedelta(days=365))]
-        out["product_breadth"] = recent.groupby("customer_id")["category"].nunique().reindex(
-            pop, fill_value=0)
-    _complaints(out, history, c, pop)
-    _satisfaction(out, history, c, pop)
-    _receivables(out, history, c, pop, rev_365)
-    _master(out, history, pop)
+    if "gross_profit_cny" in day_columns:
+        profit_365 = raw["profit_365"].fillna(0.0).astype(float)
+        out["margin_pct_365"] = profit_365 / rev_365.where(rev_365 > 0) * 100
+    only = raw["revenue_all"].astype(float).clip(lower=0)
+    out["only_purchase_log_value"] = np.where(out["one_time_buyer"] == 1, np.log1p(only), 0.0)
+    names = {n for e in extras for n in e.columns}
+    if "product_breadth" in names:
+        out["product_breadth"] = raw["product_breadth"].fillna(0).astype("int64")
+    if "complaints_180" in names:
+        out["complaints_180"] = raw["complaints_180"].fillna(0).astype("int64")
+    if "satisfaction" in names:
+        out["satisfaction"] = raw["satisfaction"].astype(float)
+    if "recommend" in names:
+        out["recommend"] = raw["recommend"].astype(float)
+    if "open_cny" in names:
+        open_total = raw["open_cny"].fillna(0.0).astype(float)
+        overdue = raw["overdue_cny"].fillna(0.0).astype(float)
+        out["overdue_share"] = (overdue / rev_365.where(rev_365 > 0)).clip(upper=5)
+        out["max_days_overdue"] = (c - pd.to_datetime(raw["first_overdue_due"])).dt.days \
+            .fillna(0).astype("int64")
+    else:
+        open_total = None
+    master = _master(tables, raw["customer_id"])
+    if open_total is not None and "credit_limit_cny" in master:
+        limit = master["credit_limit_cny"].astype(float)
+        out["credit_use"] = (open_total / limit.where(limit > 0)).clip(upper=5)
+    for col in CATEGORICAL:
+        if col in master:
+            out[col] = master[col].fillna("unknown").astype(str)
+    out["value_365"] = (raw["profit_365"] if "gross_profit_cny" in day_columns
+                        else raw["revenue_365"]).fillna(0.0).astype(float)
     return out
 
 
-def _complaints(out: pd.DataFrame, history: History, c: pd.Timestamp, pop: pd.Index) -> None:
-    comp = _before(history.complaints, "opened_date", c)
-    if comp is None:
-        return
-    recent = comp[comp["opened_date"] >= c - pd.Timedelta(days=180)]
-    out["complaints_180"] = recent.groupby("customer_id").size().reindex(pop, fill_value=0)
+def _master(tables: Tables, ids: pd.Series) -> pd.DataFrame:
+    """The master columns the features read, aligned with ``ids``."""
+    if tables.customers is None:
+        return pd.DataFrame(index=ids.index)
+    cols = [c for c in ("customer_id", "type", "province", "credit_limit_cny")
+            if c in tables.customers.columns]
+    master = tables.customers.select(*cols).to_pandas().drop_duplicates("customer_id") \
+        .set_index("customer_id")
+    return master.reindex(ids.to_numpy()).set_axis(ids.index)
 
 
-def _satisfaction(out: pd.DataFrame, history: History, c: pd.Timestamp, pop: pd.Index) -> None:
-    surveys = _before(history.surveys, "survey_date", c)
-    if surveys is None:
-        return
-    dims = [x for x in ("quality", "delivery", "price", "service", "responsiveness",
-                        "billing", "logistics") if x in surveys]
-    if not dims:
-        return
-    s = surveys.assign(score=surveys[dims].mean(axis=1)).sort_values("survey_date")
-    latest = s.groupby("customer_id").tail(3).groupby("customer_id")
-    out["satisfaction"] = latest["score"].mean().reindex(pop)
-    if "recommend" in s:
-        out["recommend"] = latest["recommend"].mean().reindex(pop)
+def features(tables: Tables, cutoff: date, *, customers: Sequence[str] | None = None
+             ) -> pd.DataFrame:
+    """One row per customer in the population at ``cutoff`` (index customer_id); columns as
+    in FEATURE_TEXT. Numeric features may be NaN (the pipeline imputes); categorical ones
+    are text."""
+    frame = feature_table(tables, [cutoff], customers=customers)
+    return frame.drop(columns=["cutoff", "value_365"]).set_index("customer_id")
 
 
-def _receivables(out: pd.DataFrame, history: History, c: pd.Timestamp, pop: pd.Index,
-                 revenue_365: pd.Series) -> None:
-    inv = _before(history.invoices, "invoice_date", c)
-    if inv is None:
-        return
-    pay = _before(history.payments, "paid_date", c)
-    paid = (pay.groupby("invoice_id")["paid_cny"].sum() if pay is not None and len(pay)
-            else pd.Series(dtype=float))
-    inv = inv.assign(open_cny=inv["amount_cny"] - inv["invoice_id"].map(paid).fillna(0.0))
-    open_ = inv[inv["open_cny"] > 0.01]
-    overdue = open_[open_["due_date"] < c]
-    days_over = (c - overdue["due_date"]).dt.days
-    out["overdue_share"] = (overdue.groupby("customer_id")["open_cny"].sum().reindex(
-        pop, fill_value=0.0) / revenue_365.where(revenue_365 > 0)).clip(upper=5)
-    out["max_days_overdue"] = days_over.groupby(overdue["customer_id"]).max().reindex(
-        pop, fill_value=0)
-    limits = history.customers.set_index("customer_id").get("credit_limit_cny")
-    if limits is not None:
-        open_total = open_.groupby("customer_id")["open_cny"].sum().reindex(pop, fill_value=0)
-        limit = limits.reindex(pop)
-        out["credit_use"] = (open_total / limit.where(limit > 0)).clip(upper=5)
+def _label_counts(tables: Tables, cuts: Sequence[date], horizon: int,
+                  customers: Sequence[str] | None) -> pd.DataFrame:
+    ids = (None if customers is None else
+           ibis.memtable(pd.DataFrame({"customer_id": list(customers)}),
+                         schema={"customer_id": "string"}))
+    cut_t = _cutoff_table(cuts)
+    orders = _narrowed(tables.get("orders"), ids)
+    j = orders.join(cut_t, (orders.order_date >= cut_t.cutoff)
+                    & (orders.order_date < cut_t.cutoff + _days_before(horizon)))
+    bought = j.select("cutoff", "customer_id").distinct().to_pandas()
+    bought["cutoff"] = pd.to_datetime(bought["cutoff"])
+    return bought
 
 
-def _master(out: pd.DataFrame, history: History, pop: pd.Index) -> None:
-    master = history.customers.set_index("customer_id")
-    for col in ("type", "province"):
-        if col in master:
-            out[col] = master[col].reindex(pop).fillna("unknown").astype(str)
+def with_labels(frame: pd.DataFrame, tables: Tables, horizon: int = HORIZON_DAYS, *,
+                customers: Sequence[str] | None = None) -> pd.DataFrame:
+    """``frame`` (from feature_table) with ``churned``: 1 = no order in
+    [cutoff, cutoff + horizon)."""
+    cuts = sorted({c.date() for c in frame["cutoff"]})
+    bought = _label_counts(tables, cuts, horizon, customers).assign(stayed=1)
+    merged = frame.merge(bought, on=["cutoff", "customer_id"], how="left")
+    return merged.assign(churned=1 - merged.pop("stayed").fillna(0).astype("int64"))
+
+
+def labels(tables: Tables, cutoff: date, horizon: int = HORIZON_DAYS) -> pd.Series:
+    """1 = no order in [cutoff, cutoff + horizon), for the population at the cutoff."""
+    pop = feature_table(tables, [cutoff])[["cutoff", "customer_id"]]
+    y = with_labels(pop, tables, horizon)
+    return pd.Series(y["churned"].to_numpy(), index=pd.Index(y["customer_id"],
+                                                             name="customer_id"),
+                     name="churned")
+
+
+def customer_ids(tables: Tables) -> list[str]:
+    """Every customer with an order, sorted."""
+    orders = tables.get("orders")
+    return sorted(orders.select("customer_id").distinct().to_pandas()["customer_id"])
+
+
+def order_span(tables: Tables) -> tuple[date | None, date | None]:
+    """The first and last order date (None, None without orders)."""
+    orders = tables.get("orders")
+    row = orders.aggregate(first=orders.order_date.min(),
+                           last=orders.order_date.max()).to_pandas().iloc[0]
+    if pd.isna(row["first"]):
+        return None, None
+    return pd.Timestamp(row["first"]).date(), pd.Timestamp(row["last"]).date()
 
 
 CATEGORICAL = ("type", "province")

@@ -23,8 +23,15 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from analytics.churn.features import CATEGORICAL, HORIZON_DAYS, features, labels
-from analytics.churn.history import History
+from analytics.churn.features import (
+    CATEGORICAL,
+    HORIZON_DAYS,
+    customer_ids,
+    feature_table,
+    order_span,
+    with_labels,
+)
+from analytics.warehouse import Tables
 
 MODELS = ("logistic", "gradient_boosting")
 BANDS = (0.2, 0.5)           # low < 0.2 ≤ medium < 0.5 ≤ high
@@ -53,28 +60,39 @@ def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
     return Pipeline([("prep", prep), ("model", model)])
 
 
-def cutoffs(history: History, *, horizon: int = HORIZON_DAYS, warmup_days: int = 365
+def cutoffs(tables: Tables, *, horizon: int = HORIZON_DAYS, warmup_days: int = 365
             ) -> list[date]:
     """Quarter starts from ``warmup_days`` after the first order up to the last with a
     complete label window (cutoff + horizon ≤ the data's end)."""
-    first = history.days["date"].min()
-    start = (first + pd.Timedelta(days=warmup_days)).to_period("Q").to_timestamp()
-    last = pd.Timestamp(history.end) - pd.Timedelta(days=horizon)
+    first, end = order_span(tables)
+    if first is None or end is None:
+        return []
+    start = (pd.Timestamp(first) + pd.Timedelta(days=warmup_days)).to_period("Q") \
+        .to_timestamp()
+    last = pd.Timestamp(end) - pd.Timedelta(days=horizon)
     return [d.date() for d in pd.date_range(start, last, freq="QS")]
 
 
-def dataset(history: History, cuts: list[date], horizon: int = HORIZON_DAYS) -> pd.DataFrame:
-    parts = []
-    for c in cuts:
-        x = features(history, c)
-        x["churned"] = labels(history, c, horizon)
-        x["cutoff"] = pd.Timestamp(c)
-        parts.append(x.reset_index())
-    return pd.concat(parts, ignore_index=True)
+def training_customers(tables: Tables, most: int = TRAIN_CUSTOMERS, *, seed: int = 0
+                       ) -> list[str] | None:
+    """At most ``most`` customers (a fixed random choice; None = all): the model's fit
+    levels off long before a large trader's whole book, and every cutoff's features cost
+    time in proportion to the customers."""
+    ids = customer_ids(tables)
+    if len(ids) <= most:
+        return None
+    return sorted(pd.Series(ids).sample(most, random_state=seed))
+
+
+def dataset(tables: Tables, cuts: list[date], horizon: int = HORIZON_DAYS, *,
+            customers: list[str] | None = None) -> pd.DataFrame:
+    """Features and the label of every customer in each cutoff's population."""
+    return with_labels(feature_table(tables, cuts, customers=customers), tables, horizon,
+                       customers=customers)
 
 
 def feature_columns(data: pd.DataFrame) -> list[str]:
-    skip = {"customer_id", "churned", "cutoff"}
+    skip = {"customer_id", "churned", "cutoff", "value_365"}
     return [c for c in data.columns if c not in skip and data[c].notna().any()]
 
 
@@ -110,12 +128,12 @@ class Backtest:
     predictions: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
-def backtest(history: History, *, kind: str = "logistic", horizon: int = HORIZON_DAYS,
+def backtest(tables: Tables, *, kind: str = "logistic", horizon: int = HORIZON_DAYS,
              tests: int = TEST_CUTOFFS, warmup_days: int = 365) -> Backtest:
-    cuts = cutoffs(history, horizon=horizon, warmup_days=warmup_days)
+    cuts = cutoffs(tables, horizon=horizon, warmup_days=warmup_days)
     if len(cuts) < tests + 2:
         raise ValueError("not enough history for a backtest: need about two years of orders")
-    data = dataset(history.sample(TRAIN_CUSTOMERS), cuts, horizon)
+    data = dataset(tables, cuts, horizon, customers=training_customers(tables))
     columns = feature_columns(data)
     rows, preds = [], []
     for t in cuts[-tests:]:
@@ -155,36 +173,38 @@ def band(p: pd.Series, cuts: tuple[float, float] = BANDS) -> pd.Series:
     return pd.Series(np.select([p >= high, p >= low], ["high", "medium"], "low"), index=p.index)
 
 
-def score(history: History, *, as_of: date | None = None, kind: str = "logistic",
+def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
           horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS,
           reasons: int = 3) -> Scores:
     """Train on every cutoff whose label window has closed by ``as_of`` and score the
     customers active in the 12 months before ``as_of`` (default: the day after the data ends)."""
-    as_of = as_of or history.end + timedelta(days=1)
-    cuts = [c for c in cutoffs(history, horizon=horizon)
+    _, end = order_span(tables)
+    if end is None:
+        raise ValueError("not enough history to train: no orders")
+    as_of = as_of or end + timedelta(days=1)
+    cuts = [c for c in cutoffs(tables, horizon=horizon)
             if pd.Timestamp(c) + pd.Timedelta(days=horizon) <= pd.Timestamp(as_of)]
     if len(cuts) < 2:
         raise ValueError("not enough history to train: need about two years of orders")
-    data = dataset(history.sample(TRAIN_CUSTOMERS), cuts, horizon)
+    data = dataset(tables, cuts, horizon, customers=training_customers(tables))
     columns = feature_columns(data)
     model = pipeline(columns, kind).fit(data[columns], data["churned"])
-    now = features(history, as_of)
+    now = feature_table(tables, [as_of]).drop(columns="cutoff").set_index("customer_id")
     for col in columns:
         if col not in now:
             now[col] = np.nan
     p = pd.Series(model.predict_proba(now[columns])[:, 1], index=now.index)
     raising, lowering = explain(model, now[columns], data[columns], reasons=reasons)
-    days = history.days
-    recent = days[(days["date"] < pd.Timestamp(as_of))
-                  & (days["date"] >= pd.Timestamp(as_of) - pd.Timedelta(days=365))]
-    value = recent.groupby("customer_id")[history.value_column].sum().reindex(now.index,
-                                                                               fill_value=0)
+    value = now["value_365"]
     out = pd.DataFrame({"probability": p, "band": band(p, bands), "value_12m": value,
                         "expected_loss": p * value.clip(lower=0), "raising": raising,
                         "lowering": lowering}, index=now.index)
-    out = out.join(now[columns], rsuffix="_feature").reset_index()
-    info = [c for c in ("name", "sales_rep") if c in history.customers]
-    out = out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
+    out = out.join(now[columns]).reset_index()
+    if tables.customers is not None:
+        info = [c for c in ("name", "sales_rep") if c in tables.customers.columns]
+        names = tables.customers.select("customer_id", *info).to_pandas() \
+            .drop_duplicates("customer_id")
+        out = out.merge(names, on="customer_id", how="left")
     out = out.sort_values(["expected_loss", "probability", "customer_id"],
                           ascending=[False, False, True]).reset_index(drop=True)
     return Scores(as_of, kind, columns, out, len(cuts))

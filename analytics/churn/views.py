@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from analytics.churn.features import HORIZON_DAYS
+from analytics.churn.features import HORIZON_DAYS, order_span
 from analytics.churn.history import load_history
 from analytics.churn.model import BANDS, Backtest, Scores, backtest, score
 from analytics.churn.reasons import describe_all
@@ -25,38 +25,39 @@ from analytics.warehouse import Tables
 
 def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Status of every customer at the period end; lost ones only if lost within the period."""
-    return customer_status(load_history(tables, purchases_only=True), as_of=period.end,
+    return customer_status(load_history(tables), as_of=period.end,
                            rules=rules, lost_since=period.start)
 
 
 def trend_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    return status_trend(load_history(tables, purchases_only=True), months=period.months(),
+    return status_trend(load_history(tables), months=period.months(),
                         rules=rules)
 
 
 def cohort_view(tables: Tables, *, period: Period, quarters: int = 12) -> pd.DataFrame:
-    history = load_history(tables, purchases_only=True)
+    history = load_history(tables)
     share = cohort_retention(history, as_of=period.end, quarters=quarters)
     # the twelve most recent cohorts with at least one later quarter: a readable heatmap
     return share.dropna(subset=[1]).tail(12) if 1 in share else share
 
 
 def lost_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    status = customer_status(load_history(tables, purchases_only=True), as_of=period.end,
+    status = customer_status(load_history(tables), as_of=period.end,
                              rules=rules)
     return lost_in_period(status, start=period.start, end=period.end)
 
 
 def backtest_view(tables: Tables, *, kind: str = "logistic",
                   horizon: int = HORIZON_DAYS) -> Backtest:
-    return backtest(load_history(tables), kind=kind, horizon=horizon)
+    return backtest(tables, kind=kind, horizon=horizon)
 
 
 def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
                horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS) -> Scores:
-    history = load_history(tables)
-    return score(history, as_of=min(as_of, history.end) + timedelta(days=1), kind=kind,
-                 horizon=horizon, bands=bands)
+    _, end = order_span(tables)
+    last = min(as_of, end) if end is not None else as_of
+    return score(tables, as_of=last + timedelta(days=1), kind=kind, horizon=horizon,
+                 bands=bands)
 
 
 def risk_table(scores: Scores, labels: Labels) -> pd.DataFrame:
