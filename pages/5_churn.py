@@ -29,7 +29,8 @@ st.header(labels("status_title"))
 st.caption(labels("status_intro", date=labels.date(period.end), k=f"{rules.k:g}",
                   ratio=f"{rules.decline_ratio * 100:g}", lost_f=rules.lost_days_frequent,
                   lost_o=rules.lost_days_other))
-status = ctx.cached(churn.status_view, period=period, rules=rules)
+views = ctx.cached(churn.status_views, period=period, rules=rules)
+status = views.status
 summary = churn.status_summary(status)
 cards = st.columns(4)
 for col, row in zip(cards, summary.itertuples(), strict=True):
@@ -37,8 +38,7 @@ for col, row in zip(cards, summary.itertuples(), strict=True):
         st.metric(labels.value("status", row.status), f"{row.customers:,}",
                   help=labels("col_value_12m"))
         st.caption(labels.money(row.value_12m))
-trend = ctx.cached(churn.trend_view, period=period, rules=rules)
-st.plotly_chart(charts.status_trend(trend, labels), key="status_trend")
+st.plotly_chart(charts.status_trend(views.trend, labels), key="status_trend")
 
 follow = status[status["status"].isin(["overdue", "declining"])].sort_values(
     ["value_12m", "customer_id"], ascending=[False, True])
@@ -48,13 +48,13 @@ widgets.customer_table(labels, follow[[c for c in (
     "seasonal_gap_days", "value_12m") if c in follow]], key="churn_follow",
     filename="churn_follow_up", money=("value_12m",))
 
-lost = ctx.cached(churn.lost_view, period=period, rules=rules)
+lost = views.lost
 st.subheader(labels("lost_title", amount=labels.money(lost["value_12m"].sum())))
 widgets.customer_table(labels, lost[[c for c in ("customer_id", "name", "sales_rep",
                                                  "last_order", "lost_on", "value_12m")
                                      if c in lost]], key="churn_lost", filename="churn_lost",
                        money=("value_12m",))
-st.plotly_chart(charts.cohort_heatmap(ctx.cached(churn.cohort_view, period=period), labels),
+st.plotly_chart(charts.cohort_heatmap(views.cohorts, labels),
                 key="cohort")
 
 st.header(labels("model_title"))

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import churn
 from analytics.churn.history import History
 from analytics.i18n import Labels
+from analytics.period import Period
 from analytics.warehouse import Tables, Warehouse
 from bench import churn_reference
 
@@ -101,6 +102,32 @@ def test_declining_against_the_same_days_a_year_earlier() -> None:
     assert _status(h, decline_ratio=0.3) == {"falling": "active", "steady": "active"}
 
 
+def test_status_trend_by_hand() -> None:
+    """Month-end counts: a weekly buyer who stops on 6 January is overdue from January and
+    lost in July (180 days for a frequent buyer); a steady weekly buyer stays active."""
+    stops = weekly(date(2023, 1, 2), date(2025, 1, 6))
+    steady = weekly(date(2023, 1, 2), date(2025, 7, 28))
+    h = _history({"stops": stops, "steady": steady})
+    trend = churn.status_trend(h, months=pd.period_range("2024-12", "2025-07", freq="M"))
+    got = {str(r.month)[:7]: (r.active, r.overdue, r.lost) for r in trend.itertuples()}
+    assert got == {"2024-12": (2, 0, 0), "2025-01": (1, 1, 0), "2025-02": (1, 1, 0),
+                   "2025-03": (1, 1, 0), "2025-04": (1, 1, 0), "2025-05": (1, 1, 0),
+                   "2025-06": (1, 1, 0), "2025-07": (1, 0, 1)}
+
+
+def test_cohort_retention_by_hand() -> None:
+    h = _history({"a": [date(2024, 1, 5), date(2024, 8, 1)],   # 2024Q1, back in Q3
+                  "b": [date(2024, 2, 1)],                      # 2024Q1, never again
+                  "c": [date(2024, 5, 1), date(2024, 9, 1)],   # 2024Q2, back in Q3
+                  "late": [date(2024, 12, 1)]})                 # after as_of: not counted
+    share = churn.cohort_retention(h, as_of=date(2024, 9, 30), quarters=3)
+    assert list(share.index) == ["2024Q1", "2024Q2"]
+    assert share.loc["2024Q1"].tolist()[:3] == [1.0, 0.0, 0.5]
+    assert share.loc["2024Q2"].tolist()[:2] == [1.0, 1.0]
+    assert share.loc["2024Q1"].isna().tolist() == [False, False, False, True]  # Q4 not yet
+    assert share.loc["2024Q2"].isna().tolist() == [False, False, True, True]
+
+
 def test_labels_by_hand() -> None:
     t = _orders_only({"stays": [date(2024, 6, 1), date(2025, 1, 10), date(2025, 3, 1)],
                       "leaves": [date(2024, 6, 1), date(2024, 12, 1)],
@@ -122,6 +149,18 @@ def _truncated(t: Tables, cutoff: date) -> Tables:
              "surveys": "survey_date", "complaints": "opened_date"}
     return t.with_(**{name: t.get(name).filter(t.get(name)[col] < cutoff)
                       for name, col in dated.items()})
+
+
+def test_status_views_from_one_load_equal_the_separate_views(demo_tables: Tables) -> None:
+    period = Period(date(2025, 1, 1), date(2025, 12, 31))
+    views = churn.status_views(demo_tables, period=period)
+    pd.testing.assert_frame_equal(views.status.reset_index(drop=True),
+                                  churn.status_view(demo_tables, period=period)
+                                  .reset_index(drop=True))
+    pd.testing.assert_frame_equal(views.trend, churn.trend_view(demo_tables, period=period))
+    pd.testing.assert_frame_equal(views.lost, churn.lost_view(demo_tables, period=period))
+    pd.testing.assert_frame_equal(views.cohorts, churn.cohort_view(demo_tables, period=period))
+    assert len(views.trend) == 12 and len(views.cohorts) == 12
 
 
 @pytest.mark.parametrize("cutoff", [date(2023, 7, 1), date(2025, 1, 1)])

@@ -55,8 +55,9 @@ from analytics.churn.views import (
     risk_table,
     score_view,
     status_view,
+    status_views,
     trend_view,
 )
 
 __all__ += ["backtest_view", "cohort_view", "lost_view", "risk_table", "score_view",
-            "status_view", "trend_view"]
+            "status_view", "status_views", "trend_view"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -23,6 +24,27 @@ from analytics.period import Period
 from analytics.warehouse import Tables
 
 
+@dataclass
+class StatusViews:
+    status: pd.DataFrame   # status_view
+    trend: pd.DataFrame    # trend_view
+    lost: pd.DataFrame     # lost_view
+    cohorts: pd.DataFrame  # cohort_view
+
+
+def status_views(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES
+                 ) -> StatusViews:
+    """The status part of the churn page from one load of the purchase history (each view
+    on its own loads it again: a second per view on a large book)."""
+    history = load_history(tables)
+    status = customer_status(history, as_of=period.end, rules=rules)
+    return StatusViews(
+        status=status[(status["status"] != "lost") | (status["lost_on"] >= period.start)],
+        trend=status_trend(history, months=period.months(), rules=rules),
+        lost=lost_in_period(status, start=period.start, end=period.end),
+        cohorts=_recent_cohorts(cohort_retention(history, as_of=period.end)))
+
+
 def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Status of every customer at the period end; lost ones only if lost within the period."""
     return customer_status(load_history(tables), as_of=period.end,
@@ -35,8 +57,11 @@ def trend_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) 
 
 
 def cohort_view(tables: Tables, *, period: Period, quarters: int = 12) -> pd.DataFrame:
-    history = load_history(tables)
-    share = cohort_retention(history, as_of=period.end, quarters=quarters)
+    return _recent_cohorts(cohort_retention(load_history(tables), as_of=period.end,
+                                            quarters=quarters))
+
+
+def _recent_cohorts(share: pd.DataFrame) -> pd.DataFrame:
     # the twelve most recent cohorts with at least one later quarter: a readable heatmap
     return share.dropna(subset=[1]).tail(12) if 1 in share else share
 
