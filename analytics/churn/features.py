@@ -112,29 +112,54 @@ def _satisfaction(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table
     return latest.group_by(["cutoff", "customer_id"]).aggregate(**agg)
 
 
-def _receivables(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table
+def _receivables(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table, *, many: bool
                  ) -> ibis.Table | None:
     """Per cutoff and customer: invoices open at the cutoff (net of payments before it), the
     overdue part and the earliest due date among the overdue."""
     if not tables.has("invoices", "invoice_date", "due_date"):
         return None
     inv = _narrowed(tables.get("invoices"), ids)
-    items = inv.join(cuts, inv.invoice_date < cuts.cutoff)
     if tables.has("payments", "invoice_id", "paid_date", "paid_cny"):
         pay = tables.get("payments")
         if ids is not None:
             pay = pay.filter(pay.invoice_id.isin(inv.invoice_id))
-        pj = pay.join(cuts, pay.paid_date < cuts.cutoff)
-        paid = pj.group_by(["cutoff", "invoice_id"]).aggregate(paid=pj.paid_cny.sum())
-        items = items.left_join(paid, ["cutoff", "invoice_id"])
-        items = items.mutate(open_cny=items.amount_cny - items.paid.fill_null(0.0))
+        items = _open_at_many(inv, pay, cuts) if many else _open_at(inv, pay, cuts)
     else:
-        items = items.mutate(open_cny=items.amount_cny)
+        items = inv.join(cuts, inv.invoice_date < cuts.cutoff).mutate(open_cny=_.amount_cny)
     items = items.filter(_.open_cny > 0.01)
     overdue = items.due_date < items.cutoff
     return items.group_by(["cutoff", "customer_id"]).aggregate(
         open_cny=items.open_cny.sum(), overdue_cny=items.open_cny.sum(where=overdue),
         first_overdue_due=items.due_date.min(where=overdue))
+
+
+def _open_at(inv: ibis.Table, pay: ibis.Table, cuts: ibis.Table) -> ibis.Table:
+    """Every invoice issued before each cutoff with open_cny = amount − paid before it."""
+    issued = inv.join(cuts, inv.invoice_date < cuts.cutoff)
+    pj = pay.join(cuts, pay.paid_date < cuts.cutoff)
+    paid = pj.group_by(["cutoff", "invoice_id"]).aggregate(paid=pj.paid_cny.sum())
+    items = issued.left_join(paid, ["cutoff", "invoice_id"])
+    return items.mutate(open_cny=items.amount_cny - items.paid.fill_null(0.0))
+
+
+def _open_at_many(inv: ibis.Table, pay: ibis.Table, cuts: ibis.Table) -> ibis.Table:
+    """As _open_at, but each invoice is paired only with the cutoffs at which it can be
+    open: after its date and up to its last payment (later, everything paid has been paid,
+    so it is open then only if the payments never covered it). Most invoices are settled
+    within a quarter, so a training set's twenty cutoffs cost little more than one; for a
+    single cutoff the plain join is faster."""
+    totals = pay.group_by("invoice_id").aggregate(total=_.paid_cny.sum(),
+                                                  last_paid=_.paid_date.max())
+    inv = inv.left_join(totals, "invoice_id").select(
+        *[inv[c] for c in inv.columns], totals.total, totals.last_paid)
+    uncovered = inv.amount_cny - inv.total.fill_null(0.0) > 0.01
+    inv = inv.mutate(open_until=ibis.ifelse(uncovered, ibis.date(9999, 12, 31), inv.last_paid))
+    pairs = inv.join(cuts, (inv.invoice_date < cuts.cutoff) & (cuts.cutoff <= inv.open_until))
+    pj = pay.join(pairs.select("invoice_id", "cutoff"), "invoice_id").filter(
+        _.paid_date < _.cutoff)
+    paid = pj.group_by(["cutoff", "invoice_id"]).aggregate(paid=pj.paid_cny.sum())
+    items = pairs.left_join(paid, ["cutoff", "invoice_id"])
+    return items.mutate(open_cny=items.amount_cny - items.paid.fill_null(0.0))
 
 
 def feature_table(tables: Tables, cuts: Sequence[date], *,
@@ -150,7 +175,8 @@ def feature_table(tables: Tables, cuts: Sequence[date], *,
     days = purchase_days(tables, ids)
     base = _purchases(days, cut_t)
     extras = [x for x in (_breadth(tables, ids, cut_t), _complaints(tables, ids, cut_t),
-                          _satisfaction(tables, ids, cut_t), _receivables(tables, ids, cut_t))
+                          _satisfaction(tables, ids, cut_t),
+                          _receivables(tables, ids, cut_t, many=len(set(cuts)) > 1))
               if x is not None]
     keys = ["cutoff", "customer_id"]
     frame = base
