@@ -259,24 +259,25 @@ def financing(tables: Tables, *, period: Period, monthly_rate: float = MONTHLY_R
     financing; sorted by how much the financing eats."""
     if tables.invoices is None:
         raise MissingData("invoices")
-    inv = tables.invoices.filter(period.contains(tables.invoices.invoice_date)).to_pandas()
-    inv["invoice_date"] = pd.to_datetime(inv["invoice_date"])
-    end = pd.Timestamp(period.end)
-    pays = (tables.payments.filter(_.invoice_id.isin(list(inv["invoice_id"])))
-            .filter(_.paid_date <= period.end).to_pandas() if tables.payments is not None
-            else pd.DataFrame(columns=["invoice_id", "paid_date", "paid_cny"]))
-    pays["paid_date"] = pd.to_datetime(pays["paid_date"])
-    pays = pays.merge(inv[["invoice_id", "invoice_date"]], on="invoice_id")
-    paid_days = ((pays["paid_date"] - pays["invoice_date"]).dt.days.clip(lower=0)
-                 * pays["paid_cny"]).groupby(pays["invoice_id"]).sum()
-    paid_sum = pays.groupby("invoice_id")["paid_cny"].sum()
-    remainder = (inv.set_index("invoice_id")["amount_cny"] - paid_sum.reindex(
-        inv["invoice_id"]).fillna(0.0).to_numpy()).clip(lower=0)
-    open_days = remainder * (end - inv.set_index("invoice_id")["invoice_date"]).dt.days
-    money_days = paid_days.reindex(inv["invoice_id"]).fillna(0.0).to_numpy() + open_days
-    inv["money_days"] = money_days.to_numpy()
-    per = inv.groupby("customer_id").agg(invoiced_cny=("amount_cny", "sum"),
-                                         money_days=("money_days", "sum"))
+    # in the engine: one row per customer leaves it (a year's invoices of a large trader
+    # would be hundreds of thousands of rows, and their payments more)
+    inv = tables.invoices.filter(period.contains(tables.invoices.invoice_date))
+    if tables.payments is not None:
+        pay = tables.payments.filter(_.paid_date <= period.end)
+        j = pay.join(inv.select("invoice_id", "invoice_date"), "invoice_id")
+        waited = (j.paid_date.epoch_days() - j.invoice_date.epoch_days()).clip(lower=0)
+        paid = j.group_by("invoice_id").aggregate(paid_days=(waited * j.paid_cny).sum(),
+                                                  paid_sum=j.paid_cny.sum())
+        inv = inv.left_join(paid, "invoice_id").select(
+            *[inv[c] for c in inv.columns], paid.paid_days, paid.paid_sum)
+    else:
+        inv = inv.mutate(paid_days=ibis.literal(0.0), paid_sum=ibis.literal(0.0))
+    remainder = (inv.amount_cny - inv.paid_sum.fill_null(0.0)).clip(lower=0)
+    open_days = ibis.literal(period.end).epoch_days() - inv.invoice_date.epoch_days()
+    money_days = inv.paid_days.fill_null(0.0) + remainder * open_days
+    per = (inv.group_by("customer_id")
+           .aggregate(invoiced_cny=inv.amount_cny.sum(), money_days=money_days.sum())
+           .to_pandas().sort_values("customer_id").set_index("customer_id"))
     per["financing_cny"] = per["money_days"] * monthly_rate / 30
     per["avg_days_outstanding"] = per["money_days"] / per["invoiced_cny"].where(
         per["invoiced_cny"] > 0)

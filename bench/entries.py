@@ -1,5 +1,7 @@
 """Every analytics entry point the pages call, with the arguments the pages pass by default
-(the last 12 months, as of the latest order date), in the order the pages draw them."""
+(the last 12 months, as of the latest order date), in the order the pages draw them. Calls
+that only list choices (markets, metrics) are left out; tests/test_bench_entries.py checks
+that every function the pages pass to ``ctx.cached`` is here."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 from analytics import (
     abc,
+    card,
     churn,
     complaints,
     credit,
@@ -42,27 +45,56 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("pyramid", "migration", lambda t, p: customers.tier_migration(t, period=p)),
     Entry("abc", "ABC customers", lambda t, p: abc.abc_customers(t, period=p)),
     Entry("abc", "ABC products", lambda t, p: abc.abc_products(t, period=p)),
+    Entry("grading", "factor coverage", lambda t, p: grading.factor_coverage(t, period=p)),
     Entry("grading", "grading", lambda t, p: grading.grade(t, period=p)),
+    Entry("grading", "value view", lambda t, p: grading.value_view(t, period=p)),
+    Entry("grading", "stage funnel", lambda t, p: grading.stage_funnel(t)),
+    Entry("customer", "customer search", lambda t, p: card.search(t, as_of=p.end)),
+    Entry("customer", "customer card", lambda t, p: card.customer_card(
+        t, customer_id=card.search(t, as_of=p.end)["customer_id"].iloc[0], as_of=p.end)),
     Entry("churn", "churn status, trend, cohorts", lambda t, p: churn.status_views(
         t, period=p)),
     Entry("churn", "churn features", lambda t, p: churn.features(t, p.end)),
     Entry("churn", "churn backtest", lambda t, p: churn.backtest_view(t)),
     Entry("churn", "churn scoring", lambda t, p: churn.score_view(t, as_of=p.end)),
     Entry("satisfaction", "satisfaction", lambda t, p: satisfaction.summary(t, period=p)),
+    Entry("satisfaction", "satisfaction trend", lambda t, p: satisfaction.trend(t, period=p)),
+    Entry("satisfaction", "dimensions", lambda t, p: satisfaction.dimensions(t, period=p)),
+    Entry("satisfaction", "breakdown by tier", lambda t, p: satisfaction.breakdown(
+        t, period=p, by="tier")),
+    Entry("satisfaction", "biggest drops", lambda t, p: satisfaction.biggest_drops(t, period=p)),
+    Entry("satisfaction", "satisfaction vs churn", lambda t, p: satisfaction.churn_link(
+        t, period=p)),
+    Entry("complaints", "complaints list", lambda t, p: complaints.complaints_in(t, period=p)),
     Entry("complaints", "complaints", lambda t, p: complaints.summary(t, period=p)),
     Entry("credit", "exposure", lambda t, p: credit.exposure(t, as_of=p.end)),
     Entry("credit", "ageing", lambda t, p: credit.ageing_summary(t, as_of=p.end,
                                                                   by="customer_id")),
     Entry("credit", "DSO trend", lambda t, p: credit.dso_trend(t, period=p)),
+    Entry("credit", "financing cost", lambda t, p: credit.financing(t, period=p)),
     Entry("market", "price history", lambda t, p: market.price_history(
         t, product="rebar", period=p)),
     Entry("market", "price board", lambda t, p: market.price_board(t, as_of=p.end)),
+    Entry("market", "spreads", lambda t, p: market.spreads(t, period=p)),
+    Entry("market", "basis", lambda t, p: market.basis(t, product="rebar", period=p)),
+    Entry("market", "own vs market", lambda t, p: market.own_vs_market(
+        t, product="rebar", period=p)),
     Entry("inventory", "stock status", lambda t, p: inventory.status(t, as_of=p.end)),
+    Entry("inventory", "turnover", lambda t, p: inventory.turnover(t, period=p)),
     Entry("inventory", "safety history", lambda t, p: inventory.safety_history(t, period=p)),
+    Entry("inventory", "warehouse levels", lambda t, p: inventory.levels(t, period=p)),
+    Entry("inventory", "stock vs price", lambda t, p: inventory.stock_vs_price(t, period=p)),
+    Entry("inventory", "turnover by month", lambda t, p: inventory.turnover_by_month(
+        t, period=p)),
+    Entry("inventory", "stock ageing", lambda t, p: inventory.ageing(t, as_of=p.end)),
     Entry("inventory", "mark-to-market", lambda t, p: inventory.mark_to_market(t, as_of=p.end)),
     Entry("inventory", "MTM history", lambda t, p: inventory.mtm_history(t, period=p)),
     Entry("products", "composition", lambda t, p: products.composition(t, period=p)),
+    Entry("products", "margin by month", lambda t, p: products.margin_by_month(t, period=p)),
+    Entry("products", "turned negative", lambda t, p: products.turned_negative(t, period=p)),
     Entry("team", "rep scorecard", lambda t, p: scorecards.rep_scorecard(t, period=p)),
+    Entry("team", "rep trend", lambda t, p: scorecards.rep_trend(t, period=p)),
+    Entry("team", "rep customers", lambda t, p: scorecards.rep_customers(t, period=p)),
     Entry("team", "reseller scorecard", lambda t, p: scorecards.reseller_scorecard(t,
                                                                                    period=p)),
 )

@@ -53,6 +53,7 @@ CALLS: dict[str, Callable[[Tables], Any]] = {
     "complaints.summary": lambda t: complaints.summary(t, period=PERIOD),
     "credit.exposure": lambda t: credit.exposure(t, as_of=AS_OF),
     "credit.ageing_summary": lambda t: credit.ageing_summary(t, as_of=AS_OF, by="customer_id"),
+    "credit.financing": lambda t: credit.financing(t, period=PERIOD),
     "market.price_board": lambda t: market.price_board(t, as_of=AS_OF),
     "market.spreads": lambda t: market.spreads(t, period=PERIOD),
     "inventory.status": lambda t: inventory.status(t, as_of=AS_OF),

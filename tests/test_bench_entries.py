@@ -1,0 +1,26 @@
+"""The benchmark times every analytics function a page caches (bench/entries.py), so the
+page-level speed targets are measured on what the pages really call."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ALIASES = {"sat": "satisfaction", "co": "complaints"}
+# choices for the page's widgets (tiny queries), the data page's table listing/export (one
+# table, as the user asks) and the monthly report, built when its button is pressed
+NOT_TIMED = {"market.markets", "market.default_market", "customers.available_metrics",
+             "warehouse.table_summary", "warehouse.export_table", "report.render_all"}
+
+
+def test_every_cached_page_call_is_benchmarked() -> None:
+    called = set()
+    for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for module, fn in re.findall(r"ctx\.cached(?:_unfiltered)?\(\s*(\w+)\.(\w+)",
+                                     page.read_text(encoding="utf-8")):
+            called.add(f"{ALIASES.get(module, module)}.{fn}")
+    assert len(called) > 40
+    entries = (ROOT / "bench" / "entries.py").read_text(encoding="utf-8")
+    missing = sorted(c for c in called - NOT_TIMED if f"{c}(" not in entries)
+    assert not missing, missing
