@@ -32,3 +32,16 @@ def replace_section(heading: str, section: str) -> None:
     head, found, tail = text.partition(marker)
     rest = tail.partition("\n## ")[2] if found else ""
     RESULTS.write_text(head.rstrip("\n") + "\n" + section + (("\n## " + rest) if rest else ""))
+
+
+def update_results(report: str) -> None:
+    """Put ``report`` (a header, then "## " sections) in RESULTS.md: the header replaces the
+    file's header and each section its namesake, so a run of some scales keeps the others'
+    sections and those of the Spark, page and load benches."""
+    header, *sections = report.split("\n## ")
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(header.rstrip("\n") + "\n" + ("\n## " + text.split("\n## ", 1)[1]
+                                                     if "\n## " in text else ""))
+    for section in sections:
+        heading = section.splitlines()[0]
+        replace_section(heading, "\n## " + section.rstrip("\n") + "\n")
