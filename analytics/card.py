@@ -214,7 +214,7 @@ def _open_invoices(tables: Tables, customer_id: str, as_of: date) -> pd.DataFram
     inv = tables.invoices.filter((_.customer_id == customer_id) & (_.invoice_date <= as_of))
     frame = inv.to_pandas()
     if tables.payments is not None and len(frame):
-        pay = (tables.payments.filter(_.invoice_id.isin(list(frame["invoice_id"]))
+        pay = (tables.payments.filter(_.invoice_id.isin(inv.invoice_id)
                                       & (_.paid_date <= as_of))
                .group_by("invoice_id").aggregate(paid=_.paid_cny.sum()).to_pandas())
         frame = frame.merge(pay, on="invoice_id", how="left")

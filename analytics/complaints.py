@@ -48,7 +48,8 @@ def complaints_in(tables: Tables, *, period: Period, target: int = TARGET_DAYS,
     days, closed only), target_days, within_target, age_days (open ones, at the period end),
     overdue (open past target), and the customer's name and rep and the order's category."""
     c = tables.get("complaints")
-    frame = c.filter(period.contains(c.opened_date)).to_pandas()
+    opened = c.filter(period.contains(c.opened_date))
+    frame = opened.to_pandas()
     for col in ("opened_date", "closed_date", "approved_date"):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col])
@@ -70,7 +71,8 @@ def complaints_in(tables: Tables, *, period: Period, target: int = TARGET_DAYS,
         frame = frame.merge(master, on="customer_id", how="left")
     if "order_id" in frame and tables.has("orders", "category"):
         o = tables.get("orders")
-        cats = (o.filter(o.order_id.isin(list(frame["order_id"].dropna().unique())))
+        # a semi-join in the engine, not the period's order ids spliced into the query
+        cats = (o.filter(o.order_id.isin(opened.order_id))
                 .group_by("order_id").aggregate(category=_.category.first()).to_pandas())
         frame = frame.merge(cats, on="order_id", how="left")
     return frame

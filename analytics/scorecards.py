@@ -178,12 +178,15 @@ def team_scorecard(reps: pd.DataFrame) -> pd.DataFrame:
 def rep_trend(tables: Tables, *, period: Period, rep: str | None = None) -> pd.DataFrame:
     """month, revenue_cny, target_revenue_cny (and tonnes and their target) per month of the
     period, for one rep's book or every rep together."""
-    book = _book(tables)
-    if rep is not None:
-        book = book[book["sales_rep"] == rep]
+    customers = tables.get("customers")
+    if "sales_rep" not in customers.columns:
+        raise MissingData("customers", "sales_rep")
+    book = customers if rep is None else customers.filter(
+        customers.sales_rep.fill_null("") == rep)
+    # a semi-join in the engine: the book's ids as a literal list made a 7 s query at 10 M
     orders = tables.get("orders").filter((_.order_date >= period.start)
                                          & (_.order_date <= period.end)
-                                         & _.customer_id.isin(list(book["customer_id"])))
+                                         & _.customer_id.isin(book.customer_id))
     aggs = {"revenue_cny": _.amount_cny.sum()}
     if "volume_t" in orders.columns:
         aggs["volume_t"] = _.volume_t.sum()

@@ -13,7 +13,7 @@ pulled into pandas; only one row per customer and cutoff comes back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import numpy as np
@@ -293,7 +293,11 @@ def with_labels(frame: pd.DataFrame, tables: Tables, horizon: int = HORIZON_DAYS
 
 def labels(tables: Tables, cutoff: date, horizon: int = HORIZON_DAYS) -> pd.Series:
     """1 = no order in [cutoff, cutoff + horizon), for the population at the cutoff."""
-    pop = feature_table(tables, [cutoff])[["cutoff", "customer_id"]]
+    orders = tables.get("orders")
+    active = orders.filter((orders.order_date < cutoff)
+                           & (orders.order_date >= cutoff - timedelta(days=365)))
+    ids = sorted(active.select("customer_id").distinct().to_pandas()["customer_id"])
+    pop = pd.DataFrame({"cutoff": pd.Timestamp(cutoff), "customer_id": ids})
     y = with_labels(pop, tables, horizon)
     return pd.Series(y["churned"].to_numpy(), index=pd.Index(y["customer_id"],
                                                              name="customer_id"),
