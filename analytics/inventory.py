@@ -184,13 +184,17 @@ def status(tables: Tables, *, as_of: date, cycle_days: int = CYCLE_DAYS,
 def turnover(tables: Tables, *, period: Period) -> pd.DataFrame:
     """Per product and in total ("all"): sold_t, avg_on_hand_t, turns, annual_turns,
     days_in_stock over ``period``."""
+    return _turnover(stock_by_day(tables), daily_sales(tables, end=period.end), period)
+
+
+def _turnover(stock: pd.DataFrame, sales: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """turnover() from the stock by day and the daily sales (to the period end or later)."""
     days = (period.end - period.start).days + 1
-    stock = stock_by_day(tables)
     stock = _within(stock, period)
     avg = stock.groupby("product")["on_hand_t"].mean()
     total_avg = stock.groupby("date")["on_hand_t"].sum().mean() if len(stock) else np.nan
-    sales = daily_sales(tables, end=period.end)
-    sold = sales[sales.index >= pd.Timestamp(period.start)].sum() if len(sales) else \
+    sold = sales[(sales.index >= pd.Timestamp(period.start))
+                 & (sales.index <= pd.Timestamp(period.end))].sum() if len(sales) else \
         pd.Series(dtype=float)
     out = pd.DataFrame({"sold_t": sold, "avg_on_hand_t": avg}).fillna({"sold_t": 0.0})
     out.loc["all"] = [float(out["sold_t"].sum()), float(total_avg)]
@@ -203,11 +207,13 @@ def turnover(tables: Tables, *, period: Period) -> pd.DataFrame:
 def turnover_by_month(tables: Tables, *, period: Period) -> pd.DataFrame:
     """month, sold_t, avg_on_hand_t, annual_turns (all products) per whole or part month."""
     rows = []
+    # the stock and the sales are read once, not once a month
+    stock, sales = stock_by_day(tables), daily_sales(tables, end=period.end)
     for start in pd.date_range(pd.Timestamp(period.start).to_period("M").start_time,
                                pd.Timestamp(period.end), freq="MS"):
         end = min((start + pd.offsets.MonthEnd(0)).date(), period.end)
         first = max(start.date(), period.start)
-        t = turnover(tables, period=Period(first, end))
+        t = _turnover(stock, sales, Period(first, end))
         row = t[t["product"] == "all"].iloc[0]
         rows.append({"month": start.date(), "sold_t": row["sold_t"],
                      "avg_on_hand_t": row["avg_on_hand_t"],
