@@ -115,8 +115,11 @@ def upcoming_dates(key_dates: str | None, *, as_of: date, within: int = REMINDER
     return pd.DataFrame(rows, columns=["kind", "date", "in_days"]).sort_values("in_days")
 
 
-def customer_card(tables: Tables, *, customer_id: str, as_of: date) -> Card:
-    """The card of one customer as of ``as_of`` (normally the end of the filtered period)."""
+def customer_card(tables: Tables, *, customer_id: str, as_of: date, with_history: bool = True
+                  ) -> Card:
+    """The card of one customer as of ``as_of`` (normally the end of the filtered period).
+    ``with_history=False`` leaves the tier and grade history empty: a page showing many cards
+    takes it from one ``standing`` of every customer instead (see history_of)."""
     customers = tables.get("customers")
     master_rows = customers.filter(customers.customer_id == customer_id).to_pandas()
     if master_rows.empty:
@@ -144,7 +147,9 @@ def customer_card(tables: Tables, *, customer_id: str, as_of: date) -> Card:
     return Card(
         customer_id=customer_id, master=master, monthly=monthly, cycle=cycle, product_mix=mix,
         last_12_months=totals,
-        history=_history(tables, customer_id, lines, as_of),
+        history=(history_of(standing(tables, as_of=as_of, since=cycle["first_order"]),
+                            customer_id, cycle["first_order"])
+                 if with_history else pd.DataFrame(columns=HISTORY_COLUMNS)),
         credit=_credit(tables, customer_id, master, lines, as_of),
         open_invoices=_open_invoices(tables, customer_id, as_of),
         complaints=_rows(tables, "complaints", customer_id, "opened_date", as_of),
@@ -172,26 +177,60 @@ def _monthly(lines: pd.DataFrame, as_of: date) -> pd.DataFrame:
     return months.merge(per, on="month", how="left").fillna(0.0)
 
 
-def _history(tables: Tables, customer_id: str, lines: pd.DataFrame, as_of: date
-             ) -> pd.DataFrame:
-    """Tier (gross profit, or revenue when cost is hidden) and grade at each year end since
-    the customer's first order, the current year to ``as_of``."""
-    if lines.empty:
-        return pd.DataFrame(columns=["year", "tier", "grade"])
-    metric = "gross_profit_cny" if "cost_cny" in lines else "revenue_cny"
-    rows = []
-    for year in range(lines["order_date"].dt.year.min(), as_of.year + 1):
-        end = min(date(year, 12, 31), as_of)
-        period = Period(date(year, 1, 1), end)
-        tiers = cu.pyramid(tables, period=period, metric=metric)
-        mine = tiers[tiers["customer_id"] == customer_id]
-        graded = grading.grade(tables, period=period).customers
-        g = graded.loc[graded["customer_id"] == customer_id, "grade"]
-        rows.append({"year": year, "tier": mine["tier"].iloc[0] if len(mine) else None,
-                     "rank": int(mine["rank"].iloc[0]) if len(mine) else None,
-                     "customers": len(tiers),
-                     "grade": g.iloc[0] if len(g) and pd.notna(g.iloc[0]) else None})
-    return pd.DataFrame(rows)
+HISTORY_COLUMNS = ["year", "tier", "rank", "customers", "grade"]
+
+
+@dataclass
+class Standing:
+    """Every customer's tier and grade at each year end: the company-wide part of every
+    card's history (a pyramid and a grading per year), computed once for all cards."""
+    years: pd.DataFrame       # year, customers (in that year's pyramid)
+    rows: pd.DataFrame        # year, customer_id, tier, rank, grade
+
+
+def standing(tables: Tables, *, as_of: date, since: date | None = None) -> Standing:
+    """Tiers (by gross profit, or revenue when cost is hidden) and grades at each year end
+    from the year of ``since`` (default: the first order) to ``as_of``'s year, the current
+    year to ``as_of``."""
+    orders = tables.get("orders")
+    if since is None:
+        first = orders.filter(orders.order_date <= as_of).order_date.min().to_pandas()
+        if first is None or pd.isna(first):
+            return Standing(pd.DataFrame(columns=["year", "customers"]),
+                            pd.DataFrame(columns=["year", "customer_id", "tier", "rank",
+                                                  "grade"]))
+        since = pd.Timestamp(first).date()
+    metric = "gross_profit_cny" if "cost_cny" in orders.columns else "revenue_cny"
+    years, rows = [], []
+    for year in range(since.year, as_of.year + 1):
+        period = Period(date(year, 1, 1), min(date(year, 12, 31), as_of))
+        tiers = cu.pyramid(tables, period=period, metric=metric)[["customer_id", "tier", "rank"]]
+        graded = grading.grade(tables, period=period).customers[["customer_id", "grade"]]
+        years.append({"year": year, "customers": len(tiers)})
+        rows.append(tiers.merge(graded, on="customer_id", how="outer").assign(year=year))
+    return Standing(pd.DataFrame(years), pd.concat(rows, ignore_index=True))
+
+
+def history_of(standing: Standing, customer_id: str, since: date | None) -> pd.DataFrame:
+    """One customer's tier (rank, of how many) and grade in each year from ``since`` (its
+    first order)."""
+    if since is None:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    mine = standing.rows[standing.rows["customer_id"] == customer_id].set_index("year")
+    out = []
+    for year, n in zip(standing.years["year"], standing.years["customers"], strict=True):
+        if year < since.year:
+            continue
+        r = mine.loc[year] if year in mine.index else None
+
+        def value(col: str, r: pd.Series | None = r) -> Any:
+            return None if r is None or pd.isna(r[col]) else r[col]
+
+        rank = value("rank")
+        out.append({"year": int(year), "tier": value("tier"),
+                    "rank": int(rank) if rank is not None else None, "customers": int(n),
+                    "grade": value("grade")})
+    return pd.DataFrame(out, columns=HISTORY_COLUMNS)
 
 
 def _credit(tables: Tables, customer_id: str, master: dict[str, Any], lines: pd.DataFrame,

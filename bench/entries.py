@@ -51,7 +51,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("grading", "stage funnel", lambda t, p: grading.stage_funnel(t)),
     Entry("customer", "customer search", lambda t, p: card.search(t, as_of=p.end)),
     Entry("customer", "customer card", lambda t, p: card.customer_card(
-        t, customer_id=card.search(t, as_of=p.end)["customer_id"].iloc[0], as_of=p.end)),
+        t, customer_id=card.search(t, as_of=p.end)["customer_id"].iloc[0], as_of=p.end,
+        with_history=False)),
+    Entry("customer", "tier and grade history (all cards)", lambda t, p: card.standing(
+        t, as_of=p.end)),
     Entry("churn", "churn status, trend, cohorts", lambda t, p: churn.status_views(
         t, period=p)),
     Entry("churn", "churn features", lambda t, p: churn.features(t, p.end)),

@@ -30,7 +30,8 @@ picked = st.selectbox(labels("card_pick"), options,
                       format_func=lambda c: f"{names.get(c, c)} ({c})", key="card_pick")
 st.session_state["card_customer"] = picked
 try:
-    c = ctx.cached_unfiltered(card.customer_card, customer_id=picked, as_of=as_of)
+    c = ctx.cached_unfiltered(card.customer_card, customer_id=picked, as_of=as_of,
+                              with_history=False)
 except LookupError:  # not in this user's scope, or removed by an import
     st.warning(labels("card_not_visible"))
     st.stop()
@@ -77,7 +78,10 @@ t_hist, t_credit, t_complaints, t_surveys, t_contacts, t_master = st.tabs([
     labels("card_history"), labels("card_credit"), labels("card_complaints"),
     labels("card_surveys"), labels("card_contacts"), labels("card_master")])
 with t_hist:
-    widgets.table(labels, c.history, key="card_history", filename=f"{picked}_history")
+    # every customer's standing is computed once and shared by all cards
+    history = card.history_of(ctx.cached_unfiltered(card.standing, as_of=as_of), picked,
+                              c.cycle["first_order"])
+    widgets.table(labels, history, key="card_history", filename=f"{picked}_history")
 with t_credit:
     credit = c.credit
     k = st.columns(4)

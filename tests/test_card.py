@@ -56,6 +56,12 @@ def test_card_of_the_top_customer(demo_warehouse: Warehouse) -> None:
     assert len(c.monthly) == 24
     assert list(c.history["year"])[-1] == 2025 and c.history["tier"].iloc[-1] in (
         "core", "important")
+    # the page's way: one standing of every customer shared by all cards, same history
+    shared = card.standing(demo_warehouse.tables(), as_of=date(2025, 12, 31))
+    pd.testing.assert_frame_equal(card.history_of(shared, top, c.cycle["first_order"]),
+                                  c.history)
+    assert card.customer_card(demo_warehouse.tables(), customer_id=top,
+                              as_of=date(2025, 12, 31), with_history=False).history.empty
     with pytest.raises(LookupError):
         card.customer_card(demo_warehouse.tables(), customer_id="NOPE",
                            as_of=date(2025, 12, 31))
