@@ -46,7 +46,7 @@ widgets.table(labels, top[[c for c in columns if c in top]], key="top_customers"
               tonnes=("volume_t",), percent=("margin_pct", "share"))
 
 st.subheader(labels("warning_title"))
-alerts = ctx.cached(warning.early_warning, as_of=period.end)
+alerts = ctx.early_warning(period.end)
 if alerts.empty:
     st.caption(labels("warning_none"))
 else:

@@ -265,7 +265,7 @@ def suggested_limit(monthly_sales: pd.Series, term_months: pd.Series,
                     grade: pd.Series) -> pd.Series:
     """The sales method: average monthly sales × term in months × grade factor, rounded to
     1,000 CNY; unknown grade → no suggestion."""
-    factor = grade.map(GRADE_FACTOR)
+    factor = grade.map(GRADE_FACTOR).astype(float)  # float even when there are no rows
     return (monthly_sales * term_months * factor / 1000).round() * 1000
 
 

@@ -40,9 +40,14 @@ def price_moves(tables: Tables, *, as_of: date) -> pd.Series:
     return (last / first - 1).rename("move")
 
 
-def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True) -> pd.DataFrame:
+def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True,
+                  churn_scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer with at least one signal: the signals, money_at_stake and
-    reasons (codes with values, written out by the page), biggest stake first."""
+    reasons (codes with values, written out by the page), biggest stake first.
+
+    ``churn_scores`` (customer_id, probability, value_12m, name) are a churn model's scores
+    already made, e.g. on the unfiltered book; only the customers in ``tables`` are used.
+    Without them the model is trained here on ``tables``."""
     exposure = credit.exposure(tables, as_of=as_of).set_index("customer_id") \
         if tables.invoices is not None else pd.DataFrame()
     out = pd.DataFrame(index=pd.Index([], name="customer_id"))
@@ -51,12 +56,18 @@ def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True) -> pd
         out["over_limit_cny"] = (exposure["exposure_cny"] - exposure["credit_limit_cny"]
                                  .fillna(0)).clip(lower=0).where(exposure["over_limit"], 0.0)
     if with_churn:
-        try:
-            scores = churn.score(tables,
-                                 as_of=as_of + timedelta(days=1)).customers.set_index(
-                "customer_id")
-        except ValueError:  # not enough history to train
-            scores = pd.DataFrame()
+        if churn_scores is not None:
+            scores = churn_scores.set_index("customer_id")
+            if tables.customers is not None:
+                visible = tables.customers.select("customer_id").to_pandas()["customer_id"]
+                scores = scores[scores.index.isin(visible)]
+        else:
+            try:
+                scores = churn.score(tables,
+                                     as_of=as_of + timedelta(days=1)).customers.set_index(
+                    "customer_id")
+            except ValueError:  # not enough history to train
+                scores = pd.DataFrame()
         if len(scores):
             out = out.join(scores[["probability", "value_12m"]], how="outer")
             if "name" in scores:
@@ -72,7 +83,7 @@ def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True) -> pd
                              & (_.order_date <= as_of))
                .group_by(["customer_id", "category"]).aggregate(s=_.amount_cny.sum())
                .to_pandas())
-        mix["move"] = mix["category"].map(moves)
+        mix["move"] = mix["category"].map(moves).astype(float)  # float with no rows too
         mix = mix.dropna(subset=["move"])
         weighted = (mix["move"] * mix["s"]).groupby(mix["customer_id"]).sum() / \
             mix.groupby("customer_id")["s"].sum()

@@ -12,7 +12,7 @@ labels, period = ctx.labels, ctx.filters.period
 as_of = st.date_input(labels("as_of"), value=period.end, key="credit_as_of")
 st.header(labels("warning_title"))
 st.caption(labels("warning_intro"))
-alerts = ctx.cached(warning.early_warning, as_of=as_of)
+alerts = ctx.early_warning(as_of)
 alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["reasons"]],
                        probability=alerts["probability"] * 100)
 widgets.customer_table(labels, alerts[[c for c in (

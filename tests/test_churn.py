@@ -273,3 +273,28 @@ def test_churn_page(lang: str) -> None:
     risk = frames[-1]
     assert len(risk) > 50 and risk[labels.column("raising")].str.len().gt(0).any()
     assert np.all(np.diff(risk[labels.column("expected_loss")].to_numpy()) <= 1)
+
+
+def test_early_warning_takes_the_churn_pages_scores(demo_tables: Tables) -> None:
+    """The Overview and credit pages pass the churn page's scores to the early warning: the
+    same list as training the model inside, and under a filter only the filtered customers,
+    with the unfiltered model's probabilities."""
+    from analytics import filters, warning
+
+    end = date(2025, 12, 31)
+    scores = churn.score_view(demo_tables, as_of=end).customers[
+        ["customer_id", "name", "probability", "value_12m"]]
+    own = warning.early_warning(demo_tables, as_of=end)
+    shared = warning.early_warning(demo_tables, as_of=end, churn_scores=scores)
+    pd.testing.assert_frame_equal(own, shared)
+    assert (shared["probability"] >= 0.5).any()
+    narrowed_tables = filters.apply(demo_tables, filters.Filters(
+        period=Period(date(2025, 1, 1), end), provinces=("Guangxi",)))
+    narrowed = warning.early_warning(narrowed_tables, as_of=end, churn_scores=scores)
+    guangxi = set(narrowed_tables.get("customers").to_pandas()["customer_id"])
+    assert len(narrowed) and set(narrowed["customer_id"]) <= guangxi
+    p = scores.set_index("customer_id")["probability"]
+    assert np.allclose(narrowed["probability"], p.reindex(narrowed["customer_id"]).fillna(0))
+    nobody = filters.apply(demo_tables, filters.Filters(
+        period=Period(date(2025, 1, 1), end), provinces=("no such province",)))
+    assert warning.early_warning(nobody, as_of=end, churn_scores=scores).empty

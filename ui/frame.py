@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
+from analytics import churn, overview, warning
 from analytics import filters as flt
-from analytics import overview
 from analytics.access import Scope
 from analytics.filters import Filters
 from analytics.i18n import DEFAULT_LANG, LANGS, Labels
@@ -52,6 +53,18 @@ class Context:
     def cached_unfiltered(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Like ``cached`` but ignoring the dimension filters (still scoped)."""
         return self._guarded(lambda: data.cached(fn, self.version, self.scope, None, **kwargs))
+
+    def early_warning(self, as_of: date) -> pd.DataFrame:
+        """The early-warning list at ``as_of``. Its churn probabilities are the churn page's
+        (one model per scope and data version, trained on the unfiltered book; the filters
+        narrow the list), so the Overview, the credit page and the churn page train it once
+        between them and show a customer the same probability."""
+        try:
+            scores = self.cached_unfiltered(churn.score_view, as_of=as_of).customers
+        except ValueError:  # not enough history to train
+            return self.cached(warning.early_warning, as_of=as_of, with_churn=False)
+        keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
+        return self.cached(warning.early_warning, as_of=as_of, churn_scores=scores[keep])
 
     def _guarded(self, call: Callable[[], Any]) -> Any:
         try:
