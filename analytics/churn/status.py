@@ -51,35 +51,18 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
     day = pd.Timestamp(as_of)
     if not (history.days["date"] <= day).any():
         return pd.DataFrame(columns=["customer_id", "status"])
-    g = history.groups()
-    today = _day_number(day)
-    m = g.day <= today                       # a prefix of each customer's sorted rows
-    next_in = np.r_[m[1:] & ~g.first_row[1:], False]
-    last_rows = m & ~next_in
-    present = g.code[last_rows]              # customers with an order by the day, in order
-    last_full = np.full(len(g.ids), np.iinfo(np.int64).min // 2)
-    last_full[present] = g.day[last_rows]
-    out = pd.DataFrame(index=pd.Index(g.ids[present], name="customer_id"))
-    last = last_full[present]
-    out["days_since"] = today - last
-    out["cycle_days"] = g.per_customer(g.gap, ~g.first_row & m, "median")[present]
-    out["frequent"] = out["cycle_days"] <= FREQUENT_CYCLE_DAYS
-    out["seasonal_gap_days"] = (_seasonal_gaps(g, m, day)[present] if rules.seasonal
-                                else 0.0)
-    out["recent_volume"] = g.total(g.volume, m & (g.day > today - 90))[present]
-    out["year_ago_volume"] = g.total(g.volume, m & (g.day > today - 455)
-                                     & (g.day <= today - 365))[present]
-    out["value_12m"] = g.total(g.value, m & (g.day > last_full[g.code] - 365))[present]
-    lost_after = np.where(out["frequent"], rules.lost_days_frequent, rules.lost_days_other)
-    last_ts = pd.to_datetime(last, unit="D")
-    out["lost_on"] = (last_ts + pd.to_timedelta(lost_after + 1, unit="D")).date
-    overdue = out["cycle_days"].notna() & (
-        out["days_since"] > np.maximum(rules.k * out["cycle_days"], MIN_GAP_DAYS)) & (
-        out["days_since"] > out["seasonal_gap_days"])
-    declining = (out["year_ago_volume"] > 0) & (
-        out["recent_volume"] < rules.decline_ratio * out["year_ago_volume"])
-    out["status"] = np.select([out["days_since"] > lost_after, overdue, declining],
-                              ["lost", "overdue", "declining"], "active")
+    j = _judge(history.groups(), day, rules)
+    out = pd.DataFrame(index=pd.Index(j.ids, name="customer_id"))
+    out["days_since"] = j.days_since
+    out["cycle_days"] = j.cycle_days
+    out["frequent"] = j.frequent
+    out["seasonal_gap_days"] = j.seasonal_gap_days
+    out["recent_volume"] = j.recent_volume
+    out["year_ago_volume"] = j.year_ago_volume
+    out["value_12m"] = j.value_12m
+    last_ts = pd.to_datetime(j.last, unit="D")
+    out["lost_on"] = pd.to_datetime(j.lost_on, unit="D").date
+    out["status"] = np.asarray(STATUSES)[j.status]
     out["last_order"] = last_ts.date
     out = out.reset_index()[["customer_id", "status", "last_order", "days_since", "cycle_days",
                              "seasonal_gap_days", "frequent", "recent_volume",
@@ -88,6 +71,51 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
         out = out[(out["status"] != "lost") | (out["lost_on"] >= lost_since)]
     info = [c for c in ("name", "type", "province", "sales_rep") if c in history.customers]
     return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
+
+
+@dataclass
+class _Judged:
+    """The rules applied at one day, as arrays over the customers with an order by then."""
+    ids: np.ndarray
+    last: np.ndarray              # day numbers
+    days_since: np.ndarray
+    cycle_days: np.ndarray
+    frequent: np.ndarray
+    seasonal_gap_days: np.ndarray | float
+    recent_volume: np.ndarray
+    year_ago_volume: np.ndarray
+    value_12m: np.ndarray
+    lost_on: np.ndarray           # day numbers
+    status: np.ndarray            # index into STATUSES
+
+
+def _judge(g: Groups, day: pd.Timestamp, rules: Rules) -> _Judged:
+    today = _day_number(day)
+    m = g.day <= today                       # a prefix of each customer's sorted rows
+    next_in = np.r_[m[1:] & ~g.first_row[1:], False]
+    last_rows = m & ~next_in
+    present = g.code[last_rows]              # customers with an order by the day, in order
+    last_full = np.full(len(g.ids), np.iinfo(np.int64).min // 2)
+    last_full[present] = g.day[last_rows]
+    last = last_full[present]
+    days_since = today - last
+    cycle = g.per_customer(g.gap, ~g.first_row & m, "median")[present]
+    with np.errstate(invalid="ignore"):
+        frequent = cycle <= FREQUENT_CYCLE_DAYS   # NaN (one order) compares False
+    seasonal = _seasonal_gaps(g, m, day)[present] if rules.seasonal else 0.0
+    recent = g.total(g.volume, m & (g.day > today - 90))[present]
+    year_ago = g.total(g.volume, m & (g.day > today - 455) & (g.day <= today - 365))[present]
+    value = g.total(g.value, m & (g.day > last_full[g.code] - 365))[present]
+    lost_after = np.where(frequent, rules.lost_days_frequent, rules.lost_days_other)
+    with np.errstate(invalid="ignore"):
+        overdue = ~np.isnan(cycle) & (days_since > np.maximum(rules.k * cycle, MIN_GAP_DAYS)) \
+            & (days_since > seasonal)
+    declining = (year_ago > 0) & (recent < rules.decline_ratio * year_ago)
+    status = np.select([days_since > lost_after, overdue, declining],
+                       [STATUSES.index("lost"), STATUSES.index("overdue"),
+                        STATUSES.index("declining")], STATUSES.index("active"))
+    return _Judged(g.ids[present], last, days_since, cycle, frequent, seasonal, recent,
+                   year_ago, value, last + lost_after + 1, status)
 
 
 def _day_number(ts: pd.Timestamp) -> int:
@@ -102,8 +130,12 @@ def _seasonal_gaps(g: Groups, m: np.ndarray, day: pd.Timestamp) -> np.ndarray:
     best = np.zeros(len(g.ids))
     for years in range(1, SEASON_YEARS + 1):
         then = _day_number(day - pd.DateOffset(years=years))
-        spanning = m & ~g.first_row & (g.prev <= then) & (g.day >= then)
-        np.maximum.at(best, g.code[spanning], g.gap[spanning])
+        rows = np.flatnonzero(m & ~g.first_row & (g.prev <= then) & (g.day >= then))
+        # at most two gaps per customer span a day; written in ascending order, the last
+        # (largest) write wins — ufunc.at was the slow part of a twelve-month trend
+        rows = rows[np.argsort(g.gap[rows], kind="stable")]
+        codes = g.code[rows]
+        best[codes] = np.maximum(best[codes], g.gap[rows])
     return best
 
 
@@ -119,17 +151,17 @@ def status_trend(history: History, *, months: pd.PeriodIndex, rules: Rules = DEF
     """Customers per status at each month end (lost only counts those lost within the 24
     months before, so the chart shows recent losses, not every customer ever)."""
     rows = []
+    days = history.days["date"]
     for month in months:
-        end = month.to_timestamp(how="end").date()
-        s = customer_status(history, as_of=end, rules=rules)
-        if s.empty:
+        end = pd.Timestamp(month.to_timestamp(how="end").date())
+        if not (days <= end).any():
             continue
-        recent_lost = (s["status"] == "lost") & (
-            pd.to_datetime(s["lost_on"]) > pd.Timestamp(end) - pd.Timedelta(days=730))
-        s = s[(s["status"] != "lost") | recent_lost]
-        counts = s["status"].value_counts()
-        rows.append({"month": month.to_timestamp(), **{k: int(counts.get(k, 0))
-                                                       for k in STATUSES}})
+        j = _judge(history.groups(), end, rules)
+        lost = j.status == STATUSES.index("lost")
+        keep = ~lost | (j.lost_on > _day_number(end) - 730)
+        counts = np.bincount(j.status[keep], minlength=len(STATUSES))
+        rows.append({"month": month.to_timestamp(), **{k: int(counts[i])
+                                                       for i, k in enumerate(STATUSES)}})
     return pd.DataFrame(rows, columns=["month", *STATUSES])
 
 
