@@ -231,8 +231,10 @@ def exposure(tables: Tables, *, as_of: date) -> pd.DataFrame:
     out["sales_rep"] = customers.get("sales_rep")
     master_grade = customers["credit_grade"] if "credit_grade" in customers else pd.Series(
         np.nan, index=ids)
-    derived = derived_grades(tables, as_of=as_of) if tables.invoices is not None else \
-        pd.Series(dtype=object)
+    missing = ids[master_grade.isna().to_numpy()]
+    derived = (derived_grades(_for_customers(tables, missing, everyone=len(missing) == len(ids)),
+                              as_of=as_of)
+               if tables.invoices is not None and len(missing) else pd.Series(dtype=object))
     out["grade"] = master_grade.where(master_grade.notna(), derived.reindex(ids))
     out["grade_source"] = np.where(master_grade.notna(), "master",
                                    np.where(out["grade"].notna(), "derived", "none"))
@@ -259,6 +261,19 @@ def exposure(tables: Tables, *, as_of: date) -> pd.DataFrame:
     out = out[keep].reset_index()
     return out.sort_values(["over_limit", "exposure_cny", "customer_id"],
                            ascending=[False, False, True]).reset_index(drop=True)
+
+
+def _for_customers(tables: Tables, ids: pd.Index, *, everyone: bool) -> Tables:
+    """The invoices and payments of ``ids`` only (all of them when ``everyone``): a payment
+    history is derived only for customers without a grade in the master, usually few."""
+    if everyone or tables.invoices is None:
+        return tables
+    keep = ibis.memtable(pd.DataFrame({"customer_id": list(ids)}),
+                         schema={"customer_id": "string"})
+    invoices = tables.invoices.filter(_.customer_id.isin(keep.customer_id))
+    payments = (tables.payments.filter(_.invoice_id.isin(invoices.invoice_id))
+                if tables.payments is not None else None)
+    return tables.with_(invoices=invoices, payments=payments)
 
 
 def suggested_limit(monthly_sales: pd.Series, term_months: pd.Series,
