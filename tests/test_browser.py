@@ -229,8 +229,11 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
             expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(0)
         page.goto(f"{url}/pyramid?lang=en")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        idle = page.locator('[data-testid="stStatusWidget"]')
+        expect(idle).to_have_count(0, timeout=60_000)  # a click during a rerun can be lost
         page.get_by_role("textbox", name="User name").fill("boss")
         page.get_by_role("textbox", name="Password").fill("boss-password-1")
+        expect(idle).to_have_count(0, timeout=60_000)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_text("boss (Executive)")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(_shots() / "signed_in_en.png"))
