@@ -70,8 +70,9 @@ if high < low:
 try:
     with st.spinner(labels("model_running")):
         result = ctx.cached_unfiltered(churn.backtest_view, kind=kind)
-        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind,
-                                       bands=(low, high))
+        # the same call as the Overview's early warning (ctx.early_warning): one model
+        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind)
+        scores.customers["band"] = churn.band(scores.customers["probability"], (low, high))
 except ValueError:
     st.info(labels("model_not_enough"))
     st.stop()

@@ -298,3 +298,29 @@ def test_early_warning_takes_the_churn_pages_scores(demo_tables: Tables) -> None
     nobody = filters.apply(demo_tables, filters.Filters(
         period=Period(date(2025, 1, 1), end), provinces=("no such province",)))
     assert warning.early_warning(nobody, as_of=end, churn_scores=scores).empty
+
+
+def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The first visitor's Overview trains the churn model; the credit and churn pages reuse
+    it (same scope, same data version) instead of training their own."""
+    import streamlit as st
+
+    from analytics.churn import views
+
+    trained: list[date] = []
+    real = views.score
+
+    def counting(*args: object, **kwargs: object) -> churn.Scores:
+        trained.append(kwargs["as_of"])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(views, "score", counting)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert len(trained) == 1
+    at.switch_page("pages/8_credit.py").run()
+    at.switch_page("pages/5_churn.py").run()
+    assert not at.exception
+    assert len(trained) == 1

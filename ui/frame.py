@@ -60,7 +60,9 @@ class Context:
         narrow the list), so the Overview, the credit page and the churn page train it once
         between them and show a customer the same probability."""
         try:
-            scores = self.cached_unfiltered(churn.score_view, as_of=as_of).customers
+            # the churn page's call with its default model: one cached model for both
+            scores = self.cached_unfiltered(churn.score_view, as_of=as_of,
+                                            kind=churn.MODELS[0]).customers
         except ValueError:  # not enough history to train
             return self.cached(warning.early_warning, as_of=as_of, with_churn=False)
         keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
