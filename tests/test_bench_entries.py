@@ -24,3 +24,23 @@ def test_every_cached_page_call_is_benchmarked() -> None:
     entries = (ROOT / "bench" / "entries.py").read_text(encoding="utf-8")
     missing = sorted(c for c in called - NOT_TIMED if f"{c}(" not in entries)
     assert not missing, missing
+
+
+def test_every_entry_and_reference_runs_on_the_demo(demo_warehouse, demo_dir) -> None:  # type: ignore[no-untyped-def]
+    """`make bench` calls these at 1 M and 10 M lines; on the demo they must run, and each
+    main-five reference must compute our result, or the bench's ratios mean nothing."""
+    from analytics import overview
+    from analytics.period import preset
+    from bench.entries import ENTRIES
+    from bench.references import MAIN_FIVE, OURS, REFERENCES, agree
+
+    tables = demo_warehouse.tables()
+    span = overview.data_range(tables)
+    assert span is not None
+    period = preset("last_12_months", as_of=span[1])
+    for entry in ENTRIES:
+        assert entry.call(tables, period) is not None, entry.name
+    for name in MAIN_FIVE:
+        ours = OURS[name](tables, period)
+        for kind in ("sql", "pandas"):
+            agree(name, ours, REFERENCES[f"{kind}:{name}"](demo_dir, period))
