@@ -52,14 +52,10 @@ __all__ = [
 ]
 from analytics.churn.views import (
     backtest_view,
-    cohort_view,
-    lost_view,
     risk_table,
     score_view,
     status_view,
     status_views,
-    trend_view,
 )
 
-__all__ += ["backtest_view", "cohort_view", "lost_view", "risk_table", "score_view",
-            "status_view", "status_views", "trend_view"]
+__all__ += ["backtest_view", "risk_table", "score_view", "status_view", "status_views"]

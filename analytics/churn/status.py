@@ -68,7 +68,7 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
                              "seasonal_gap_days", "frequent", "recent_volume",
                              "year_ago_volume", "value_12m", "lost_on"]]
     if lost_since is not None:
-        out = out[(out["status"] != "lost") | (out["lost_on"] >= lost_since)]
+        out = recent(out, lost_since=lost_since)
     info = [c for c in ("name", "type", "province", "sales_rep") if c in history.customers]
     return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
 
@@ -137,6 +137,11 @@ def _seasonal_gaps(g: Groups, m: np.ndarray, day: pd.Timestamp) -> np.ndarray:
         codes = g.code[rows]
         best[codes] = np.maximum(best[codes], g.gap[rows])
     return best
+
+
+def recent(status: pd.DataFrame, *, lost_since: date) -> pd.DataFrame:
+    """``status`` without the customers already lost before ``lost_since``."""
+    return status[(status["status"] != "lost") | (status["lost_on"] >= lost_since)]
 
 
 def status_summary(status: pd.DataFrame) -> pd.DataFrame:

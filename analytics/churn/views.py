@@ -17,6 +17,7 @@ from analytics.churn.status import (
     cohort_retention,
     customer_status,
     lost_in_period,
+    recent,
     status_trend,
 )
 from analytics.i18n import Labels
@@ -26,50 +27,31 @@ from analytics.warehouse import Tables
 
 @dataclass
 class StatusViews:
-    status: pd.DataFrame   # status_view
-    trend: pd.DataFrame    # trend_view
-    lost: pd.DataFrame     # lost_view
-    cohorts: pd.DataFrame  # cohort_view
+    status: pd.DataFrame   # as status_view
+    trend: pd.DataFrame    # customers per status at each month end
+    lost: pd.DataFrame     # lost within the period, biggest value first
+    cohorts: pd.DataFrame  # the twelve most recent first-order quarters' retention
 
 
 def status_views(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES
                  ) -> StatusViews:
-    """The status part of the churn page from one load of the purchase history (each view
-    on its own loads it again: a second per view on a large book)."""
+    """The status part of the churn page from one load of the purchase history (a second
+    per load on a large book)."""
     history = load_history(tables)
-    status = customer_status(history, as_of=period.end, rules=rules)
+    everyone = customer_status(history, as_of=period.end, rules=rules)
+    share = cohort_retention(history, as_of=period.end)
     return StatusViews(
-        status=status[(status["status"] != "lost") | (status["lost_on"] >= period.start)],
+        status=recent(everyone, lost_since=period.start),
         trend=status_trend(history, months=period.months(), rules=rules),
-        lost=lost_in_period(status, start=period.start, end=period.end),
-        cohorts=_recent_cohorts(cohort_retention(history, as_of=period.end)))
+        lost=lost_in_period(everyone, start=period.start, end=period.end),
+        # cohorts with at least one later quarter: a readable heatmap
+        cohorts=share.dropna(subset=[1]).tail(12) if 1 in share else share)
 
 
 def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
     """Status of every customer at the period end; lost ones only if lost within the period."""
     return customer_status(load_history(tables), as_of=period.end,
                            rules=rules, lost_since=period.start)
-
-
-def trend_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    return status_trend(load_history(tables), months=period.months(),
-                        rules=rules)
-
-
-def cohort_view(tables: Tables, *, period: Period, quarters: int = 12) -> pd.DataFrame:
-    return _recent_cohorts(cohort_retention(load_history(tables), as_of=period.end,
-                                            quarters=quarters))
-
-
-def _recent_cohorts(share: pd.DataFrame) -> pd.DataFrame:
-    # the twelve most recent cohorts with at least one later quarter: a readable heatmap
-    return share.dropna(subset=[1]).tail(12) if 1 in share else share
-
-
-def lost_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
-    status = customer_status(load_history(tables), as_of=period.end,
-                             rules=rules)
-    return lost_in_period(status, start=period.start, end=period.end)
 
 
 def backtest_view(tables: Tables, *, kind: str = "logistic",
