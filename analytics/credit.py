@@ -21,6 +21,7 @@ import pandas as pd
 from ibis import _
 
 from analytics import grading
+from analytics.measures import with_settlement
 from analytics.period import Period
 from analytics.warehouse import MissingData, Tables
 
@@ -121,13 +122,8 @@ def _not_settled_before(inv: ibis.Table, payments: ibis.Table, first: date) -> i
     at no date from ``first`` on (every payment counted then is already in). With many dates
     that leaves most of a long history out of the per-date sums (DSO trend at 10 M lines:
     2.2 → 1.5 s); with a few, the extra pass costs more than it saves."""
-    totals = payments.group_by("invoice_id").aggregate(total=_.paid_cny.sum(),
-                                                       last_paid=_.paid_date.max())
-    j = inv.left_join(totals, "invoice_id").select(*[inv[c] for c in inv.columns],
-                                                   totals.total, totals.last_paid)
-    settled = ((j.amount_cny - j.total.fill_null(0.0) <= 0.01)
-               & (j.last_paid.fill_null(ibis.date(1, 1, 1)) < first))
-    return j.filter(~settled).select(*inv.columns)
+    j = with_settlement(inv, payments)
+    return j.filter(j.settled_on.isnull() | (j.settled_on >= first)).select(*inv.columns)
 
 
 def on_time_by_month(tables: Tables, months: pd.PeriodIndex) -> pd.Series:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from analytics.measures import CENT, with_settlement
 from analytics.period import Period
 from analytics.warehouse import Tables
 
@@ -128,13 +129,11 @@ def payment_behaviour(tables: Tables, *, as_of: Period) -> pd.DataFrame:
     end = as_of.end
     inv = tables.invoices.filter((_.due_date < end) & (_.due_date >= end - timedelta(days=730)))
     if tables.payments is not None:
-        paid = (tables.payments.filter(_.paid_date <= end).group_by("invoice_id")
-                .aggregate(paid_cny=_.paid_cny.sum(), last_paid=_.paid_date.max()))
-        inv = inv.left_join(paid, inv.invoice_id == paid.invoice_id).select(
-            inv.customer_id, inv.due_date, inv.amount_cny, paid.paid_cny, paid.last_paid)
+        inv = with_settlement(inv, tables.payments.filter(_.paid_date <= end))
+        settled = inv.settled_on.notnull()
     else:
-        inv = inv.mutate(paid_cny=0.0, last_paid=ibis_null_date())
-    settled = inv.paid_cny.fill_null(0.0) >= inv.amount_cny - 0.01
+        inv = inv.mutate(last_paid=ibis_null_date())
+        settled = inv.amount_cny <= CENT
     settled_on = ibis.ifelse(settled, inv.last_paid, ibis.literal(end))
     days_late = settled_on.epoch_days() - inv.due_date.epoch_days()
     frame = (inv.mutate(days_late=days_late, unpaid_180=~settled & (days_late > 180))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
+CENT = 0.01   # an invoice is settled when payments cover it to within a cent
+
 
 def has_cost(table: ibis.Table) -> bool:
     return "cost_cny" in table.columns
@@ -29,3 +31,18 @@ def sales_aggregates(table: ibis.Table) -> dict[str, ibis.Value]:
         out["gross_profit_cny"] = (_.amount_cny - _.cost_cny).sum()
         out["costed_revenue_cny"] = _.amount_cny.sum(where=_.cost_cny.notnull())
     return out
+
+
+def with_settlement(invoices: ibis.Table, payments: ibis.Table) -> ibis.Table:
+    """``invoices`` with paid_cny (the sum of ``payments``, 0 without any), last_paid and
+    settled_on: the date the payments covered the invoice to within a cent (its last
+    payment; the invoice date when it needed none), null while they do not. ``payments``
+    is whatever the caller counts: all of them, or those up to a date."""
+    totals = payments.group_by("invoice_id").aggregate(paid_cny=_.paid_cny.sum(),
+                                                       last_paid=_.paid_date.max())
+    j = invoices.left_join(totals, "invoice_id").select(
+        *[invoices[c] for c in invoices.columns], totals.paid_cny, totals.last_paid)
+    j = j.mutate(paid_cny=j.paid_cny.fill_null(0.0))
+    covered = j.paid_cny >= j.amount_cny - CENT
+    return j.mutate(settled_on=ibis.ifelse(covered, j.last_paid.fill_null(j.invoice_date),
+                                           ibis.null("date")))

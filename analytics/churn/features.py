@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from analytics.measures import with_settlement
 from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Tables
 
@@ -148,12 +149,8 @@ def _open_at_many(inv: ibis.Table, pay: ibis.Table, cuts: ibis.Table) -> ibis.Ta
     so it is open then only if the payments never covered it). Most invoices are settled
     within a quarter, so a training set's twenty cutoffs cost little more than one; for a
     single cutoff the plain join is faster."""
-    totals = pay.group_by("invoice_id").aggregate(total=_.paid_cny.sum(),
-                                                  last_paid=_.paid_date.max())
-    inv = inv.left_join(totals, "invoice_id").select(
-        *[inv[c] for c in inv.columns], totals.total, totals.last_paid)
-    uncovered = inv.amount_cny - inv.total.fill_null(0.0) > 0.01
-    inv = inv.mutate(open_until=ibis.ifelse(uncovered, ibis.date(9999, 12, 31), inv.last_paid))
+    inv = with_settlement(inv, pay)
+    inv = inv.mutate(open_until=inv.settled_on.fill_null(ibis.date(9999, 12, 31)))
     pairs = inv.join(cuts, (inv.invoice_date < cuts.cutoff) & (cuts.cutoff <= inv.open_until))
     pj = pay.join(pairs.select("invoice_id", "cutoff"), "invoice_id").filter(
         _.paid_date < _.cutoff)
