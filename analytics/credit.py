@@ -21,7 +21,7 @@ import pandas as pd
 from ibis import _
 
 from analytics import grading
-from analytics.measures import with_settlement
+from analytics.measures import id_table, with_settlement
 from analytics.period import Period
 from analytics.warehouse import MissingData, Tables
 
@@ -264,8 +264,7 @@ def _for_customers(tables: Tables, ids: pd.Index, *, everyone: bool) -> Tables:
     history is derived only for customers without a grade in the master, usually few."""
     if everyone or tables.invoices is None:
         return tables
-    keep = ibis.memtable(pd.DataFrame({"customer_id": list(ids)}),
-                         schema={"customer_id": "string"})
+    keep = id_table(list(ids))
     invoices = tables.invoices.filter(_.customer_id.isin(keep.customer_id))
     payments = (tables.payments.filter(_.invoice_id.isin(invoices.invoice_id))
                 if tables.payments is not None else None)

@@ -1,4 +1,4 @@
-"""Sales measures as Ibis aggregates, defined once so every page computes them the same way.
+"""Sales and payment measures as Ibis expressions, defined once so every page agrees.
 
 Gross profit counts only lines that carry a cost: appending a transactions file without costs
 to a warehouse with costs must not turn those lines' revenue into profit. Margin divides that
@@ -7,7 +7,10 @@ profit by the revenue of the same lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
+import pandas as pd
 from ibis import _
 
 CENT = 0.01   # an invoice is settled when payments cover it to within a cent
@@ -46,3 +49,10 @@ def with_settlement(invoices: ibis.Table, payments: ibis.Table) -> ibis.Table:
     covered = j.paid_cny >= j.amount_cny - CENT
     return j.mutate(settled_on=ibis.ifelse(covered, j.last_paid.fill_null(j.invoice_date),
                                            ibis.null("date")))
+
+
+def id_table(ids: Sequence[str]) -> ibis.Table:
+    """Customer ids as a small engine table, to narrow others by a semi-join (a literal
+    list of thousands of ids in the query text is slow to compile and run)."""
+    return ibis.memtable(pd.DataFrame({"customer_id": list(ids)}),
+                         schema={"customer_id": "string"})

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from analytics.measures import with_settlement
+from analytics.measures import id_table, with_settlement
 from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Tables
 
@@ -165,9 +165,7 @@ def feature_table(tables: Tables, cuts: Sequence[date], *,
     ``customer_id``, the features (as in FEATURE_TEXT) and ``value_365`` (gross profit where
     costs are known, else revenue, of the 365 days before the cutoff: what is at stake).
     ``customers`` limits the rows to those customers (a training sample)."""
-    ids = (None if customers is None else
-           ibis.memtable(pd.DataFrame({"customer_id": list(customers)}),
-                         schema={"customer_id": "string"}))
+    ids = None if customers is None else id_table(customers)
     cut_t = _cutoff_table(cuts)
     days = purchase_days(tables, ids)
     base = _purchases(days, cut_t)
@@ -264,11 +262,9 @@ def features(tables: Tables, cutoff: date, *, customers: Sequence[str] | None = 
     return frame.drop(columns=["cutoff", "value_365"]).set_index("customer_id")
 
 
-def _label_counts(tables: Tables, cuts: Sequence[date], horizon: int,
+def _bought_within(tables: Tables, cuts: Sequence[date], horizon: int,
                   customers: Sequence[str] | None) -> pd.DataFrame:
-    ids = (None if customers is None else
-           ibis.memtable(pd.DataFrame({"customer_id": list(customers)}),
-                         schema={"customer_id": "string"}))
+    ids = None if customers is None else id_table(customers)
     cut_t = _cutoff_table(cuts)
     orders = _narrowed(tables.get("orders"), ids)
     j = orders.join(cut_t, (orders.order_date >= cut_t.cutoff)
@@ -283,7 +279,7 @@ def with_labels(frame: pd.DataFrame, tables: Tables, horizon: int = HORIZON_DAYS
     """``frame`` (from feature_table) with ``churned``: 1 = no order in
     [cutoff, cutoff + horizon)."""
     cuts = sorted({c.date() for c in frame["cutoff"]})
-    bought = _label_counts(tables, cuts, horizon, customers).assign(stayed=1)
+    bought = _bought_within(tables, cuts, horizon, customers).assign(stayed=1)
     merged = frame.merge(bought, on=["cutoff", "customer_id"], how="left")
     return merged.assign(churned=1 - merged.pop("stayed").fillna(0).astype("int64"))
 
