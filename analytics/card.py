@@ -14,6 +14,7 @@ from ibis import _
 from analytics import customers as cu
 from analytics import grading
 from analytics.period import Period
+from analytics.stored import kept
 from analytics.warehouse import MissingData, Tables
 
 OVERDUE_CYCLES = 2.0      # overdue when the gap since the last order exceeds k × own cycle
@@ -188,6 +189,7 @@ class Standing:
     rows: pd.DataFrame        # year, customer_id, tier, rank, grade
 
 
+@kept
 def standing(tables: Tables, *, as_of: date, since: date | None = None) -> Standing:
     """Tiers (by gross profit, or revenue when cost is hidden) and grades at each year end
     from the year of ``since`` (default: the first order) to ``as_of``'s year, the current

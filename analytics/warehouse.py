@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = ROOT / "data" / "warehouse"
 ENV_URL = "STEELSIGHT_WAREHOUSE"
 KEEP_VERSIONS = 10  # rollback history; each version is a full copy, so keep it modest
+STORED_TABLE = "stored_results"  # analytics.stored
 _VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")
 
 
@@ -66,6 +67,9 @@ class Tables:
     # True when customer-dimension filters (province, rep, type) narrowed the tables: company-wide
     # figures such as inventory days no longer match the filtered sales.
     customer_filtered: bool = False
+    # Results computed when the version was written (analytics.stored): valid for the whole
+    # book only, so narrowing the tables (with_) drops them.
+    stored: ibis.Table | None = None
 
     def get(self, name: str) -> ibis.Table:
         table = getattr(self, name, None)
@@ -81,12 +85,15 @@ class Tables:
         return [f.name for f in fields(self) if f.name in schema.TABLES and self.has(f.name)]
 
     def with_(self, **changes: Any) -> Tables:
-        return replace(self, **changes)
+        """These tables with some replaced; results stored for the whole book are dropped
+        unless passed on explicitly (every narrowing goes through here)."""
+        return replace(self, **{"stored": None, **changes})
 
 
 def tables_from(con: ibis.BaseBackend) -> Tables:
     names = set(con.list_tables())
-    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names})
+    stored = con.table(STORED_TABLE) if STORED_TABLE in names else None
+    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names}, stored=stored)
 
 
 def tables_from_frames(frames: Mapping[str, pd.DataFrame]) -> Tables:
@@ -207,12 +214,14 @@ class Warehouse:
 
     @contextlib.contextmanager
     def writing(self, *, action: str, note: str = "", fresh: bool = False,
-                meta: dict[str, object] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+                meta: dict[str, object] | None = None, derive: bool = True
+                ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Write a new version: yields a read-write connection to a private copy.
 
         The copy becomes current only if the block finishes without error and the file reopens
         and counts; otherwise it is deleted and the warehouse is unchanged. ``fresh`` starts
-        from an empty database instead of a copy of the current version.
+        from an empty database instead of a copy of the current version. ``derive`` computes
+        the results kept with each version (analytics.stored) from the data as written.
         """
         with self._lock():
             for stale in self.root.glob(".v*.duckdb.tmp*"):  # left by a killed writer
@@ -227,6 +236,10 @@ class Warehouse:
             con = duckdb.connect(str(tmp))
             try:
                 yield con
+                if derive:
+                    # imported here: analytics.stored imports the analytics that import this
+                    from analytics import stored
+                    stored.write(con)
                 con.execute("CHECKPOINT")
                 con.close()
                 rows = _row_counts(tmp)  # reopens read-only: proves the file is whole
@@ -323,7 +336,8 @@ def _row_counts(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+            if r[0] != STORED_TABLE]  # results, not data (analytics.stored)
         return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0])  # type: ignore[index]
                 for n in names}
     finally:

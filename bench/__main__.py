@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import overview, sample, schema
+from analytics import overview, sample, schema, stored
 from analytics.period import preset
 from analytics.warehouse import Warehouse
 from bench.entries import ENTRIES
@@ -48,6 +48,16 @@ def _warehouse(scale: float) -> tuple[Warehouse, float]:
     t = time.perf_counter()
     sample.build(wh, sample.SampleConfig(scale=scale))
     return wh, time.perf_counter() - t
+
+
+def _stored_write_s(wh: Warehouse) -> float:
+    """Seconds to compute the results stored with a version (part of every write), measured
+    by writing the current data again as a new version (a cache from before stored results
+    gains them this way too)."""
+    with wh.writing(action="bench", note="stored results", derive=False) as con:
+        t = time.perf_counter()
+        stored.write(con)
+        return time.perf_counter() - t
 
 
 def _probe(folder: Path, name: str, repeat: int) -> dict[str, float]:
@@ -99,6 +109,18 @@ def run(scales: list[float], repeat: int) -> str:
                     for k in ("cold", "warm", "rss_mb")}
             lines.append(f"| {entry.page} | {entry.name} | {r['cold']:.2f}{mark['cold']} | "
                          f"{r['warm']:.2f}{mark['warm']} | {r['rss_mb']:.0f}{mark['rss_mb']} |")
+        stored_s = _stored_write_s(wh)
+        lines += ["", "Results stored with each version (analytics.stored): the pages' default "
+                  "calls above read them; **computed** is the same call on request (a narrowed "
+                  "scope or filter, other arguments), as a new process, median of "
+                  f"{repeat}. Computing all of them is part of every write: "
+                  f"{stored_s:.1f} s here.", "",
+                  "| entry point | computed cold s | computed warm s | peak RSS MB |",
+                  "|---|---|---|---|"]
+        for entry in (e for e in ENTRIES if e.stored):
+            r = _probe(wh.root, f"computed:{entry.name}", repeat)
+            lines.append(f"| {entry.name} | {r['cold']:.2f} | {r['warm']:.2f} | "
+                         f"{r['rss_mb']:.0f} |")
         lines += ["", "The main five against two references computing the same result (checked "
                   "equal first): one hand-written DuckDB query (the floor) and pandas alone "
                   "(load the tables, compute). Churn features: all of them, at the period end "

@@ -34,13 +34,21 @@ class Entry:
     page: str
     name: str
     call: Callable[[Tables, Period], Any]
+    stored: bool = False   # its default result is stored with each version (analytics.stored)
+
+
+def _early_warning(t: Tables, p: Period) -> Any:
+    """As ui/frame.Context.early_warning: the churn page's scores, then the list."""
+    scores = churn.score_view(t, as_of=p.end).customers
+    return warning.early_warning(t, as_of=p.end, churn_scores=scores[
+        ["customer_id", "name", "probability", "value_12m"]])
 
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("overview", "overview KPIs", lambda t, p: overview.kpi_comparison(t, p)),
     Entry("overview", "monthly chart", lambda t, p: overview.monthly(t, p)),
     Entry("overview", "top customers", lambda t, p: overview.top_customers(t, p)),
-    Entry("overview", "early warning", lambda t, p: warning.early_warning(t, as_of=p.end)),
+    Entry("overview", "early warning", _early_warning),
     Entry("pyramid", "pyramid", lambda t, p: customers.pyramid(t, period=p)),
     Entry("pyramid", "migration", lambda t, p: customers.tier_migration(t, period=p)),
     Entry("abc", "ABC customers", lambda t, p: abc.abc_customers(t, period=p)),
@@ -54,12 +62,13 @@ ENTRIES: tuple[Entry, ...] = (
         t, customer_id=card.search(t, as_of=p.end)["customer_id"].iloc[0], as_of=p.end,
         with_history=False)),
     Entry("customer", "tier and grade history (all cards)", lambda t, p: card.standing(
-        t, as_of=p.end)),
+        t, as_of=p.end), stored=True),
     Entry("churn", "churn status, trend, cohorts", lambda t, p: churn.status_views(
-        t, period=p)),
+        t, period=p), stored=True),
     Entry("churn", "churn features", lambda t, p: churn.features(t, p.end)),
-    Entry("churn", "churn backtest", lambda t, p: churn.backtest_view(t)),
-    Entry("churn", "churn scoring", lambda t, p: churn.score_view(t, as_of=p.end)),
+    Entry("churn", "churn backtest", lambda t, p: churn.backtest_view(t), stored=True),
+    Entry("churn", "churn scoring", lambda t, p: churn.score_view(t, as_of=p.end),
+          stored=True),
     Entry("satisfaction", "satisfaction", lambda t, p: satisfaction.summary(t, period=p)),
     Entry("satisfaction", "satisfaction trend", lambda t, p: satisfaction.trend(t, period=p)),
     Entry("satisfaction", "dimensions", lambda t, p: satisfaction.dimensions(t, period=p)),

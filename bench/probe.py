@@ -1,4 +1,6 @@
 """One entry point in a fresh process: ``python -m bench.probe FOLDER NAME REPEAT``.
+NAME is an entry (bench/entries.py), ``computed:ENTRY`` (ignoring the results stored with the
+version, as for a narrowed scope), or a main-five ``ours:``/``sql:``/``pandas:`` result.
 
 Prints JSON: cold (the first call after opening the warehouse, in a new process, seconds),
 warm (median of REPEAT further calls), rss_mb (peak resident memory of the process)."""
@@ -39,6 +41,9 @@ def main() -> None:
     elif name.startswith("ours:"):
         call = OURS[name[5:]]
         tables = wh.tables()
+    elif name.startswith("computed:"):  # without the version's stored results
+        call = by_name(name.removeprefix("computed:")).call
+        tables = wh.tables().with_()
     else:
         call = by_name(name).call
         tables = wh.tables()

@@ -308,7 +308,8 @@ def test_early_warning_takes_the_churn_pages_scores(demo_tables: Tables) -> None
 def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     """The first visitor's Overview trains the churn model; the credit and churn pages reuse
-    it (same scope, same data version) instead of training their own."""
+    it (same scope, same data version) instead of training their own. Last year's period: the
+    default period's model is stored with the version (tests/test_stored.py)."""
     import streamlit as st
 
     from analytics.churn import views
@@ -323,8 +324,9 @@ def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.Mon
     monkeypatch.setattr(views, "score", counting)
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["period_preset"] = "last_year"
     at.run()
-    assert len(trained) == 1
+    assert trained == [date(2025, 1, 1)]
     at.switch_page("pages/8_credit.py").run()
     at.switch_page("pages/5_churn.py").run()
     assert not at.exception

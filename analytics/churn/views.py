@@ -22,6 +22,7 @@ from analytics.churn.status import (
 )
 from analytics.i18n import Labels
 from analytics.period import Period
+from analytics.stored import kept
 from analytics.warehouse import Tables
 
 
@@ -33,6 +34,7 @@ class StatusViews:
     cohorts: pd.DataFrame  # the twelve most recent first-order quarters' retention
 
 
+@kept
 def status_views(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES
                  ) -> StatusViews:
     """The status part of the churn page from one load of the purchase history (a second
@@ -54,11 +56,13 @@ def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES)
                            rules=rules, lost_since=period.start)
 
 
+@kept
 def backtest_view(tables: Tables, *, kind: str = "logistic",
                   horizon: int = HORIZON_DAYS) -> Backtest:
     return backtest(tables, kind=kind, horizon=horizon)
 
 
+@kept
 def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
                horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS) -> Scores:
     _, end = order_span(tables)

@@ -1,0 +1,124 @@
+"""Results stored with each version (analytics.stored): equal to computing them, used only for
+the whole book, rebuilt by every write, and what the pages' default calls get."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import access, filters, sample, stored
+from analytics.period import Period
+from analytics.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2025, 12, 31)   # the demo's last order date
+
+
+def _assert_same(a: Any, b: Any) -> None:
+    assert type(a) is type(b)
+    if isinstance(b, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    elif dataclasses.is_dataclass(b):
+        for f in dataclasses.fields(b):
+            _assert_same(getattr(a, f.name), getattr(b, f.name))
+    else:
+        assert a == b
+
+
+def test_the_demo_version_holds_every_default_result_equal_to_computing_it(
+        demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    assert tables.stored is not None
+    keys = tables.stored.select("name").to_pandas()["name"].tolist()
+    defaults = stored._defaults(END)
+    assert sorted(keys) == sorted(name for name, _ in defaults)
+    computed_from = tables.with_()          # the same tables without the stored results
+    assert computed_from.stored is None
+    for name, kwargs in defaults:
+        fn = stored._KEPT[name]
+        _assert_same(fn(tables, **kwargs), fn(computed_from, **kwargs))
+
+
+def test_narrowed_tables_never_see_the_whole_books_results(demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    rep = access.Scope(user="r", level="rep", reps=("张伟",), single_user=False)
+    assert access.scoped(tables, rep).stored is None
+    narrowed = filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
+                                                     provinces=("Guangxi",)))
+    assert narrowed.stored is None
+    # no filter, full access: the tables are the book itself and keep them
+    assert filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END))) \
+        .stored is not None
+    assert access.scoped(tables, access.Scope()).stored is not None
+
+
+def test_other_arguments_are_computed(demo_warehouse: Warehouse,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.churn import views
+
+    calls: list[object] = []
+    real = views.score
+    monkeypatch.setattr(views, "score", lambda *a, **k: calls.append(k) or real(*a, **k))
+    tables = demo_warehouse.tables()
+    views.score_view(tables, as_of=END)
+    assert calls == []                            # the stored default
+    views.score_view(tables, as_of=date(2025, 6, 30))
+    assert len(calls) == 1                        # another date: trained on request
+
+
+def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    frames = sample.generate_frames()
+    wh.replace_tables(frames, action="import")
+    first = wh.tables().stored.to_pandas()
+    assert len(first) == 4
+    later = frames["orders"].iloc[:3].assign(order_id=["X1", "X2", "X3"],
+                                             order_date=pd.Timestamp("2026-01-15"))
+    wh.append_rows({"orders": later}, action="import")
+    second = wh.tables().stored.to_pandas()
+    assert len(second) == 4
+    assert '"as_of": "2026-01-15"' in " ".join(second["key"])   # the new data's end
+    assert '"as_of": "2026-01-15"' not in " ".join(first["key"])
+    # a book too short to train on still imports, with the model left to the request
+    short = Warehouse(tmp_path / "short")
+    short.replace_tables({"orders": later}, action="import")
+    names = set(short.tables().stored.to_pandas()["name"])
+    assert "analytics.churn.views.score_view" not in names
+    assert short.row_counts() == {"orders": 3}    # results are not data
+
+
+def test_the_pages_default_calls_are_served_from_the_version(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overview, churn, credit and customer pages at their defaults train no model and grade
+    no year: every kept result they ask for is the stored one."""
+    import streamlit as st
+
+    from analytics import card
+    from analytics.churn import views
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed on request")
+
+    for module, name in ((views, "score"), (views, "backtest"), (views, "load_history"),
+                         (card.grading, "grade")):
+        monkeypatch.setattr(module, name, refuse)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    for page in ("pages/5_churn.py", "pages/8_credit.py", "pages/4_customer.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+
+
+def test_a_stored_value_names_only_analytics_dataclasses() -> None:
+    with pytest.raises(ValueError, match="not a stored result class"):
+        stored.decode({"dataclass": "pathlib.PurePath", "fields": {}})
+    value = {"a": 1}
+    with pytest.raises(TypeError):
+        stored.encode(value)
