@@ -23,6 +23,7 @@ from ibis import _
 from analytics import grading
 from analytics.measures import id_table, with_settlement
 from analytics.period import Period
+from analytics.stored import kept
 from analytics.warehouse import MissingData, Tables
 
 BUCKETS = ("not_due", "1_30", "31_60", "61_90", "91_180", "over_180")
@@ -79,6 +80,7 @@ def ageing(items: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     return out.drop(columns="_all", errors="ignore")
 
 
+@kept
 def ageing_summary(tables: Tables, *, as_of: date, by: str | None = None) -> pd.DataFrame:
     return ageing(open_items(tables, as_of=as_of), by=by)
 
@@ -139,6 +141,7 @@ def on_time_by_month(tables: Tables, months: pd.PeriodIndex) -> pd.Series:
     return rate.reindex(months)
 
 
+@kept
 def dso_trend(tables: Tables, *, period: Period) -> pd.DataFrame:
     """Per month end: open receivables, 90-day sales, DSO = open / (sales 90 days / 90) and the
     on-time payment rate of invoices due in the month (settled by their due date)."""
@@ -193,6 +196,7 @@ def derived_grades(tables: Tables, *, as_of: date) -> pd.Series:
     return pd.Series(grades.to_numpy(), index=behaviour["customer_id"].to_numpy())
 
 
+@kept
 def exposure(tables: Tables, *, as_of: date) -> pd.DataFrame:
     """One row per customer with a limit, receivables or open orders: grade (grade_source:
     master or derived), credit_limit_cny, payment_terms_days, open_receivables_cny,

@@ -20,6 +20,7 @@ from ibis import _
 
 from analytics.measures import CENT, with_settlement
 from analytics.period import Period
+from analytics.stored import kept
 from analytics.warehouse import Tables
 
 WAN = 10_000.0
@@ -215,6 +216,7 @@ def weighted_score(levels: pd.DataFrame, weights: dict[str, float]) -> pd.DataFr
     return out
 
 
+@kept
 def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], ...] =
           DEFAULT_WEIGHTS, mode: str = "quantile",
           quantiles: tuple[float, float, float] = QUANTILES,
@@ -266,6 +268,7 @@ def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], .
                    factors=factors, cutoffs=cutoffs)
 
 
+@kept
 def factor_coverage(tables: Tables, *, period: Period) -> pd.DataFrame:
     """One row per factor: source and coverage (share of graded customers with data); weights
     do not change it, so the weights editor can show it beside each weight."""
@@ -305,6 +308,7 @@ CURRENT = ("gross_profit", "volume", "cost_to_serve")
 FUTURE = ("industry_position", "tenure", "satisfaction")
 
 
+@kept
 def value_view(tables: Tables, *, period: Period,
                weights: tuple[tuple[str, float], ...] = VALUE_WEIGHTS) -> pd.DataFrame:
     """The sources' second method: current value (profit, volume, cost to serve) and future

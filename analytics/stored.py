@@ -61,15 +61,25 @@ def kept(fn: F) -> F:
 def _key(signature: inspect.Signature, kwargs: dict[str, Any]) -> str:
     bound = signature.bind_partial(**kwargs)
     bound.apply_defaults()
-    return json.dumps({k: v for k, v in bound.arguments.items() if k != "tables"},
-                      sort_keys=True, default=_plain)
+    return json.dumps(_plain({k: v for k, v in bound.arguments.items() if k != "tables"}),
+                      sort_keys=True)
 
 
 def _plain(value: Any) -> Any:
+    """Arguments as JSON values; numbers as floats, so a weight of 1 from the code and 1.0
+    from a page's widget make the same key."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        return _plain(dataclasses.asdict(value))
     raise TypeError(f"cannot key a stored result by {type(value).__name__}")
 
 
@@ -90,14 +100,24 @@ def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
     return [("analytics.churn.views.score_view", {"as_of": end, "kind": "logistic"}),
             ("analytics.churn.views.backtest_view", {"kind": "logistic"}),
             ("analytics.churn.views.status_views", {"period": period, "rules": DEFAULT_RULES}),
-            ("analytics.card.standing", {"as_of": end})]
+            ("analytics.card.standing", {"as_of": end}),
+            # the credit page (exposure is also the early warning's first part)
+            ("analytics.credit.exposure", {"as_of": end}),
+            ("analytics.credit.ageing_summary", {"as_of": end, "by": "customer_id"}),
+            ("analytics.credit.ageing_summary", {"as_of": end, "by": None}),
+            ("analytics.credit.dso_trend", {"period": period}),
+            # the grading page: each reads the factor inputs of the 12 months again
+            ("analytics.grading.factor_coverage", {"period": period}),
+            ("analytics.grading.grade", {"period": period, "mode": "quantile"}),
+            ("analytics.grading.value_view", {"period": period})]
 
 
 def write(con: duckdb.DuckDBPyConnection) -> int:
     """Compute the default results from the tables in ``con`` (a version being written) and
     store them, replacing any from the version it was copied from. Returns how many."""
     # the modules holding kept functions, imported here: they import the warehouse module
-    for module in ("analytics.churn.views", "analytics.card"):
+    for module in ("analytics.churn.views", "analytics.card", "analytics.credit",
+                   "analytics.grading"):
         importlib.import_module(module)
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     tables = tables_from(ibis.duckdb.from_connection(con))
@@ -137,6 +157,8 @@ def encode(value: Any) -> Any:
                            for f in dataclasses.fields(value) if f.init}}
     if isinstance(value, tuple | list):
         return {"list": [encode(v) for v in value], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: encode(v) for k, v in value.items()}}
     if value is None or isinstance(value, bool | int | float | str):
         return {"plain": value}
     raise TypeError(f"cannot store a {type(value).__name__}")
@@ -159,6 +181,8 @@ def decode(data: dict[str, Any]) -> Any:
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise ValueError(f"not a stored result class: {data['dataclass']}")
         return cls(**{k: decode(v) for k, v in data["fields"].items()})
+    if "dict" in data:
+        return {k: decode(v) for k, v in data["dict"].items()}
     if "list" in data:
         items = [decode(v) for v in data["list"]]
         return tuple(items) if data["tuple"] else items

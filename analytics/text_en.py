@@ -290,6 +290,7 @@ TEXT: dict[str, str] = {
     "import_button": "Import",
     "import_cancel": "Cancel",
     "import_running": "Importing…",
+    "import_storing": "Computing the churn model, grades and credit figures for the new version…",
     "import_done": "Done: the data is now version {version} ({rows} rows).",
     "rollback_pick": "Roll back to version",
     "rollback_button": "Roll back",

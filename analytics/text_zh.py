@@ -288,6 +288,7 @@ TEXT: dict[str, str] = {
     "import_button": "导入",
     "import_cancel": "取消",
     "import_running": "正在导入…",
+    "import_storing": "正在为新版本计算流失模型、客户评级和信用数据…",
     "import_done": "已完成：当前数据版本 {version}（{rows} 行）。",
     "rollback_pick": "回滚到版本",
     "rollback_button": "回滚",

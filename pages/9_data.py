@@ -121,7 +121,8 @@ with tab_import:
                         try:
                             version = ingest.apply_import(
                                 wh, plan, skip_bad=skip, user=ctx.scope.user,
-                                progress=lambda f, what: bar.progress(f, text=what))
+                                progress=lambda f, what: bar.progress(f, text=labels(
+                                    "import_storing") if what == ingest.STORING else what))
                         except ingest.IngestError as err:
                             status.update(state="error")
                             st.error(labels(f"ingest_{err.code}", **err.params))

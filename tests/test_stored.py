@@ -77,12 +77,12 @@ def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
     frames = sample.generate_frames()
     wh.replace_tables(frames, action="import")
     first = wh.tables().stored.to_pandas()
-    assert len(first) == 4
+    assert len(first) == len(stored._defaults(END))
     later = frames["orders"].iloc[:3].assign(order_id=["X1", "X2", "X3"],
                                              order_date=pd.Timestamp("2026-01-15"))
     wh.append_rows({"orders": later}, action="import")
     second = wh.tables().stored.to_pandas()
-    assert len(second) == 4
+    assert len(second) == len(first)
     assert '"as_of": "2026-01-15"' in " ".join(second["key"])   # the new data's end
     assert '"as_of": "2026-01-15"' not in " ".join(first["key"])
     # a book too short to train on still imports, with the model left to the request
@@ -95,23 +95,27 @@ def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
 
 def test_the_pages_default_calls_are_served_from_the_version(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Overview, churn, credit and customer pages at their defaults train no model and grade
-    no year: every kept result they ask for is the stored one."""
+    """Overview, grading, customer, churn and credit pages at their defaults train no model,
+    grade nobody and age no receivable: every kept result they ask for is the stored one."""
     import streamlit as st
 
-    from analytics import card
+    from analytics import card, credit, grading
     from analytics.churn import views
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("computed on request")
 
     for module, name in ((views, "score"), (views, "backtest"), (views, "load_history"),
-                         (card.grading, "grade")):
+                         (card.grading, "factor_inputs"), (credit, "open_items"),
+                         (credit, "on_time_by_month")):
         monkeypatch.setattr(module, name, refuse)
+    assert card.grading is grading
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    for page in ("pages/5_churn.py", "pages/8_credit.py", "pages/4_customer.py"):
+    assert not at.exception
+    for page in ("pages/3_grading.py", "pages/4_customer.py", "pages/5_churn.py",
+                 "pages/8_credit.py"):
         at.switch_page(page).run()
         assert not at.exception, page
 
@@ -119,6 +123,9 @@ def test_the_pages_default_calls_are_served_from_the_version(
 def test_a_stored_value_names_only_analytics_dataclasses() -> None:
     with pytest.raises(ValueError, match="not a stored result class"):
         stored.decode({"dataclass": "pathlib.PurePath", "fields": {}})
-    value = {"a": 1}
     with pytest.raises(TypeError):
-        stored.encode(value)
+        stored.encode({1, 2})       # only what decode gives back the same
+    value = {"a": (1, date(2025, 1, 2)), "b": [pd.DataFrame({"x": [1.5]})]}
+    back = stored.decode(stored.encode(value))
+    assert back["a"] == (1, date(2025, 1, 2))
+    pd.testing.assert_frame_equal(back["b"][0], value["b"][0])

@@ -211,6 +211,9 @@ def _to_tables(good: pd.DataFrame, target: str, existing: Tables | None, mode: s
     return {"orders": orders.reset_index(drop=True), "customers": customers}
 
 
+STORING = "stored_results"  # the progress step computing the results kept with the version
+
+
 def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = False,
                  user: str = "local", progress: Callable[[float, str], None] | None = None
                  ) -> str:
@@ -254,6 +257,8 @@ def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = Fal
                 progress((i + 1) / len(plan.frames), name)
         if plan.mode == "append":
             _check_keys_unique(con, plan)
+        if progress:  # what remains of the write (seconds on a large book)
+            progress(1.0, STORING)
     return warehouse.version
 
 
