@@ -364,7 +364,9 @@ def value_view(tables: Tables, *, period: Period,
     lv["quadrant"] = np.select([hi_c & hi_f, hi_c, hi_f], ["invest", "maintain", "develop"],
                                "reduce")
     info = [c for c in ("name", "type") if c in inputs]
-    return lv.merge(inputs[["customer_id", *info]], on="customer_id", how="left")
+    # in customer order: the engine's grouping order changes from run to run
+    return lv.merge(inputs[["customer_id", *info]], on="customer_id", how="left") \
+        .sort_values("customer_id", ignore_index=True)
 
 
 def satisfaction_levels(tables: Tables, ids: pd.Series, *, as_of: object) -> pd.Series:
