@@ -11,6 +11,7 @@ from ibis import _
 from analytics import measures
 from analytics.credit import receivables_at
 from analytics.period import Period
+from analytics.stored import kept
 from analytics.warehouse import Tables
 
 KPIS = ("revenue_cny", "volume_t", "gross_profit_cny", "margin_pct", "active_customers",
@@ -127,6 +128,7 @@ def _num(value: object, default: float) -> float:
     return default if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload]
 
 
+@kept
 def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
     """One row per KPI: value now, previous period, same period last year, and changes.
 

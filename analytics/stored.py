@@ -1,8 +1,9 @@
 """Results computed once when a version is written and kept inside it.
 
-The churn model (training and backtest), the churn status views, the yearly standing behind
-the customer cards, the credit page's exposure, ageing and DSO and the grading page's three
-views take one to eight seconds each on a book of ten million order lines: computed on request,
+The Overview's KPIs, the churn model (training and backtest), the churn status views, the
+yearly standing behind the customer cards, the credit page's exposure, ageing and DSO and the
+grading page's three views take one to eight seconds each on a book of ten million order lines
+(the KPIs one; the whole Overview is read by every visitor first): computed on request,
 the first visitor after every import or server start waited for them, and each process computed
 its own. So each write computes them with the arguments the pages pass by default (the latest
 data date, the last 12 months, the default rules, weights and model) and stores them in the new
@@ -25,6 +26,7 @@ import importlib
 import inspect
 import io
 import json
+import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -39,6 +41,7 @@ from analytics.warehouse import MissingData, Tables, tables_from
 
 F = TypeVar("F", bound=Callable[..., Any])
 _KEPT: dict[str, Callable[..., Any]] = {}
+_log = logging.getLogger(__name__)
 
 
 def kept(fn: F) -> F:
@@ -48,19 +51,19 @@ def kept(fn: F) -> F:
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
-    def wrapper(tables: Tables, **kwargs: Any) -> Any:
+    def wrapper(tables: Tables, *args: Any, **kwargs: Any) -> Any:
         if tables.stored is not None:
-            found = _lookup(tables.stored, name, _key(signature, kwargs))
+            found = _lookup(tables.stored, name, _key(signature, args, kwargs))
             if found is not None:
                 return found
-        return fn(tables, **kwargs)
+        return fn(tables, *args, **kwargs)
 
     _KEPT[name] = wrapper
     return wrapper  # type: ignore[return-value]
 
 
-def _key(signature: inspect.Signature, kwargs: dict[str, Any]) -> str:
-    bound = signature.bind_partial(**kwargs)
+def _key(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    bound = signature.bind_partial(None, *args, **kwargs)   # None: the tables, not part of it
     bound.apply_defaults()
     return json.dumps(_plain({k: v for k, v in bound.arguments.items() if k != "tables"}),
                       sort_keys=True)
@@ -98,7 +101,8 @@ def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
     from analytics.period import preset
 
     period = preset("last_12_months", as_of=end)
-    return [("analytics.churn.views.score_view", {"as_of": end, "kind": "logistic"}),
+    return [("analytics.overview.kpi_comparison", {"period": period}),
+            ("analytics.churn.views.score_view", {"as_of": end, "kind": "logistic"}),
             ("analytics.churn.views.backtest_view", {"kind": "logistic"}),
             ("analytics.churn.views.status_views", {"period": period, "rules": DEFAULT_RULES}),
             ("analytics.card.standing", {"as_of": end}),
@@ -117,8 +121,8 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     """Compute the default results from the tables in ``con`` (a version being written) and
     store them, replacing any from the version it was copied from. Returns how many."""
     # the modules holding kept functions, imported here: they import the warehouse module
-    for module in ("analytics.churn.views", "analytics.card", "analytics.credit",
-                   "analytics.grading"):
+    for module in ("analytics.overview", "analytics.churn.views", "analytics.card",
+                   "analytics.credit", "analytics.grading"):
         importlib.import_module(module)
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     tables = tables_from(ibis.duckdb.from_connection(con))
@@ -132,9 +136,13 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
         fn = _KEPT[name]
         try:
             value = fn(tables, **kwargs)
-        except (ValueError, MissingData):  # e.g. too little history to train: computed on request
+        except (ValueError, MissingData):  # e.g. too little history to train
             continue
-        rows.append((name, _key(inspect.signature(fn), kwargs), json.dumps(encode(value))))
+        except Exception:  # a result must never block an import of good data
+            # the page asks for it on request and shows the problem where it belongs
+            _log.exception("stored result %s not computed", name)
+            continue
+        rows.append((name, _key(inspect.signature(fn), (), kwargs), json.dumps(encode(value))))
     con.execute(f"CREATE TABLE {TABLE} (name VARCHAR, key VARCHAR, value VARCHAR)")
     if rows:
         con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", rows)

@@ -45,7 +45,7 @@ def _early_warning(t: Tables, p: Period) -> Any:
 
 
 ENTRIES: tuple[Entry, ...] = (
-    Entry("overview", "overview KPIs", lambda t, p: overview.kpi_comparison(t, p)),
+    Entry("overview", "overview KPIs", lambda t, p: overview.kpi_comparison(t, p), stored=True),
     Entry("overview", "monthly chart", lambda t, p: overview.monthly(t, p)),
     Entry("overview", "top customers", lambda t, p: overview.top_customers(t, p)),
     Entry("overview", "early warning", _early_warning),
@@ -53,9 +53,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("pyramid", "migration", lambda t, p: customers.tier_migration(t, period=p)),
     Entry("abc", "ABC customers", lambda t, p: abc.abc_customers(t, period=p)),
     Entry("abc", "ABC products", lambda t, p: abc.abc_products(t, period=p)),
-    Entry("grading", "factor coverage", lambda t, p: grading.factor_coverage(t, period=p)),
-    Entry("grading", "grading", lambda t, p: grading.grade(t, period=p)),
-    Entry("grading", "value view", lambda t, p: grading.value_view(t, period=p)),
+    Entry("grading", "factor coverage", lambda t, p: grading.factor_coverage(t, period=p),
+          stored=True),
+    Entry("grading", "grading", lambda t, p: grading.grade(t, period=p), stored=True),
+    Entry("grading", "value view", lambda t, p: grading.value_view(t, period=p), stored=True),
     Entry("grading", "stage funnel", lambda t, p: grading.stage_funnel(t)),
     Entry("customer", "customer search", lambda t, p: card.search(t, as_of=p.end)),
     Entry("customer", "customer card", lambda t, p: card.customer_card(
@@ -79,10 +80,10 @@ ENTRIES: tuple[Entry, ...] = (
         t, period=p)),
     Entry("complaints", "complaints list", lambda t, p: complaints.complaints_in(t, period=p)),
     Entry("complaints", "complaints", lambda t, p: complaints.summary(t, period=p)),
-    Entry("credit", "exposure", lambda t, p: credit.exposure(t, as_of=p.end)),
+    Entry("credit", "exposure", lambda t, p: credit.exposure(t, as_of=p.end), stored=True),
     Entry("credit", "ageing", lambda t, p: credit.ageing_summary(t, as_of=p.end,
-                                                                  by="customer_id")),
-    Entry("credit", "DSO trend", lambda t, p: credit.dso_trend(t, period=p)),
+                                                                  by="customer_id"), stored=True),
+    Entry("credit", "DSO trend", lambda t, p: credit.dso_trend(t, period=p), stored=True),
     Entry("credit", "financing cost", lambda t, p: credit.financing(t, period=p)),
     Entry("market", "price history", lambda t, p: market.price_history(
         t, product="rebar", period=p)),

@@ -38,9 +38,9 @@ def main() -> None:
     if name.startswith(("sql:", "pandas:")):
         call = REFERENCES[name]
         tables = None
-    elif name.startswith("ours:"):
-        call = OURS[name[5:]]
-        tables = wh.tables()
+    elif name.startswith("ours:"):  # the layers' cost against the floor: computed, not read
+        call = OURS[name[5:]]       # from the version's stored results
+        tables = wh.tables().with_()
     elif name.startswith("computed:"):  # without the version's stored results
         call = by_name(name.removeprefix("computed:")).call
         tables = wh.tables().with_()

@@ -96,10 +96,11 @@ def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
 def test_the_pages_default_calls_are_served_from_the_version(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Overview, grading, customer, churn and credit pages at their defaults train no model,
-    grade nobody and age no receivable: every kept result they ask for is the stored one."""
+    grade nobody, age no receivable and compare no periods: every kept result they ask for is
+    the stored one."""
     import streamlit as st
 
-    from analytics import card, credit, grading
+    from analytics import card, credit, grading, overview
     from analytics.churn import views
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -107,7 +108,7 @@ def test_the_pages_default_calls_are_served_from_the_version(
 
     for module, name in ((views, "score"), (views, "backtest"), (views, "load_history"),
                          (card.grading, "factor_inputs"), (credit, "open_items"),
-                         (credit, "on_time_by_month")):
+                         (credit, "on_time_by_month"), (overview, "customer_flow")):
         monkeypatch.setattr(module, name, refuse)
     assert card.grading is grading
     st.cache_data.clear()
@@ -129,3 +130,25 @@ def test_a_stored_value_names_only_analytics_dataclasses() -> None:
     back = stored.decode(stored.encode(value))
     assert back["a"] == (1, date(2025, 1, 2))
     pd.testing.assert_frame_equal(back["b"][0], value["b"][0])
+
+
+def test_a_result_that_fails_leaves_the_import_alone(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unforeseen error in one result (a bug, odd data) must not refuse good data: the
+    version is written without that result, which the page then computes on request."""
+    orders = pd.DataFrame({"order_id": ["O1", "O2"], "order_date": ["2025-03-05", "2025-06-01"],
+                           "customer_id": ["C1", "C1"], "amount_cny": [1e5, 2e5]})
+    whole = Warehouse(tmp_path / "whole")
+    whole.replace_tables({"orders": orders}, action="import")
+    names = set(whole.tables().stored.to_pandas()["name"])
+    broken = "analytics.churn.views.status_views"
+    assert broken in names
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(stored._KEPT, broken, fails)
+    wh = Warehouse(tmp_path / "broken")
+    wh.replace_tables({"orders": orders}, action="import")
+    assert wh.row_counts() == {"orders": 2}
+    assert set(wh.tables().stored.to_pandas()["name"]) == names - {broken}

@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import calibration_curve
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from analytics.churn.features import (
     CATEGORICAL,
@@ -33,6 +26,11 @@ from analytics.churn.features import (
 )
 from analytics.warehouse import Tables
 
+# scikit-learn is imported where a model is trained or judged: importing it takes most of a
+# second, and the pages that read a model stored with the version (Overview, credit) need none
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 MODELS = ("logistic", "gradient_boosting")
 BANDS = (0.2, 0.5)           # low < 0.2 ≤ medium < 0.5 ≤ high
 TEST_CUTOFFS = 4             # the last four quarters with a complete label window are tested
@@ -42,6 +40,13 @@ RANDOM_STATE = 0
 
 def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
     """ColumnTransformer (impute + scale numbers, one-hot categories) + the classifier."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     categorical = [c for c in columns if c in CATEGORICAL]
     numeric = [c for c in columns if c not in CATEGORICAL]
     prep = ColumnTransformer([
@@ -106,6 +111,8 @@ def baseline_scores(x: pd.DataFrame) -> dict[str, pd.Series]:
 
 def metrics(y: pd.Series, p: pd.Series) -> dict[str, float]:
     """ROC AUC, PR AUC (average precision), Brier (probabilities only) and top-decile lift."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     truth, score_ = np.asarray(y), np.asarray(p, dtype=float)
     top = score_ >= np.quantile(score_, 0.9)
     out = {"roc_auc": float(roc_auc_score(truth, score_)),
@@ -152,6 +159,8 @@ def backtest(tables: Tables, *, kind: str = "logistic", horizon: int = HORIZON_D
     pred = pd.concat(preds, ignore_index=True)
     pooled = pd.DataFrame([{"scorer": s, **metrics(pred["churned"], pred[f"p_{s}"])}
                            for s in ("model", "cycle_rule", "recency")])
+    from sklearn.calibration import calibration_curve
+
     observed, predicted = calibration_curve(pred["churned"], pred["p_model"], n_bins=10,
                                             strategy="quantile")
     calibration = pd.DataFrame({"predicted": predicted, "observed": observed})
