@@ -430,3 +430,23 @@ def test_decoding_gives_back_the_text(words: str, encoding: str) -> None:
         return  # not every CJK character exists in GBK
     decoded, _ = ingest.read.decode(data)
     assert decoded.lstrip("\ufeff") == text
+
+
+def test_rows_already_in_the_warehouse_are_found_by_a_composite_dated_key(tmp_path: Path
+                                                                         ) -> None:
+    """market_prices is keyed by date, product and market: the second upload's one old row is
+    refused, its new row kept (the check runs in the engine on the upload's keys only)."""
+    wh = Warehouse(tmp_path)
+    first = ("date,product,market,price_cny_per_t\n"
+             "2025-03-05,rebar,guangzhou,3500\n2025-03-06,rebar,guangzhou,3510\n").encode()
+    raw = ingest.read_file(first, "p1.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "market_prices")
+    ingest.apply_import(wh, ingest.plan_import(raw, "market_prices", mapping, data=first,
+                                               mode="append", existing=wh.tables()))
+    second = ("date,product,market,price_cny_per_t\n"
+              "2025/3/6,rebar,guangzhou,3510\n2025-03-06,rebar,shanghai,3490\n").encode()
+    raw2 = ingest.read_file(second, "p2.csv")
+    plan = ingest.plan_import(raw2, "market_prices", mapping, data=second, mode="append",
+                              existing=wh.tables())
+    assert plan.rows_bad == 1
+    assert plan.problems[["line", "problem"]].values.tolist() == [[2, "already_imported"]]

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import ibis
 import pandas as pd
 
 from analytics import schema
@@ -172,7 +173,7 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
             table_name = "orders" if target == TRANSACTIONS else target
             table = getattr(existing, table_name, None)
             if table is not None and all(k in table.columns for k in keys):
-                there = table.select(*keys).distinct().to_pandas()
+                there = _already_there(table, parsed, keys)
                 hit = parsed[keys].astype(str).apply(tuple, axis=1).isin(
                     set(there.astype(str).apply(tuple, axis=1)))
                 flag(hit & ~dup, keys[0], "already_imported", ERROR)
@@ -183,6 +184,15 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
         flag(parsed[customer_col].notna() & ~parsed[customer_col].isin(known), customer_col,
              "unknown_customer", WARNING)
     return out
+
+
+def _already_there(table: ibis.Table, parsed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The upload's keys that ``table`` already holds. The upload's keys go to the engine as a
+    small table and only the matches come back: bringing every existing key out (ten million
+    order numbers) took a minute before a 500-line file could be checked."""
+    mine = parsed.loc[parsed[keys].notna().all(axis=1), keys].drop_duplicates()
+    probe = ibis.memtable(mine, schema=table.select(*keys).schema())
+    return table.select(*keys).semi_join(probe, keys).distinct().to_pandas()
 
 
 def _to_tables(good: pd.DataFrame, target: str, existing: Tables | None, mode: str
