@@ -134,6 +134,8 @@ def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
         f"Each session opens the Overview, then the pyramid and credit pages (AppTest, one "
         f"process, shared caches as on a server); an import of 500 lines starts while the "
         f"first half of the sessions render, the second half arrive after it has landed. "
+        f"AppTest is not made for concurrent runs — each run ends by clearing Streamlit's one "
+        f"Runtime instance under the others — so errors here may be AppTest's own. "
         f"`python -m bench.load --scale {scale:g} --sessions {sessions}`.", "",
         "| measure | value |", "|---|---|",
         f"| page loads | {len(durations)} |",
