@@ -1,34 +1,96 @@
 """Load: ``python -m bench.load --scale 150 --sessions 20``.
 
-Copies the cached demo warehouse at ``scale`` to a temporary folder, then runs ``sessions``
-threads, each a Streamlit session (AppTest) opening the Overview and then the pyramid and
-credit pages, while another thread imports a transactions file into the same warehouse
-halfway through. Checks that no session raised and that every Overview a session saw shows
-the revenue of either the version before the import or the one after — never a mix — and
-reports page times (median, p95, max). Appends a section to bench/RESULTS.md.
+Copies the cached demo warehouse at ``scale`` to a temporary folder, starts a real Streamlit
+server on it and opens ``sessions`` browser contexts (headless chromium), each a visitor
+opening the Overview and then the pyramid and credit pages, while a thread imports a
+transactions file into the same warehouse; half the visitors arrive after it has landed.
+Checks that no page failed and that every Overview a visitor saw shows the revenue of either
+the version before the import or the one after — never a mix — and reports page times
+(median, p95, max). Appends a section to bench/RESULTS.md. (AppTest sessions in threads were
+tried first: each AppTest run ends by clearing Streamlit's one Runtime instance, which breaks
+the runs beside it.)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import asyncio
 import shutil
 import statistics
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from bench.results import replace_section
+from bench.server import CHROMIUM, CHROMIUM_ARGS, serve
 
 HERE = Path(__file__).resolve().parent
-PAGES = ("pages/1_pyramid.py", "pages/8_credit.py")
+PAGES = ("", "pyramid", "credit")   # the Overview, then two pages, by URL
+TIMEOUT_MS = 600_000
 
 
-def _revenue_label_value(at) -> str:  # type: ignore[no-untyped-def]
-    return str(at.metric[0].value)
+def _import(wh: Any, csv: Path) -> None:
+    from analytics import ingest
+
+    data = csv.read_bytes()
+    raw = ingest.read_file(data, csv.name)
+    plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
+        list(raw.frame.columns), "transactions"), data=data, existing=wh.tables())
+    ingest.apply_import(wh, plan, user="load-test")
+
+
+async def _visit(url: str, sessions: int, times: list[tuple[str, float]], seen: list[str],
+                 errors: list[str], do_import: Callable[[], None]) -> None:
+    """``sessions`` visitors in one browser; the import runs in a thread meanwhile."""
+    from playwright.async_api import async_playwright, expect
+
+    landed = asyncio.Event()
+
+    async def importer() -> None:
+        await asyncio.sleep(sessions * 0.1)
+        try:
+            await asyncio.to_thread(do_import)
+        except Exception as err:  # a failed import is a finding too
+            errors.append(f"import: {type(err).__name__}: {err}")
+        finally:
+            landed.set()
+
+    async def session(i: int, browser: Any) -> None:
+        if i % 2:  # half the visitors arrive once the import has landed
+            await landed.wait()
+        await asyncio.sleep(i * 0.2)  # arrivals spread over a few seconds
+        context = await browser.new_context(viewport={"width": 1400, "height": 2300})
+        try:
+            page = await context.new_page()
+            for path in PAGES:
+                t = time.perf_counter()
+                await page.goto(f"{url}/{path}?lang=zh", timeout=TIMEOUT_MS)
+                # the frame has drawn, then the script has stopped running
+                await page.locator('[data-testid="stSidebar"]').get_by_text(
+                    "客户金字塔").wait_for(timeout=TIMEOUT_MS)
+                await expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(
+                    0, timeout=TIMEOUT_MS)
+                if path == "":
+                    value = page.locator('[data-testid="stMetricValue"]').first
+                    await value.wait_for(timeout=TIMEOUT_MS)
+                    seen.append((await value.inner_text()).strip())
+                times.append((path or "overview", time.perf_counter() - t))
+                if await page.locator('[data-testid="stException"]').count():
+                    errors.append(f"session {i} {path or 'overview'}: exception shown")
+        except Exception as err:  # every failure is a finding of the run
+            errors.append(f"session {i}: {type(err).__name__}: {str(err)[:200]}")
+        finally:
+            await context.close()
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                          args=CHROMIUM_ARGS)
+        await asyncio.gather(importer(), *(session(i, browser) for i in range(sessions)))
+        await browser.close()
 
 
 def main() -> None:
@@ -40,17 +102,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "warehouse"
         shutil.copytree(source, folder)
-        os.environ["STEELSIGHT_WAREHOUSE"] = f"duckdb://{folder}"
-        os.environ["STEELSIGHT_USERS"] = str(Path(tmp) / "users.yaml")  # single-user mode
         report = run(folder, args.sessions, Path(tmp), args.scale)
     print(report)
     replace_section("Load:", report)
 
 
 def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
-    from streamlit.testing.v1 import AppTest
-
-    from analytics import ingest, overview
+    from analytics import overview
     from analytics.i18n import Labels
     from analytics.period import preset
     from analytics.warehouse import Warehouse
@@ -73,69 +131,22 @@ def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
     times: list[tuple[str, float]] = []
     seen: list[str] = []
     errors: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(sessions + 1)
-
-    landed = threading.Event()
-
-    def session(i: int) -> None:
-        try:
-            start.wait()
-            if i % 2:  # half the visitors arrive once the import has landed
-                landed.wait()
-            time.sleep(i * 0.2)  # arrivals spread over a few seconds
-            at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=600)
-            t = time.perf_counter()
-            at.run()
-            elapsed = time.perf_counter() - t
-            with lock:
-                times.append(("overview", elapsed))
-                if at.exception:
-                    errors.append(f"session {i}: {at.exception[0].value}")
-                else:
-                    seen.append(_revenue_label_value(at))
-            for page in PAGES:
-                t = time.perf_counter()
-                at.switch_page(page).run()
-                with lock:
-                    times.append((page, time.perf_counter() - t))
-                    if at.exception:
-                        errors.append(f"session {i} {page}: {at.exception[0].value}")
-        except Exception as err:  # every failure is a finding of the run
-            with lock:
-                errors.append(f"session {i}: {type(err).__name__}: {err}")
-
-    def importer() -> None:
-        start.wait()
-        time.sleep(sessions * 0.1)
-        data = csv.read_bytes()
-        raw = ingest.read_file(data, csv.name)
-        plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
-            list(raw.frame.columns), "transactions"), data=data, existing=wh.tables())
-        try:
-            ingest.apply_import(wh, plan, user="load-test")
-        finally:
-            landed.set()
-
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(sessions)]
-    threads.append(threading.Thread(target=importer))
-    wall = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - wall
+    with serve(tmp, STEELSIGHT_WAREHOUSE=f"duckdb://{folder}",
+               STEELSIGHT_USERS=str(tmp / "users.yaml")) as url:  # single-user mode
+        wall = time.perf_counter()
+        asyncio.run(_visit(url, sessions, times, seen, errors,
+                           lambda: _import(wh, csv)))
+        wall = time.perf_counter() - wall
     after = labels.money(overview.kpis(Warehouse(folder).tables(), period)["revenue_cny"])
     mixed = [v for v in seen if v not in (before, after)]
     durations = sorted(d for _, d in times)
     p95 = durations[max(0, round(0.95 * len(durations)) - 1)] if durations else float("nan")
     return "\n".join([
         "", f"## Load: {sessions} sessions on {rows:,} order lines while an import lands", "",
-        f"Each session opens the Overview, then the pyramid and credit pages (AppTest, one "
-        f"process, shared caches as on a server); an import of 500 lines starts while the "
-        f"first half of the sessions render, the second half arrive after it has landed. "
-        f"AppTest is not made for concurrent runs — each run ends by clearing Streamlit's one "
-        f"Runtime instance under the others — so errors here may be AppTest's own. "
+        f"Each session is a browser context (headless chromium) on one real Streamlit server: "
+        f"it opens the Overview, then the pyramid and credit pages, each timed until the page "
+        f"has finished running; an import of 500 lines starts while the first half of the "
+        f"sessions render, the second half arrive after it has landed. "
         f"`python -m bench.load --scale {scale:g} --sessions {sessions}`.", "",
         "| measure | value |", "|---|---|",
         f"| page loads | {len(durations)} |",

@@ -437,14 +437,14 @@ def test_rows_already_in_the_warehouse_are_found_by_a_composite_dated_key(tmp_pa
     """market_prices is keyed by date, product and market: the second upload's one old row is
     refused, its new row kept (the check runs in the engine on the upload's keys only)."""
     wh = Warehouse(tmp_path)
-    first = ("date,product,market,price_cny_per_t\n"
-             "2025-03-05,rebar,guangzhou,3500\n2025-03-06,rebar,guangzhou,3510\n").encode()
+    first = (b"date,product,market,price_cny_per_t\n"
+             b"2025-03-05,rebar,guangzhou,3500\n2025-03-06,rebar,guangzhou,3510\n")
     raw = ingest.read_file(first, "p1.csv")
     mapping = ingest.suggest_mapping(list(raw.frame.columns), "market_prices")
     ingest.apply_import(wh, ingest.plan_import(raw, "market_prices", mapping, data=first,
                                                mode="append", existing=wh.tables()))
-    second = ("date,product,market,price_cny_per_t\n"
-              "2025/3/6,rebar,guangzhou,3510\n2025-03-06,rebar,shanghai,3490\n").encode()
+    second = (b"date,product,market,price_cny_per_t\n"
+              b"2025/3/6,rebar,guangzhou,3510\n2025-03-06,rebar,shanghai,3490\n")
     raw2 = ingest.read_file(second, "p2.csv")
     plan = ingest.plan_import(raw2, "market_prices", mapping, data=second, mode="append",
                               existing=wh.tables())
