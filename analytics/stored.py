@@ -95,8 +95,10 @@ def _lookup(stored: ibis.Table, name: str, key: str) -> Any:
 
 # -- what is stored ---------------------------------------------------------------------------
 def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
-    """The pages' default calls at the latest data date (pages/5_churn.py, pages/4_customer.py,
-    ui/frame.Context.early_warning): the same function paths and arguments."""
+    """The pages' default calls at the latest data date (app.py, pages/3_grading.py,
+    pages/4_customer.py, pages/5_churn.py, pages/8_credit.py, ui/frame.Context.early_warning):
+    the same function paths and arguments; tests/test_stored.py fails if a page stops
+    matching them."""
     from analytics.churn.status import DEFAULT_RULES
     from analytics.period import preset
 
@@ -120,19 +122,18 @@ def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
 def write(con: duckdb.DuckDBPyConnection) -> int:
     """Compute the default results from the tables in ``con`` (a version being written) and
     store them, replacing any from the version it was copied from. Returns how many."""
-    # the modules holding kept functions, imported here: they import the warehouse module
-    for module in ("analytics.overview", "analytics.churn.views", "analytics.card",
-                   "analytics.credit", "analytics.grading"):
-        importlib.import_module(module)
+    # the frame's own latest date, so the stored keys are the ones the pages ask for; imported
+    # here, as the modules holding kept functions: they import the warehouse module
+    from analytics.overview import data_range
+
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     tables = tables_from(ibis.duckdb.from_connection(con))
-    if tables.orders is None:
-        return 0
-    end = tables.orders.order_date.max().to_pandas()
-    if end is None or pd.isna(end):
+    span = data_range(tables)
+    if span is None:
         return 0
     rows = []
-    for name, kwargs in _defaults(pd.Timestamp(end).date()):
+    for name, kwargs in _defaults(span[1]):
+        importlib.import_module(name.rpartition(".")[0])  # registers its kept functions
         fn = _KEPT[name]
         try:
             value = fn(tables, **kwargs)
