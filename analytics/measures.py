@@ -46,7 +46,9 @@ def with_settlement(invoices: ibis.Table, payments: ibis.Table) -> ibis.Table:
     j = invoices.left_join(totals, "invoice_id").select(
         *[invoices[c] for c in invoices.columns], totals.paid_cny, totals.last_paid)
     j = j.mutate(paid_cny=j.paid_cny.fill_null(0.0))
-    covered = j.paid_cny >= j.amount_cny - CENT
+    # the very test open items use (amount − paid > CENT is open), not paid ≥ amount − CENT:
+    # the two can round differently at exactly a cent
+    covered = j.amount_cny - j.paid_cny <= CENT
     return j.mutate(settled_on=ibis.ifelse(covered, j.last_paid.fill_null(j.invoice_date),
                                            ibis.null("date")))
 

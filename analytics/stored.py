@@ -124,9 +124,11 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     store them, replacing any from the version it was copied from. Returns how many."""
     # the frame's own latest date, so the stored keys are the ones the pages ask for; imported
     # here, as the modules holding kept functions: they import the warehouse module
+    from analytics import summaries
     from analytics.overview import data_range
 
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    summaries.write(con)  # first: the results below read them
     tables = tables_from(ibis.duckdb.from_connection(con))
     span = data_range(tables)
     if span is None:

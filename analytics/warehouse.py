@@ -36,6 +36,10 @@ DEFAULT_DIR = ROOT / "data" / "warehouse"
 ENV_URL = "STEELSIGHT_WAREHOUSE"
 KEEP_VERSIONS = 10  # rollback history; each version is a full copy, so keep it modest
 STORED_TABLE = "stored_results"  # analytics.stored
+# Tables field → table kept with each version (analytics.summaries)
+SUMMARY_TABLES = {"purchase_days": "summary_purchase_days",
+                  "invoice_settlement": "summary_invoice_settlement"}
+DERIVED_TABLES = {STORED_TABLE, *SUMMARY_TABLES.values()}  # computed at write, not data
 _VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")
 
 
@@ -70,6 +74,9 @@ class Tables:
     # Results computed when the version was written (analytics.stored): valid for the whole
     # book only, so narrowing the tables (with_) drops them.
     stored: ibis.Table | None = None
+    # Summary tables written with the version (analytics.summaries), whole book only too.
+    purchase_days: ibis.Table | None = None
+    invoice_settlement: ibis.Table | None = None
 
     def get(self, name: str) -> ibis.Table:
         table = getattr(self, name, None)
@@ -85,15 +92,18 @@ class Tables:
         return [f.name for f in fields(self) if f.name in schema.TABLES and self.has(f.name)]
 
     def with_(self, **changes: Any) -> Tables:
-        """These tables with some replaced; results stored for the whole book are dropped
-        unless passed on explicitly (every narrowing goes through here)."""
-        return replace(self, **{"stored": None, **changes})
+        """These tables with some replaced; results and summaries kept for the whole book are
+        dropped unless passed on explicitly (every narrowing goes through here)."""
+        whole_book = {"stored": None, **{field: None for field in SUMMARY_TABLES}}
+        return replace(self, **{**whole_book, **changes})
 
 
 def tables_from(con: ibis.BaseBackend) -> Tables:
     names = set(con.list_tables())
     stored = con.table(STORED_TABLE) if STORED_TABLE in names else None
-    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names}, stored=stored)
+    summaries = {field: con.table(t) for field, t in SUMMARY_TABLES.items() if t in names}
+    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names}, stored=stored,
+                  **summaries)
 
 
 def tables_from_frames(frames: Mapping[str, pd.DataFrame]) -> Tables:
@@ -337,7 +347,7 @@ def _row_counts(path: Path) -> dict[str, int]:
     try:
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
-            if r[0] != STORED_TABLE]  # results, not data (analytics.stored)
+            if r[0] not in DERIVED_TABLES]  # results and summaries, not data
         return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0])  # type: ignore[index]
                 for n in names}
     finally:

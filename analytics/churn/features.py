@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from analytics.measures import id_table, with_settlement
+from analytics import summaries
+from analytics.measures import CENT, id_table, with_settlement
 from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Tables
 
@@ -42,20 +43,20 @@ def _narrowed(table: ibis.Table, ids: ibis.Table | None) -> ibis.Table:
 
 def purchase_days(tables: Tables, ids: ibis.Table | None = None) -> ibis.Table:
     """One row per customer and order day: revenue, tonnes and gross profit where known."""
-    orders = _narrowed(tables.get("orders"), ids)
-    agg = {"revenue_cny": orders.amount_cny.sum()}
-    if "volume_t" in orders.columns:
-        agg["volume_t"] = orders.volume_t.sum()
-    if "cost_cny" in orders.columns:
-        agg["gross_profit_cny"] = (orders.amount_cny - orders.cost_cny).sum()
-    return orders.group_by(["customer_id", orders.order_date.name("date")]).aggregate(**agg)
+    return _days_with_gap(tables, ids).drop("gap")
+
+
+def _days_with_gap(tables: Tables, ids: ibis.Table | None) -> ibis.Table:
+    """The purchase days with ``gap``, the days since the customer's previous order day: the
+    summary kept with the version when there is one (whole book), else computed."""
+    if tables.purchase_days is not None:
+        return _narrowed(tables.purchase_days, ids)
+    return summaries.purchase_days(tables.with_(orders=_narrowed(tables.get("orders"), ids)))
 
 
 def _purchases(days: ibis.Table, cuts: ibis.Table) -> ibis.Table:
     """Per cutoff and customer in its population: the purchase-day aggregates."""
-    window = ibis.window(group_by="customer_id", order_by="date")
-    gapped = days.mutate(gap=days.date.delta(days.date.lag().over(window), unit="day"))
-    j = gapped.join(cuts, gapped.date < cuts.cutoff)
+    j = days.join(cuts, days.date < cuts.cutoff)
     in_365 = j.date >= j.cutoff - _days_before(365)
     in_90 = j.date >= j.cutoff - _days_before(90)
     agg = {"last": j.date.max(), "first": j.date.min(), "n_days": j.date.count(),
@@ -122,12 +123,16 @@ def _receivables(tables: Tables, ids: ibis.Table | None, cuts: ibis.Table, *, ma
     inv = _narrowed(tables.get("invoices"), ids)
     if tables.has("payments", "invoice_id", "paid_date", "paid_cny"):
         pay = tables.get("payments")
-        if ids is not None:
-            pay = pay.filter(pay.invoice_id.isin(inv.invoice_id))
-        items = _open_at_many(inv, pay, cuts) if many else _open_at(inv, pay, cuts)
+        if tables.invoice_settlement is not None:  # the summary: settlement already known
+            items = _open_while_unsettled(_narrowed(tables.invoice_settlement, ids), pay, cuts)
+        else:
+            if ids is not None:
+                pay = pay.filter(pay.invoice_id.isin(inv.invoice_id))
+            items = (_open_while_unsettled(with_settlement(inv, pay), pay, cuts) if many
+                     else _open_at(inv, pay, cuts))
     else:
         items = inv.join(cuts, inv.invoice_date < cuts.cutoff).mutate(open_cny=_.amount_cny)
-    items = items.filter(_.open_cny > 0.01)
+    items = items.filter(_.open_cny > CENT)
     overdue = items.due_date < items.cutoff
     return items.group_by(["cutoff", "customer_id"]).aggregate(
         open_cny=items.open_cny.sum(), overdue_cny=items.open_cny.sum(where=overdue),
@@ -143,14 +148,15 @@ def _open_at(inv: ibis.Table, pay: ibis.Table, cuts: ibis.Table) -> ibis.Table:
     return items.mutate(open_cny=items.amount_cny - items.paid.fill_null(0.0))
 
 
-def _open_at_many(inv: ibis.Table, pay: ibis.Table, cuts: ibis.Table) -> ibis.Table:
-    """As _open_at, but each invoice is paired only with the cutoffs at which it can be
-    open: after its date and up to its last payment (later, everything paid has been paid,
-    so it is open then only if the payments never covered it). Most invoices are settled
-    within a quarter, so a training set's twenty cutoffs cost little more than one; for a
-    single cutoff the plain join is faster."""
-    inv = with_settlement(inv, pay)
-    inv = inv.mutate(open_until=inv.settled_on.fill_null(ibis.date(9999, 12, 31)))
+def _open_while_unsettled(settled: ibis.Table, pay: ibis.Table, cuts: ibis.Table
+                          ) -> ibis.Table:
+    """As _open_at, from invoices with ``settled_on`` (measures.with_settlement): each invoice
+    is paired only with the cutoffs at which it can be open, after its date and up to its
+    settlement (later, everything paid has been paid, so it is open then only if the payments
+    never covered it). Most invoices are settled within a quarter, so a training set's twenty
+    cutoffs cost little more than one; computing the settlement costs more than the plain
+    join for a single cutoff, but the summary kept with the version has it already."""
+    inv = settled.mutate(open_until=settled.settled_on.fill_null(ibis.date(9999, 12, 31)))
     pairs = inv.join(cuts, (inv.invoice_date < cuts.cutoff) & (cuts.cutoff <= inv.open_until))
     pj = pay.join(pairs.select("invoice_id", "cutoff"), "invoice_id").filter(
         _.paid_date < _.cutoff)
@@ -167,7 +173,7 @@ def feature_table(tables: Tables, cuts: Sequence[date], *,
     ``customers`` limits the rows to those customers (a training sample)."""
     ids = None if customers is None else id_table(customers)
     cut_t = _cutoff_table(cuts)
-    days = purchase_days(tables, ids)
+    days = _days_with_gap(tables, ids)
     base = _purchases(days, cut_t)
     extras = [x for x in (_breadth(tables, ids, cut_t), _complaints(tables, ids, cut_t),
                           _satisfaction(tables, ids, cut_t),
@@ -180,7 +186,7 @@ def feature_table(tables: Tables, cuts: Sequence[date], *,
             *[frame[c] for c in frame.columns], *[extra[c] for c in extra.columns
                                                   if c not in keys])
     raw = frame.to_pandas()
-    return _derive(raw, tables, days.columns, extras).sort_values(
+    return _derive(raw, tables, [c for c in days.columns if c != "gap"], extras).sort_values(
         ["cutoff", "customer_id"], kind="mergesort").reset_index(drop=True)
 
 
@@ -239,6 +245,13 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
             out[col] = master[col].fillna("unknown").astype(str)
     out["value_365"] = (raw["profit_365"] if "gross_profit_cny" in day_columns
                         else raw["revenue_365"]).fillna(0.0).astype(float)
+    # The engine's sums and spreads change in their last bits with the order it meets the rows
+    # (threads, a summary table or the raw lines): rounded far below any meaning (money to the
+    # cent, the rest to 1e-9), the same book gives the same features and so the same model,
+    # whichever way they were computed.
+    floats = [c for c in out.columns if out[c].dtype == "float64" and c != "value_365"]
+    out[floats] = out[floats].round(9)
+    out["value_365"] = out["value_365"].round(2)
     return out
 
 

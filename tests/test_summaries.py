@@ -1,0 +1,131 @@
+"""Summary tables kept with each version (analytics.summaries): what reads them gives the same
+numbers as computing from the raw tables, they are read, they are whole-book only, and every
+write rebuilds them."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+from analytics import access, credit, filters, sample, scorecards
+from analytics.churn.features import customer_ids, feature_table, features, purchase_days
+from analytics.period import Period, preset
+from analytics.warehouse import Tables, Warehouse
+
+END = date(2025, 12, 31)   # the demo's last order date
+
+
+def _raw(tables: Tables) -> Tables:
+    """The same tables without what was kept at write time."""
+    out = tables.with_()
+    assert out.purchase_days is None and out.invoice_settlement is None
+    return out
+
+
+def test_the_demo_version_keeps_both_summaries_and_they_are_not_data(
+        demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    assert tables.purchase_days is not None and tables.invoice_settlement is not None
+    counts = demo_warehouse.row_counts()
+    assert not any(name.startswith("summary_") for name in counts)
+    # one row per invoice, one per customer and order day
+    assert tables.invoice_settlement.count().execute() == counts["invoices"]
+    orders = tables.orders
+    days = orders.select("customer_id", "order_date").distinct().count().execute()
+    assert tables.purchase_days.count().execute() == days
+
+
+def test_churn_features_from_the_summaries_equal_computing_them(
+        demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    cuts = [END - timedelta(days=30 * i) for i in range(0, 36, 2)]
+    pd.testing.assert_frame_equal(feature_table(tables, cuts),
+                                  feature_table(_raw(tables), cuts), check_exact=True)
+    pd.testing.assert_frame_equal(features(tables, END),
+                                  features(_raw(tables), END), check_exact=True)
+    sample_ids = sorted(customer_ids(tables))[::7]
+    pd.testing.assert_frame_equal(
+        feature_table(tables, cuts, customers=sample_ids),
+        feature_table(_raw(tables), cuts, customers=sample_ids), check_exact=True)
+
+
+@pytest.mark.parametrize("as_of", [END, date(2025, 6, 30), date(2024, 1, 15),
+                                   date(2023, 3, 1)])
+def test_open_items_from_the_settlement_equal_computing_them(demo_warehouse: Warehouse,
+                                                             as_of: date) -> None:
+    tables = demo_warehouse.tables()
+    kept = credit.open_items(tables, as_of=as_of).sort_values("invoice_id", ignore_index=True)
+    raw = credit.open_items(_raw(tables), as_of=as_of).sort_values("invoice_id",
+                                                                  ignore_index=True)
+    assert len(kept) > 100   # the demo has open invoices at every one of these dates
+    pd.testing.assert_frame_equal(kept, raw, rtol=1e-9)
+
+
+def test_receivables_and_scorecards_from_the_settlement_equal_computing_them(
+        demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    dates = [END - timedelta(days=30 * i) for i in range(12)]
+    for some in (dates, dates[:2]):   # many dates and a few take different paths
+        pd.testing.assert_frame_equal(credit.receivables_at(tables, some),
+                                      credit.receivables_at(_raw(tables), some), rtol=1e-9)
+    period = preset("last_12_months", as_of=END)
+    pd.testing.assert_frame_equal(scorecards.rep_scorecard(tables, period=period),
+                                  scorecards.rep_scorecard(_raw(tables), period=period),
+                                  rtol=1e-9)
+
+
+def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    # orders emptied but the purchase-day summary kept: the days still come from it
+    no_orders = dataclasses.replace(tables, orders=tables.orders.limit(0))
+    assert purchase_days(no_orders).count().execute() == \
+        tables.purchase_days.count().execute()
+    # a settlement that says every invoice was settled long ago: nothing is open
+    s = tables.invoice_settlement
+    all_settled = dataclasses.replace(tables, invoice_settlement=s.mutate(
+        settled_on=ibis.date(2000, 1, 1)))
+    assert credit.open_items(all_settled, as_of=END).empty
+    assert not credit.open_items(tables, as_of=END).empty
+
+
+def test_narrowed_tables_never_see_the_whole_books_summaries(
+        demo_warehouse: Warehouse) -> None:
+    tables = demo_warehouse.tables()
+    rep = access.Scope(user="r", level="rep", reps=("张伟",), single_user=False)
+    narrowed = [access.scoped(tables, rep),
+                filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
+                                                      provinces=("Guangxi",))),
+                filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
+                                                      categories=("hrc",)))]
+    for t in narrowed:
+        assert t.purchase_days is None and t.invoice_settlement is None
+    whole = filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END)))
+    assert whole.purchase_days is not None and whole.invoice_settlement is not None
+
+
+def test_every_write_rebuilds_them(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    frames = sample.generate_frames()
+    wh.replace_tables(frames, action="import")
+    settled = wh.tables().invoice_settlement
+    invoice = settled.filter(settled.settled_on.notnull()).order_by("invoice_id").limit(1) \
+        .to_pandas().iloc[0]
+    # a new order day for a customer and a payment on a new date for the first invoice
+    later = frames["orders"].iloc[:1].assign(order_id="X1", order_date=pd.Timestamp("2026-01-15"))
+    pay = pd.DataFrame({"payment_id": ["P-X1"], "invoice_id": [invoice["invoice_id"]],
+                        "paid_date": [pd.Timestamp("2026-01-20")], "paid_cny": [1.0]})
+    wh.append_rows({"orders": later, "payments": pay}, action="import")
+    t = wh.tables()
+    customer = later["customer_id"].iloc[0]
+    days = t.purchase_days.filter(t.purchase_days.customer_id == customer).to_pandas()
+    assert pd.Timestamp(days["date"].max()) == pd.Timestamp("2026-01-15")
+    assert days.loc[days["date"].idxmax(), "gap"] > 0
+    after = t.invoice_settlement.filter(
+        t.invoice_settlement.invoice_id == invoice["invoice_id"]).to_pandas()
+    # still covered (a payment beyond the amount), now as of the new payment's date
+    assert pd.Timestamp(after["settled_on"].iloc[0]) == pd.Timestamp("2026-01-20")
