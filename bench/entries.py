@@ -25,6 +25,7 @@ from analytics import (
     scorecards,
     warning,
 )
+from analytics.i18n import Labels
 from analytics.period import Period
 from analytics.warehouse import Tables
 
@@ -70,6 +71,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("churn", "churn backtest", lambda t, p: churn.backtest_view(t), stored=True),
     Entry("churn", "churn scoring", lambda t, p: churn.score_view(t, as_of=p.end),
           stored=True),
+    # the page caches this too (ui.frame.Context.churn_risk), over the scores above
+    Entry("churn", "risk list (reasons written out)",
+          lambda t, p: churn.risk_table(churn.score_view(t, as_of=p.end), Labels("zh"))),
     Entry("satisfaction", "satisfaction", lambda t, p: satisfaction.summary(t, period=p)),
     Entry("satisfaction", "satisfaction trend", lambda t, p: satisfaction.trend(t, period=p)),
     Entry("satisfaction", "dimensions", lambda t, p: satisfaction.dimensions(t, period=p)),

@@ -54,7 +54,8 @@ def main() -> None:
     report = "\n".join([
         "", f"## Spark local[2] beside DuckDB, {count:,} order lines", "",
         f"The same entry points on both engines in one process, both computing from the raw "
-        f"tables (Spark reads Parquet exported from the warehouse: {load_s:.0f} s). `python -m bench.spark --scale {args.scale:g}`.",
+        f"tables (Spark reads Parquet exported from the warehouse: {load_s:.0f} s). "
+        f"`python -m bench.spark --scale {args.scale:g}`.",
         "", "| entry point | DuckDB first s | DuckDB warm s | Spark first s | Spark warm s |",
         "|---|---|---|---|---|", *rows]) + "\n"
     print(report)

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import duckdb
 import ibis
+import pandas as pd
 import streamlit as st
 
+from analytics import churn, ingest
 from analytics import filters as flt
-from analytics import ingest
 from analytics.access import Scope, scoped
 from analytics.filters import Filters
+from analytics.i18n import Labels
 from analytics.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
 
 
@@ -73,6 +76,16 @@ def cached(fn: Callable[..., Any], version: str, scope: Scope, filters: Filters 
     """
     fn_path = f"{fn.__module__}.{fn.__qualname__}"
     return _call(fn_path, version, scope, filters, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[float, float],
+               lang: str) -> pd.DataFrame:
+    """The churn page's risk list over the cached scores (the model the Overview and credit
+    pages share), with its reasons written out: a second for a large book, so cached too
+    rather than redone on every rerun of the page."""
+    scores = cached(churn.score_view, version, scope, None, as_of=as_of, kind=kind)
+    return churn.risk_table(scores, Labels(lang), bands=bands)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

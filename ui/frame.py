@@ -68,6 +68,13 @@ class Context:
         keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
         return self.cached(warning.early_warning, as_of=as_of, churn_scores=scores[keep])
 
+    def churn_risk(self, *, as_of: date, kind: str, bands: tuple[float, float]
+                   ) -> pd.DataFrame:
+        """The churn page's risk list in the user's language, from the same cached model as
+        ``early_warning`` (unfiltered, scoped)."""
+        return self._guarded(lambda: data.churn_risk(self.version, self.scope, as_of, kind,
+                                                     bands, self.labels.lang))
+
     def _guarded(self, call: Callable[[], Any]) -> Any:
         try:
             return call()

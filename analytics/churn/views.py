@@ -9,7 +9,7 @@ import pandas as pd
 
 from analytics.churn.features import HORIZON_DAYS, order_span
 from analytics.churn.history import load_history
-from analytics.churn.model import BANDS, Backtest, Scores, backtest, score
+from analytics.churn.model import BANDS, Backtest, Scores, backtest, band, score
 from analytics.churn.reasons import describe_all
 from analytics.churn.status import (
     DEFAULT_RULES,
@@ -71,9 +71,11 @@ def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
                  bands=bands)
 
 
-def risk_table(scores: Scores, labels: Labels) -> pd.DataFrame:
-    """The risk list for display: reasons written out in the user's language."""
-    frame = scores.customers
+def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = BANDS
+               ) -> pd.DataFrame:
+    """The risk list for display: banded by ``bands`` (the page's cuts), reasons written out
+    in the user's language."""
+    frame = scores.customers.assign(band=band(scores.customers["probability"], bands))
     rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
     out = frame[[c for c in ("customer_id", "name", "sales_rep", "probability", "band",
                              "value_12m", "expected_loss") if c in frame]].copy()
