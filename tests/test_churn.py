@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -223,6 +224,18 @@ def test_scores_and_reasons(demo_tables: Tables) -> None:
         table = churn.risk_table(scores, Labels(lang))
         reasons = " ".join(table["raising"]) + " ".join(table["lowering"])
         assert "{" not in reasons and "reason_" not in reasons and reasons.strip()
+        assert not re.search(r"\bnan\b", reasons)   # (Hainan, Hunan are provinces)
+    # a value the customer does not have (no credit limit: no credit use) is never a reason
+    for col in ("credit_use", "satisfaction", "cycle_days"):
+        missing = s[s[col].isna()]
+        assert len(missing), col   # the demo has such customers
+        named = [f for r in missing["raising"] + missing["lowering"] for f in r]
+        assert col not in named, col
+    # capped ratios read as "at least"
+    row = {"credit_use": 5.0, "overdue_share": 0.25}
+    assert churn.reasons.describe("credit_use", row, Labels("en")) == \
+        "uses ≥500% of its credit limit"
+    assert "25%" in churn.reasons.describe("overdue_share", row, Labels("en"))
 
 
 def _cdnow() -> pd.DataFrame:

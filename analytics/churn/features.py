@@ -26,6 +26,7 @@ from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Tables
 
 HORIZON_DAYS = 180  # the method: "no order in the next 180 days" is churn
+RATIO_CAP = 5.0     # overdue share and credit use stop here: a tiny base must not dominate
 
 
 def _days_before(n: int) -> ibis.expr.types.IntervalScalar:
@@ -231,7 +232,7 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
     if "open_cny" in names:
         open_total = raw["open_cny"].fillna(0.0).astype(float)
         overdue = raw["overdue_cny"].fillna(0.0).astype(float)
-        out["overdue_share"] = (overdue / rev_365.where(rev_365 > 0)).clip(upper=5)
+        out["overdue_share"] = (overdue / rev_365.where(rev_365 > 0)).clip(upper=RATIO_CAP)
         out["max_days_overdue"] = (c - pd.to_datetime(raw["first_overdue_due"])).dt.days \
             .fillna(0).astype("int64")
     else:
@@ -239,7 +240,7 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
     master = _master(tables, raw["customer_id"])
     if open_total is not None and "credit_limit_cny" in master:
         limit = master["credit_limit_cny"].astype(float)
-        out["credit_use"] = (open_total / limit.where(limit > 0)).clip(upper=5)
+        out["credit_use"] = (open_total / limit.where(limit > 0)).clip(upper=RATIO_CAP)
     for col in CATEGORICAL:
         if col in master:
             out[col] = master[col].fillna("unknown").astype(str)

@@ -230,7 +230,13 @@ def explain(model: Pipeline, x: pd.DataFrame, reference: pd.DataFrame, *, reason
         typical = reference[col].mode().iloc[0] if col in CATEGORICAL else reference[col].median()
         changed = x.copy()
         changed[col] = typical
-        effects[col] = base - model.predict_proba(changed)[:, 1]
+        effect = base - model.predict_proba(changed)[:, 1]
+        if col not in CATEGORICAL:
+            # a missing value is filled in by the pipeline: what moves the risk then is the
+            # filling, nothing known about the customer, so it is no reason to name ("uses
+            # nan% of its credit limit" for a customer without a limit)
+            effect = np.where(x[col].isna().to_numpy(), 0.0, effect)
+        effects[col] = effect
     # rank each row's effects with numpy (a Python loop over rows of a large book is slow);
     # a stable sort keeps the column order for equal effects, as the row-wise sort did
     names = np.array([str(c) for c in effects.columns])

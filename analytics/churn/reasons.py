@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from analytics.churn.features import RATIO_CAP
 from analytics.i18n import Labels
 
 
@@ -35,7 +36,9 @@ def describe(feature: str, row: Mapping[str, object], labels: Labels) -> str:
         values = {"amount": labels.money(math.expm1(v)) if not math.isnan(v) else "—",
                   "days": f"{_f(row, 'recency_days'):.0f}"}
     elif feature in ("overdue_share", "credit_use"):
-        values = {"pct": f"{v * 100:.0f}"}
+        # the features stop at RATIO_CAP: 500 % there means "500 % or more"
+        values = {"pct": "—" if math.isnan(v) else f"≥{RATIO_CAP * 100:.0f}"
+                  if v >= RATIO_CAP else f"{v * 100:.0f}"}
     elif feature == "tenure_days":
         values = {"years": f"{v / 365.25:.1f}"}
     elif feature in ("type", "province"):
