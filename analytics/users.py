@@ -135,8 +135,31 @@ def reset_password(username: str, password: str, *, path: Path | None = None) ->
         user = data["credentials"]["usernames"].get(username)
         if user is None:
             raise ValueError(f"no user {username!r}")
-        user.update(password=_hash(password), failed=0, locked_until=None)
+        # a new password also ends the sessions signed in with the old one
+        user.update(password=_hash(password), failed=0, locked_until=None,
+                    sessions_ended=_now().isoformat())
     audit("password_reset", user=username)
+
+
+def end_sessions(username: str, *, path: Path | None = None, now: datetime | None = None
+                 ) -> None:
+    """Sign-out: the user's sessions (cookies) issued until ``now`` are no longer honoured.
+    Deleting the cookie happens in the browser, by a component that a rerun or a closed tab
+    can cut short; the server must not take the cookie back after that."""
+    with _locked(path or users_path()) as data:
+        user = data["credentials"]["usernames"].get(username)
+        if user is not None:
+            user["sessions_ended"] = (now or _now()).isoformat()
+
+
+def session_valid(username: str, issued: datetime, *, path: Path | None = None) -> bool:
+    """Whether a session (cookie) issued to ``username`` at ``issued`` still counts: the user
+    exists and has not signed out or changed password since."""
+    user = _read(path or users_path())["credentials"]["usernames"].get(username)
+    if user is None:
+        return False
+    ended = user.get("sessions_ended")
+    return not ended or issued > datetime.fromisoformat(ended)
 
 
 def list_users(path: Path | None = None) -> list[dict[str, Any]]:

@@ -74,6 +74,18 @@ def test_reset_lifts_a_lockout_and_remove_deletes(users_file: Path) -> None:
         users.verify("rep", "brand-new-pass")
 
 
+def test_signing_out_or_a_new_password_ends_the_sessions_before_it(users_file: Path) -> None:
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert users.session_valid("boss", t0)
+    users.end_sessions("boss", now=t0 + timedelta(hours=1))
+    assert not users.session_valid("boss", t0)                         # the cookie from before
+    assert users.session_valid("boss", t0 + timedelta(hours=2))        # signed in again later
+    assert users.session_valid("rep", t0)                              # others untouched
+    users.reset_password("rep", "brand-new-pass")
+    assert not users.session_valid("rep", datetime.now(UTC) - timedelta(seconds=1))
+    assert not users.session_valid("nobody", t0)
+
+
 def _app(lang: str = "en") -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["lang"] = lang

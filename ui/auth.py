@@ -4,6 +4,8 @@ file; otherwise a login form in the user's language, a signed cookie session wit
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
 from analytics import users
@@ -57,7 +59,13 @@ def _session_from_cookie(cookie) -> str | None:  # type: ignore[no-untyped-def]
     if st.session_state.get("logout"):
         return None  # signed out in this session: the old cookie does not count
     token = cookie.get_cookie()
-    return token.get("username") if isinstance(token, dict) else None
+    if not isinstance(token, dict) or not token.get("username"):
+        return None
+    # the token carries its expiry; it was issued expiry_days before that
+    issued = datetime.fromtimestamp(float(token["exp_date"]), UTC) - timedelta(
+        days=float(cookie.cookie_expiry_days))
+    name = str(token["username"])
+    return name if users.session_valid(name, issued) else None
 
 
 def _login_form(labels: Labels) -> Scope | None:
@@ -98,4 +106,5 @@ def _sign_out(cookie) -> None:  # type: ignore[no-untyped-def]
     if cookie.cookie_name in st.context.cookies:
         cookie.delete_cookie()
     if user:
+        users.end_sessions(user)   # even if the browser never runs the deletion
         users.audit("logout", user=user)
