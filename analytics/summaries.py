@@ -21,9 +21,6 @@ import ibis
 from analytics.measures import with_settlement
 from analytics.warehouse import SUMMARY_TABLES, Tables, tables_from
 
-# Tables field → table name in the version
-PURCHASE_DAYS = "purchase_days"
-INVOICE_SETTLEMENT = "invoice_settlement"
 INVOICE_COLUMNS = ("invoice_id", "customer_id", "invoice_date", "due_date", "amount_cny",
                    "settled_on")
 
@@ -52,18 +49,15 @@ def invoice_settlement(tables: Tables) -> ibis.Table | None:
     return settled.select(*INVOICE_COLUMNS)
 
 
-def write(con: duckdb.DuckDBPyConnection) -> list[str]:
+def write(con: duckdb.DuckDBPyConnection) -> None:
     """Compute the summaries from the data in ``con`` (a version being written), replacing
-    any copied from the previous version. Returns the names written."""
+    any copied from the previous version."""
     for table in SUMMARY_TABLES.values():
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    tables = tables_from(ibis.duckdb.from_connection(con))
     backend = ibis.duckdb.from_connection(con)
-    written = []
-    exprs = {PURCHASE_DAYS: purchase_days(tables) if tables.orders is not None else None,
-             INVOICE_SETTLEMENT: invoice_settlement(tables)}
-    for field, expr in exprs.items():
+    tables = tables_from(backend)
+    exprs = {"purchase_days": purchase_days(tables) if tables.orders is not None else None,
+             "invoice_settlement": invoice_settlement(tables)}
+    for field, expr in exprs.items():   # the keys are SUMMARY_TABLES's, the Tables fields
         if expr is not None:
             backend.create_table(SUMMARY_TABLES[field], expr)
-            written.append(field)
-    return written
