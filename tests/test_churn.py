@@ -225,6 +225,12 @@ def test_scores_and_reasons(demo_tables: Tables) -> None:
         reasons = " ".join(table["raising"]) + " ".join(table["lowering"])
         assert "{" not in reasons and "reason_" not in reasons and reasons.strip()
         assert not re.search(r"\bnan\b", reasons)   # (Hainan, Hunan are provinces)
+        sep = "；" if lang == "zh" else "; "
+        for text in [*table["raising"], *table["lowering"]]:   # nothing said twice in a row
+            said = text.count("天未下单") if lang == "zh" else \
+                text.count("since the last order") + text.count("no order for")
+            assert said <= 1, text
+            assert len(set(text.split(sep))) == len(text.split(sep)), text
     # a value the customer does not have (no credit limit: no credit use) is never a reason
     for col in ("credit_use", "satisfaction", "cycle_days"):
         missing = s[s[col].isna()]

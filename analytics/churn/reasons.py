@@ -53,5 +53,10 @@ def describe(feature: str, row: Mapping[str, object], labels: Labels) -> str:
 
 
 def describe_all(features: list[str], row: Mapping[str, object], labels: Labels) -> str:
-    return "；".join(describe(f, row, labels) for f in features) if labels.lang == "zh" else \
-        "; ".join(describe(f, row, labels) for f in features)
+    # the cycle's text already says the days since the last order ("no order for 94 days;
+    # 94 days since the last order, 2.8× its usual cycle" said it twice), and without a cycle
+    # it falls back to the very words of recency_days
+    if "recency_over_cycle" in features:
+        features = [f for f in features if f != "recency_days"]
+    texts = dict.fromkeys(describe(f, row, labels) for f in features)
+    return ("；" if labels.lang == "zh" else "; ").join(texts)
