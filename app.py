@@ -18,17 +18,18 @@ with st.expander(labels("report_button"), icon="📄"):
     month = st.selectbox(labels("report_month"), months, key="report_month")
     if st.button(labels("report_make"), key="report_make"):
         with st.spinner(labels("report_making")):
-            st.session_state["report_files"] = (month, ctx.lang, ctx.cached_unfiltered(
-                report.render_all, month=month, lang=ctx.lang,
-                sees_profit=ctx.scope.sees_profit))
+            files = ctx.cached_unfiltered(report.render_all, month=month, lang=ctx.lang,
+                                          sees_profit=ctx.scope.sees_profit)
+            st.session_state["report_files"] = (month, ctx.lang, ctx.user_key, files)
     made = st.session_state.get("report_files")
-    if made and made[:2] == (month, ctx.lang):
-        widgets.report_downloads(labels, made[2], stem=f"steelsight_report_{month}_{ctx.lang}")
+    # kept for this user and scope only: never served to whoever signs in next in this tab
+    if made and made[:3] == (month, ctx.lang, ctx.user_key):
+        widgets.report_downloads(labels, made[3], stem=f"steelsight_report_{month}_{ctx.lang}")
 
 comparison = ctx.cached(overview.kpi_comparison, period=period)
 if not ctx.scope.sees_profit:  # a rep's level: no profit or margin anywhere
     comparison = comparison[~comparison["kpi"].isin(["gross_profit_cny", "margin_pct"])]
-notes = {"inventory_days": labels("company_wide_only")} if ctx.filters.narrows_customers else {}
+notes = {"inventory_days": labels("company_wide_only")} if ctx.narrowed else {}
 widgets.kpi_cards(labels, comparison, notes=notes)
 
 months = ctx.cached(overview.monthly, period=period)

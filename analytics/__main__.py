@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import date
@@ -30,8 +29,12 @@ def _progress(fraction: float, what: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     wh = open_warehouse(f"duckdb:///{Path(args.out).resolve()}" if args.out else args.url)
-    if args.if_missing and wh.exists():
+    if args.if_missing and (wh.exists() or wh.has_versions()):
+        # versions on disk are someone's data even when the pointer to them is lost
         print(f"warehouse exists ({wh.version}); nothing to do")
+        if wh.problem:
+            print(f"warning: {_PROBLEMS[wh.problem]}; `python -m analytics versions check`",
+                  file=sys.stderr)
         return 0
     started = time.perf_counter()
     config = sample.SampleConfig(seed=args.seed, scale=args.scale)
@@ -41,6 +44,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{rows.get('orders', 0):,} order lines, {rows.get('customers', 0):,} customers "
           f"({wh.root})")
     return 0
+
+
+_PROBLEMS = {
+    "pointer_missing": "the CURRENT pointer is missing: reading the newest readable version",
+    "pointer_damaged": "the CURRENT pointer is damaged: reading the newest readable version",
+    "version_damaged": "the current version file does not open: reading the newest readable "
+                       "version",
+}
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    """The version history: list it, check every file, or make an earlier version current."""
+    from analytics import users
+
+    wh = open_warehouse(args.url)
+    if not wh.has_versions():
+        print("no versions yet: run `python -m analytics demo` or import a file",
+              file=sys.stderr)
+        return 1
+    if wh.problem:
+        print(f"warning: {_PROBLEMS[wh.problem]} ({wh.version})", file=sys.stderr)
+    if args.action == "list":
+        for v in wh.versions():
+            print(f"{'*' if v.current else ' '} {v.version}  {v.created:<26}{v.action:<12}"
+                  f"{v.user:<12}{v.file or v.note}")
+        return 0
+    if args.action == "check":
+        bad = 0
+        for entry in wh.check():
+            state = "ok" if entry["readable"] and entry["rows_match"] is not False else (
+                "DAMAGED (does not open)" if not entry["readable"] else "rows differ from "
+                "what was recorded")
+            bad += state != "ok"
+            print(f"{'*' if entry['current'] else ' '} {entry['version']}  {state}")
+        return 1 if bad or wh.problem else 0
+    if not args.version:
+        print("versions rollback needs a version: a number or vNNNNNN (see versions list)",
+              file=sys.stderr)
+        return 2
+    _require_admin(args, "versions rollback")
+    name = args.version if args.version.startswith("v") else f"v{int(args.version):06d}"
+    try:
+        wh.rollback(name)
+    except ValueError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    users.audit("rollback", user=_actor(args), version=name, via="cli")
+    print(f"current version is now {name}")
+    return 0
+
+
+def _actor(args: argparse.Namespace) -> str:
+    """Who runs this command, for the audit log: --as-user, else the machine's user."""
+    import getpass
+
+    if getattr(args, "as_user", None):
+        return str(args.as_user)
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _require_admin(args: argparse.Namespace, what: str) -> None:
+    """Writes need the admin level when --as-user names someone (the local operator without
+    --as-user is the machine's own admin, as in single-user mode)."""
+    if getattr(args, "as_user", None) and not _scope(args).can_import:
+        raise SystemExit(f"{what}: user {args.as_user!r} is not an admin")
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -67,7 +138,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not tables.has(args.table):
         print(f"table {args.table} is not in the warehouse", file=sys.stderr)
         return 1
-    return _write(export_table(tables, args.table), args, args.table)
+    frame = export_table(tables, args.table)
+    from analytics import users
+
+    users.audit("export", user=_actor(args), table=args.table, rows=len(frame), via="cli",
+                version=wh.version)
+    return _write(frame, args, args.table)
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -162,13 +238,18 @@ def cmd_grades(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a CSV / XLSX file: the same reading, mapping and checks as the data page."""
-    from analytics import ingest
+    from analytics import ingest, users
     from analytics.i18n import Labels
     from analytics.ingest.mapping import MappingMemory
 
     labels = Labels(args.lang)
     path = Path(args.file)
-    data = path.read_bytes()
+    _require_admin(args, "import")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        print(f"cannot read {args.file}: {err.strerror or err}", file=sys.stderr)
+        return 2
     wh = open_warehouse(args.url)
     try:
         raw = ingest.read_file(data, path.name, sheet=args.sheet)
@@ -191,26 +272,30 @@ def cmd_import(args: argparse.Namespace) -> int:
                  **dict(item.partition("=")[::2] for item in args.set or [])}
     plan = ingest.plan_import(raw, args.table, mapping, data=data, mode=args.mode,
                               existing=wh.tables() if wh.exists() else None,
-                              constants=constants)
+                              constants=constants, decimal=args.decimal,
+                              keep_repeats=args.keep_repeats, allow_orphans=args.allow_orphans)
     for code, params in plan.blocking:
         print(labels(f"ingest_{code}", **params), file=sys.stderr)
     if plan.blocking:
         return 2
     counts = plan.summary()
     print(f"rows {counts['rows']:,} · good {counts['good']:,} · with errors {counts['bad']:,}"
-          f" · warnings {counts['warnings']:,}", file=sys.stderr)
+          f" · left out {counts['left_out']:,} · warnings {counts['warnings']:,}",
+          file=sys.stderr)
     for row in plan.problems.head(20).itertuples():
         print(f"  line {row.line} {row.column}: {row.value!r} — {labels(f'problem_{row.problem}')}"
               f" ({labels(f'severity_{row.severity}')})", file=sys.stderr)
     if args.report:
         Path(args.report).write_bytes(exports.to_csv(plan.problems))
     try:
-        version = ingest.apply_import(wh, plan, skip_bad=args.skip_bad, user=args.user,
+        version = ingest.apply_import(wh, plan, skip_bad=args.skip_bad, user=_actor(args),
                                       progress=_progress)
     except ingest.IngestError as err:
         print(labels(f"ingest_{err.code}", **err.params)
               + (" (--skip-bad)" if err.code == "has_errors" else ""), file=sys.stderr)
         return 1
+    users.audit("import", user=_actor(args), target=args.table, file=path.name,
+                mode=args.mode, rows=plan.rows_good, version=version, via="cli")
     memory.remember(columns, args.table, mapping)
     print(f"imported {plan.rows_good:,} rows as {version}")
     return 0
@@ -288,12 +373,20 @@ def cmd_users(args: argparse.Namespace) -> int:
         if args.action == "list":
             for u in users.list_users():
                 scope = ",".join(u.get("reps") or []) or ",".join(u.get("provinces") or []) or "all"
-                locked = f"  locked until {u['locked_until']}" if u.get("locked_until") else ""
+                locks = users.locked_clients(u["username"])
+                locked = "".join(f"  locked for {client} until {until}"
+                                 for client, until in locks)
                 print(f"{u['username']:<16}{u['level']:<11}{scope}{locked}")
         elif args.action == "add":
-            users.add_user(args.username, _password(f"password for {args.username}: "),
-                           level=args.level, name=args.name or args.username,
-                           reps=tuple(args.reps or ()), provinces=tuple(args.provinces or ()))
+            if not args.username:
+                raise ValueError("users add needs a user name")
+            warnings = users.add_user(
+                args.username, _password(f"password for {args.username}: "),
+                level=args.level, name=args.name or args.username, reps=tuple(args.reps or ()),
+                provinces=tuple(args.provinces or ()), all_customers=args.all_customers,
+                known_provinces=_known_provinces(args))
+            for warning in warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             print(f"added {args.username} ({args.level}) to {users.users_path()}")
         elif args.action == "remove":
             users.remove_user(args.username)
@@ -306,10 +399,20 @@ def cmd_users(args: argparse.Namespace) -> int:
             print(f"users file: {users.users_path()} — these passwords are shown once:")
             for name, password in made.items():
                 print(f"  {name:<10} {password}")
-    except ValueError as err:
+    except (ValueError, users.UsersFileError) as err:
         print(str(err), file=sys.stderr)
         return 2
     return 0
+
+
+def _known_provinces(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The provinces in the warehouse's customer master, to check a manager's against."""
+    wh = open_warehouse(args.url)
+    tables = wh.tables() if wh.exists() else None
+    if tables is None or not tables.has("customers", "province"):
+        return None
+    values = tables.get("customers").select("province").distinct().to_pandas()["province"]
+    return tuple(sorted(str(v) for v in values.dropna()))
 
 
 def cmd_ageing(args: argparse.Namespace) -> int:
@@ -539,8 +642,14 @@ def main(argv: list[str] | None = None) -> int:
                      help="a value for every row of a field the file lacks, e.g. product=rebar "
                           "market=shfe for a date + close price file (guessed from the name)")
     imp.add_argument("--skip-bad", action="store_true", help="import the rows without errors")
+    imp.add_argument("--decimal", choices=(".", ","),
+                     help="the file's decimal mark when it cannot be told from the numbers")
+    imp.add_argument("--keep-repeats", action="store_true",
+                     help="keep lines repeated exactly under one order number (default: "
+                          "left out and counted)")
+    imp.add_argument("--allow-orphans", action="store_true",
+                     help="replace the customer master even when orders lose their customer")
     imp.add_argument("--report", help="write the full validation report (CSV) here")
-    imp.add_argument("--user", default=os.environ.get("USER", "cli"))
     imp.add_argument("--lang", choices=("zh", "en"), default="en")
     imp.set_defaults(func=cmd_import)
     ch = sub.add_parser("churn", help="churn status, backtest against baselines, risk scores")
@@ -559,7 +668,15 @@ def main(argv: list[str] | None = None) -> int:
     us.add_argument("--name", help="display name; for a rep, the name used in sales_rep")
     us.add_argument("--reps", nargs="*", help="reps in this user's scope")
     us.add_argument("--provinces", nargs="*", help="provinces in this user's scope")
+    us.add_argument("--all-customers", action="store_true",
+                    help="a manager of every customer (without it a manager needs --provinces "
+                         "or --reps)")
     us.set_defaults(func=cmd_users)
+    vs = sub.add_parser("versions", help="the warehouse's versions: list, check every file, "
+                        "roll back to an earlier one")
+    vs.add_argument("action", choices=("list", "check", "rollback"))
+    vs.add_argument("version", nargs="?", help="rollback: the version (3 or v000003)")
+    vs.set_defaults(func=cmd_versions)
     templates = sub.add_parser("templates", help="write upload templates (one CSV per table)")
     templates.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                                 / "templates"))
@@ -651,7 +768,32 @@ def main(argv: list[str] | None = None) -> int:
                     ".streamlit/secrets.toml)")
     al.set_defaults(func=cmd_alerts)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, with bad input and bad state answered in one sentence on stderr (exit 2)
+    instead of a traceback."""
+    import duckdb
+
+    from analytics import users
+    from analytics.warehouse import MissingData
+
+    try:
+        return int(args.func(args))
+    except MissingData as missing:
+        what = f"column {missing.column} of table {missing.table}" if missing.column \
+            else f"table {missing.table}"
+        print(f"the warehouse has no {what}: import it to use this command", file=sys.stderr)
+    except users.UsersFileError as err:
+        print(f"{err}: repair it, or restore it from a backup", file=sys.stderr)
+    except FileNotFoundError as err:
+        print(f"no such file: {err.filename or err}", file=sys.stderr)
+    except duckdb.Error as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"the warehouse cannot be read ({first}); `python -m analytics versions check`",
+              file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

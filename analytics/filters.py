@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
 from ibis import _
 
+from analytics import narrowing
 from analytics.period import Period
 from analytics.warehouse import Tables
-
-# Tables keyed by customer: narrowed to the filtered customers.
-_CUSTOMER_KEYED = ("orders", "invoices", "surveys", "complaints", "contacts",
-                   "reseller_reviews")
 
 
 @dataclass(frozen=True)
@@ -42,19 +38,8 @@ def apply(tables: Tables, filters: Filters) -> Tables:
             customers = customers.filter(customers.sales_rep.isin(filters.reps))
         if filters.customer_types:
             customers = customers.filter(customers.type.isin(filters.customer_types))
-        ids = customers.select("customer_id")
-        changes: dict[str, ibis.Table] = {"customers": customers}
-        for name in _CUSTOMER_KEYED:
-            t = getattr(tables, name)
-            if t is not None:
-                changes[name] = t.filter(t.customer_id.isin(ids.customer_id))
-        payments = tables.payments
-        if payments is not None and "invoices" in changes:
-            payments = payments.filter(payments.invoice_id.isin(changes["invoices"].invoice_id))
-            changes["payments"] = payments
-        if filters.reps and tables.targets is not None:
-            changes["targets"] = tables.targets.filter(tables.targets.rep.isin(filters.reps))
-        out = out.with_(customer_filtered=True, **changes)
+        out = narrowing.to_customers(tables, customers,
+                                     target_reps=list(filters.reps) if filters.reps else None)
     if filters.categories:
         cats = filters.categories
         changes = {}
@@ -65,7 +50,7 @@ def apply(tables: Tables, filters: Filters) -> Tables:
                 changes[name] = out.get(name).filter(_.product.isin(cats))
         if out.has("products", "category"):
             changes["products"] = out.get("products").filter(_.category.isin(cats))
-        out = out.with_(**changes)
+        out = out.with_(customer_filtered=out.customer_filtered, **changes)
     return out
 
 

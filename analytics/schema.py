@@ -92,8 +92,8 @@ CUSTOMERS = TableSpec(
 ORDERS = TableSpec(
     "orders",
     (
-        _c("order_id", VARCHAR, "订单号", "单据编号", "单号", "销售单号", "order no",
-           required=True),
+        _c("order_id", VARCHAR, "订单号", "单据编号", "单据号", "单号", "销售单号", "出库单号",
+           "发货单号", "order no", "invoice no", "invoiceno", "document no", required=True),
         _c("line_no", BIGINT, "行号", "序号", "line"),
         _c("order_date", DATE, "日期", "单据日期", "订单日期", "销售日期", "date", required=True),
         _c("customer_id", VARCHAR, "客户编号", "客户编码", "客户名称", "客户", "customer",

@@ -55,13 +55,34 @@ def users_path() -> Path:
     return DEFAULT_USERS
 
 
+ENV_ALLOW_OPEN = "STEELSIGHT_ALLOW_OPEN"  # 1 = single-user mode for clients not on this machine
+MAX_THROTTLED = 2000              # failure records kept (one per user name and client)
+
+
+class UsersFileError(Exception):
+    """The users file exists but cannot be read (not YAML, not our layout)."""
+
+
 def login_required() -> bool:
-    """Login is on exactly when a users file exists."""
-    return users_path().exists()
+    """Login is on exactly when a users file exists (a damaged one keeps it on: fail closed)."""
+    path = users_path()
+    if path.exists():
+        _read(path)  # raises UsersFileError when it cannot be read
+        return True
+    return False
 
 
-def _now() -> datetime:
+def open_mode_allowed() -> bool:
+    """Whether the operator allowed single-user mode (no login) for clients that are not on
+    this machine; without it only a browser on this machine gets in without a users file."""
+    return os.environ.get(ENV_ALLOW_OPEN, "").strip().lower() in ("1", "true", "yes")
+
+
+def now() -> datetime:
     return datetime.now(UTC)
+
+
+_now = now
 
 
 @contextlib.contextmanager
@@ -83,7 +104,13 @@ def _locked(path: Path) -> Iterator[dict[str, Any]]:
 
 def _read(path: Path) -> dict[str, Any]:
     if path.exists():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError, OSError) as err:
+            raise UsersFileError(f"the users file {path} cannot be read: {err}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("credentials", {}), dict) \
+                or not isinstance(data.get("credentials", {}).get("usernames", {}), dict):
+            raise UsersFileError(f"the users file {path} is not a SteelSight users file")
     else:
         data = {}
     data.setdefault("credentials", {}).setdefault("usernames", {})
@@ -104,22 +131,43 @@ def _hash(password: str) -> str:
 
 def add_user(username: str, password: str, *, level: str, name: str = "",
              reps: tuple[str, ...] = (), provinces: tuple[str, ...] = (),
-             path: Path | None = None) -> None:
-    """A new user. A rep's scope is its own name as it appears in sales_rep; a manager's is
-    the reps and/or provinces given (none = all)."""
+             all_customers: bool = False, known_provinces: tuple[str, ...] | None = None,
+             path: Path | None = None) -> list[str]:
+    """A new user; returns warnings to show. A rep's scope is its own name as it appears in
+    sales_rep; a manager's is the reps and/or provinces given. A manager of every customer must
+    say so (``all_customers``): an empty scope by mistake would show the whole book. Two reps
+    with one sales_rep name would share their customers, so that is refused. Provinces not in
+    ``known_provinces`` (the warehouse's) are warned about: a misspelt one shows nothing."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
+    if not username.strip():
+        raise ValueError("a user needs a user name")
     if level == "rep" and not reps:
         reps = (name or username,)
+    if level == "manager" and not (reps or provinces) and not all_customers:
+        raise ValueError("a manager needs --provinces or --reps (or --all-customers for a "
+                         "manager of every customer)")
+    if all_customers and (reps or provinces):
+        raise ValueError("--all-customers cannot be combined with --reps or --provinces")
+    warnings = [f"province {p!r} is not in the data (known: {', '.join(known_provinces)})"
+                for p in provinces if known_provinces is not None and p not in known_provinces]
     path = path or users_path()
     with _locked(path) as data:
         users = data["credentials"]["usernames"]
         if username in users:
             raise ValueError(f"user {username!r} exists; use reset to change the password")
+        if level == "rep":
+            for other, d in users.items():
+                shared = set(reps) & set(d.get("reps") or ()) if d.get("level") == "rep" \
+                    else set()
+                if shared:
+                    raise ValueError(f"rep {', '.join(sorted(shared))!r} is already user "
+                                     f"{other!r}: two reps with one name would share customers")
         users[username] = {"name": name or username, "password": _hash(password),
                            "level": level, "reps": list(reps), "provinces": list(provinces),
                            "failed": 0, "locked_until": None}
     audit("user_added", user=username, level=level)
+    return warnings
 
 
 def remove_user(username: str, *, path: Path | None = None) -> None:
@@ -138,6 +186,7 @@ def reset_password(username: str, password: str, *, path: Path | None = None) ->
         # a new password also ends the sessions signed in with the old one
         user.update(password=_hash(password), failed=0, locked_until=None,
                     sessions_ended=_now().isoformat())
+        _clear_throttle(data, username)
     audit("password_reset", user=username)
 
 
@@ -177,38 +226,82 @@ def scope_of(username: str, *, path: Path | None = None) -> Scope:
                  provinces=tuple(user.get("provinces") or ()), single_user=False)
 
 
-def verify(username: str, password: str, *, path: Path | None = None,
-           now: datetime | None = None) -> Scope:
-    """The user's scope if the password is right and the account is not locked.
+def _throttle_key(username: str, client: str) -> str:
+    return f"{username}|{client}"
 
-    MAX_FAILURES wrong passwords in a row lock the account for LOCKOUT; a right password
-    while locked is refused too (and does not reset the count). Unknown users fail like a
-    wrong password, so the form does not reveal who exists.
+
+def _clear_throttle(data: dict[str, Any], username: str) -> None:
+    throttle = data.get("throttle") or {}
+    for key in [k for k in throttle if k.rpartition("|")[0] == username]:
+        del throttle[key]
+
+
+def _prune_throttle(throttle: dict[str, Any], now: datetime) -> None:
+    for key, entry in list(throttle.items()):
+        until = entry.get("locked_until")
+        if until and datetime.fromisoformat(until) <= now and not entry.get("failed"):
+            del throttle[key]
+    for key in sorted(throttle, key=lambda k: str(throttle[k].get("last", "")))[
+            :max(0, len(throttle) - MAX_THROTTLED)]:
+        del throttle[key]
+
+
+def verify(username: str, password: str, *, client: str = "", path: Path | None = None,
+           now: datetime | None = None) -> Scope:
+    """The user's scope if the password is right and this client is not locked out.
+
+    MAX_FAILURES wrong passwords in a row from one client lock that client out of that user
+    name for LOCKOUT; a right password while locked is refused too (and does not reset the
+    count). The lock is per user name and client, so nobody can lock another person out of
+    their account from elsewhere, and unknown user names fail and lock exactly like known
+    ones, so neither the message nor the lock reveals who exists.
     """
     now = now or _now()
     path = path or users_path()
     with _locked(path) as data:
+        throttle = data.setdefault("throttle", {})
+        _prune_throttle(throttle, now)
+        key = _throttle_key(username, client)
+        entry = throttle.get(key) or {"failed": 0, "locked_until": None}
         user = data["credentials"]["usernames"].get(username)
+        until = entry.get("locked_until")
+        if until and datetime.fromisoformat(until) > now:
+            audit("login_refused_locked", user=username, client=client or None)
+            raise AuthError("locked", datetime.fromisoformat(until))
         if user is None:
             bcrypt.checkpw(b"x", _DUMMY)  # same time as a real check
-            audit("login_failed", user=username, reason="unknown")
-            raise AuthError("invalid")
-        until = user.get("locked_until")
-        if until and datetime.fromisoformat(until) > now:
-            audit("login_refused_locked", user=username)
-            raise AuthError("locked", datetime.fromisoformat(until))
-        if not bcrypt.checkpw(password.encode(), user["password"].encode()):
-            user["failed"] = int(user.get("failed") or 0) + 1
-            if user["failed"] >= MAX_FAILURES:
-                user["locked_until"] = (now + LOCKOUT).isoformat()
-                user["failed"] = 0
-                audit("lockout", user=username, until=user["locked_until"])
+            right = False
+        else:
+            right = bcrypt.checkpw(password.encode(), user["password"].encode())
+        if not right:
+            entry["failed"] = int(entry.get("failed") or 0) + 1
+            entry["last"] = now.isoformat()
+            throttle[key] = entry
+            if entry["failed"] >= MAX_FAILURES:
+                entry.update(failed=0, locked_until=(now + LOCKOUT).isoformat())
+                audit("lockout", user=username, client=client or None,
+                      until=entry["locked_until"])
                 raise AuthError("locked", now + LOCKOUT)
-            audit("login_failed", user=username, failures=user["failed"])
+            audit("login_failed", user=username, client=client or None,
+                  reason=None if user is not None else "unknown", failures=entry["failed"])
             raise AuthError("invalid")
-        user.update(failed=0, locked_until=None)
-    audit("login", user=username)
+        throttle.pop(key, None)
+    audit("login", user=username, client=client or None)
     return scope_of(username, path=path)
+
+
+def locked_clients(username: str, *, path: Path | None = None,
+                   now: datetime | None = None) -> list[tuple[str, str]]:
+    """(client, locked until) for each client locked out of ``username`` now."""
+    now = now or _now()
+    throttle = _read(path or users_path()).get("throttle") or {}
+    out = []
+    for key, entry in throttle.items():
+        name, _, client = key.rpartition("|")
+        until = entry.get("locked_until")
+        if name == username and until and datetime.fromisoformat(until) > now:
+            out.append((client or "local", until))
+    return out
 
 
 _DUMMY = bcrypt.hashpw(b"timing", bcrypt.gensalt(rounds=12))
@@ -226,8 +319,16 @@ def audit(event: str, *, user: str = "", **details: object) -> None:
     try:
         path = audit_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        # who logged in, imported and exported is nobody else's business on this machine
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # two processes' lines never interleave
+            end = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, end - 1))
+            # a line cut by a crash is closed first, so this record stays readable
+            lead = b"\n" if end and fh.read(1) != b"\n" else b""
+            fh.write(lead + json.dumps(record, ensure_ascii=False, default=str).encode() + b"\n")
+        os.chmod(path, 0o600)  # a log made before this rule was world-readable
     except OSError:
         pass
 
@@ -237,8 +338,16 @@ def read_audit(limit: int = 1000) -> list[dict[str, Any]]:
     path = audit_path()
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()[-limit:]
-    return [json.loads(line) for line in reversed(lines) if line.strip()]
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-limit:]
+    out = []
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line cut by a crash mid-write: skip it, keep the rest
+            continue
+        if isinstance(record, dict):
+            out.append(record)
+    return out
 
 
 def demo_users(*, path: Path | None = None, rep: str = "张伟",

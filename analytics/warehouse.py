@@ -168,12 +168,50 @@ class Warehouse:
         return self.root / "CURRENT"
 
     def current_path(self) -> Path | None:
+        """The current version's file: the one CURRENT names, or — when CURRENT is missing,
+        damaged or names a file that is gone or cannot be opened — the newest version that
+        opens (``problem`` then says what was wrong). None when no version opens."""
+        return self._resolve()[0]
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the pointer or the current version, or None: "pointer_missing",
+        "pointer_damaged" (not a version name, or its file is gone) or "version_damaged" (the
+        file does not open). Readers then use the newest readable version; a write repairs
+        the pointer."""
+        return self._resolve()[1]
+
+    def _resolve(self) -> tuple[Path | None, str | None]:
         try:
-            name = self.pointer.read_text().strip()
+            name = self.pointer.read_text(encoding="utf-8", errors="replace").strip()
         except FileNotFoundError:
-            return None
-        path = self.root / name
-        return path if path.exists() else None
+            name = None
+        except OSError:
+            name = ""
+        if name is not None and _VERSION_RE.match(name):
+            path = self.root / name
+            if path.exists() and _readable(path):
+                return path, None
+            problem = "version_damaged" if path.exists() else "pointer_damaged"
+        elif name is None:
+            problem = "pointer_missing"
+        else:
+            problem = "pointer_damaged"
+        fallback = next((p for p in self.version_files()[::-1] if _readable(p)), None)
+        if fallback is None and problem == "pointer_missing":
+            return None, None  # a new, empty warehouse: nothing is wrong
+        return fallback, problem
+
+    def version_files(self) -> list[Path]:
+        """Every version file on disk, oldest first."""
+        if not self.root.exists():
+            return []
+        return sorted(p for p in self.root.glob("v*.duckdb") if _VERSION_RE.match(p.name))
+
+    def has_versions(self) -> bool:
+        """Whether any version exists on disk, readable or not (so the demo is never built
+        over a user's data whose pointer was lost)."""
+        return bool(self.version_files())
 
     @property
     def version(self) -> str:
@@ -305,13 +343,18 @@ class Warehouse:
     def versions(self) -> list[VersionInfo]:
         current = self.version
         out = []
-        for meta in sorted(self.root.glob("v*.json"), reverse=True):
-            if not (self.root / f"{meta.stem}.duckdb").exists():
-                continue
-            d = json.loads(meta.read_text())
-            out.append(VersionInfo(d["version"], d["created"], d["action"], d.get("note", ""),
-                                   d.get("rows", {}), d["version"] == current,
-                                   d.get("user", ""), d.get("file", ""), d.get("sha256", "")))
+        for path in self.version_files()[::-1]:
+            try:
+                d = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+                if not isinstance(d, dict):
+                    raise ValueError("not a record")
+            except (OSError, ValueError):  # lost or damaged note: the version is still there
+                d = {"action": "unknown", "created": "", "note": ""}
+            out.append(VersionInfo(path.stem, str(d.get("created", "")),
+                                   str(d.get("action", "unknown")), str(d.get("note", "")),
+                                   d.get("rows") or {}, path.stem == current,
+                                   str(d.get("user", "")), str(d.get("file", "")),
+                                   str(d.get("sha256", ""))))
         return out
 
     def rollback(self, version: str) -> None:
@@ -319,8 +362,32 @@ class Warehouse:
         target = self.root / f"{version}.duckdb"
         if not _VERSION_RE.match(target.name) or not target.exists():
             raise ValueError(f"no such version: {version}")
+        if not _readable(target):
+            raise ValueError(f"version {version} is damaged (it does not open)")
         with self._lock():
             self._point_to(target)
+
+    def check(self) -> list[dict[str, object]]:
+        """One entry per version file: whether it opens, and whether its row counts match what
+        was recorded when it was written."""
+        current = self.current_path()
+        out: list[dict[str, object]] = []
+        for path in self.version_files():
+            meta_path = path.with_suffix(".json")
+            try:
+                recorded = json.loads(meta_path.read_text()).get("rows") \
+                    if meta_path.exists() else None
+            except ValueError:
+                recorded = None
+            try:
+                rows: dict[str, int] | None = _row_counts(path)
+            except duckdb.Error:
+                rows = None
+            out.append({"version": path.stem, "current": path == current,
+                        "readable": rows is not None,
+                        "rows_match": None if rows is None or recorded is None
+                        else rows == recorded})
+        return out
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -340,6 +407,30 @@ def insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame)
         con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {casts} FROM "{view}"')
     finally:
         con.unregister(view)
+
+
+_READABLE: dict[tuple[str, int, int], bool] = {}
+
+
+def _readable(path: Path) -> bool:
+    """Whether a version file opens as a DuckDB database (remembered per file, size and
+    modification time: a version is never written after it becomes one)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _READABLE:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            try:
+                con.execute("SELECT count(*) FROM information_schema.tables").fetchone()
+            finally:
+                con.close()
+            _READABLE[key] = True
+        except duckdb.Error:
+            _READABLE[key] = False
+    return _READABLE[key]
 
 
 def _row_counts(path: Path) -> dict[str, int]:

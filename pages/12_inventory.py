@@ -8,7 +8,7 @@ from ui.frame import frame
 
 ctx = frame("inventory")
 labels, period = ctx.labels, ctx.filters.period
-if ctx.filters.narrows_customers or ctx.scope.reps or ctx.scope.provinces:
+if ctx.narrowed:
     st.caption(labels("stock_sales_scope_note"))
 
 a, b, c, d = st.columns(4)

@@ -47,7 +47,7 @@ st.plotly_chart(charts.rep_trend_chart(ctx.cached(scorecards.rep_trend, period=p
                                        labels, title=labels("rep_trend_title", rep=name)),
                 key="rep_trend")
 if rep is not None:
-    st.subheader(labels("rep_customers_title", rep=rep))
+    st.subheader(labels("rep_customers_title", rep=widgets.plain(rep)))
     book = ctx.cached(scorecards.rep_customers, period=period, rep=rep)
     widgets.customer_table(labels, book[[c for c in (
         "customer_id", "name", "movement", "revenue_cny", "previous_revenue_cny", "volume_t",

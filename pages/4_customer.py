@@ -37,10 +37,10 @@ except LookupError:  # not in this user's scope, or removed by an import
     st.stop()
 
 m = c.master
-st.header(f"{m.get('name') or picked}")
-st.caption(" · ".join(str(x) for x in (
+st.header(widgets.plain(m.get("name") or picked))
+st.caption(" · ".join(widgets.plain(x) for x in (
     picked, labels.value("type", m.get("type")), labels.value("province", m.get("province")),
-    m.get("city"), f"{labels('sales_rep')}: {m.get('sales_rep')}",
+    m.get("city"), m.get("sales_rep") and f"{labels('sales_rep')}: {m.get('sales_rep')}",
     labels.value("relationship", m.get("relationship_level")),
     labels.value("stage", m.get("stage"))) if x))
 st.caption(labels("card_as_of", date=labels.date(as_of)))

@@ -40,7 +40,7 @@ with tab_import:
                 with st.spinner(labels("import_reading")):
                     raw = data.read_upload(payload, upload.name, sheet)
             except ingest.IngestError as err:
-                st.error(labels(f"ingest_{err.code}", **err.params))
+                st.error(labels(f"ingest_{err.code}", **widgets.plain_params(err.params)))
                 st.stop()
             if len(raw.sheets) > 1:
                 st.selectbox(labels("import_sheet"), raw.sheets, key=f"sheet_{n}")
@@ -84,13 +84,32 @@ with tab_import:
             if mode == "replace":
                 st.caption(labels("import_replace_tx" if target == "transactions"
                                   else "import_replace_table"))
+            decimal = None
+            if raw.decimal in (",", "?"):  # the file's numbers use, or may use, a comma
+                marks = [".", ","]
+                decimal = st.radio(labels("import_decimal_pick"), marks, horizontal=True,
+                                   index=None if raw.decimal == "?" else 1,
+                                   key=f"decimal_{n}", format_func=lambda m: labels(
+                                       "import_decimal_comma" if m == "," else
+                                       "import_decimal_dot"))
+            keep_repeats = bool(st.session_state.get(f"keep_repeats_{n}", False))
+            allow_orphans = bool(st.session_state.get(f"allow_orphans_{n}", False))
             with st.spinner(labels("import_checking")):
                 plan = data.plan_upload(payload, upload.name, sheet, target,
                                         tuple(mapping.items()), mode, data.version_key(wh),
-                                        tuple(constants.items()))
+                                        tuple(constants.items()), decimal=decimal,
+                                        keep_repeats=keep_repeats, allow_orphans=allow_orphans)
             for code, params in plan.blocking:
-                st.error(labels(f"ingest_{code}", **params))
+                st.error(labels(f"ingest_{code}", **widgets.plain_params(params)))
+                if code == "would_orphan":
+                    st.checkbox(labels("import_allow_orphans"), key=f"allow_orphans_{n}")
             if not plan.blocking:
+                if plan.left_out or keep_repeats:
+                    st.info(labels("import_left_out",
+                                   subtotal=labels.number(plan.left_out.get("subtotal_line", 0)),
+                                   repeats=labels.number(plan.left_out.get("exact_repeat", 0))))
+                    if plan.left_out.get("exact_repeat") or keep_repeats:
+                        st.checkbox(labels("import_keep_repeats"), key=f"keep_repeats_{n}")
                 counts = plan.summary()
                 k = st.columns(4)
                 k[0].metric(labels("import_rows"), f"{counts['rows']:,}")
@@ -125,7 +144,8 @@ with tab_import:
                                     "import_storing") if what == ingest.STORING else what))
                         except ingest.IngestError as err:
                             status.update(state="error")
-                            st.error(labels(f"ingest_{err.code}", **err.params))
+                            st.error(labels(f"ingest_{err.code}",
+                                            **widgets.plain_params(err.params)))
                             st.stop()
                     memory.remember(columns, target, mapping)
                     users.audit("import", user=ctx.scope.user, file=upload.name, target=target,
@@ -156,7 +176,10 @@ with tab_tables:
         st.info(labels("no_warehouse"))
 
 with tab_versions:
-    versions = wh.versions()
+    # the history names files and who imported them: the data owner's business only
+    versions = wh.versions() if ctx.scope.can_import else []
+    if not ctx.scope.can_import:
+        st.info(labels("versions_admin_only", version=wh.version))
     history = pd.DataFrame([{"version": v.version, "created": v.created,
                              "action": labels.value("action", v.action), "note": v.note,
                              "user": v.user, "current": "✔" if v.current else ""}

@@ -171,9 +171,16 @@ CASES = [
         ",2025-01-05,1", "乙,2025-01-06,1"]).encode(), good=1, bad=1, problems={"missing"}),
     Case("duplicate-order-lines", lambda: ("订单号,行号,日期,客户编号,吨位,金额\n"
                                            "SO1,1,2025-01-05,C1,10,100\n"
-                                           "SO1,1,2025-01-05,C1,10,100\n"
+                                           "SO1,1,2025-01-05,C1,11,110\n"
                                            "SO1,2,2025-01-05,C1,5,50\n").encode(),
          target="orders", good=2, bad=1, problems={"duplicate_key"}),
+    # one line twice, word for word, under its order number: the same line, left out
+    Case("exact-repeat-order-lines", lambda: ("订单号,行号,日期,客户编号,吨位,金额\n"
+                                              "SO1,1,2025-01-05,C1,10,100\n"
+                                              "SO1,1,2025-01-05,C1,10,100\n"
+                                              "SO1,2,2025-01-05,C1,5,50\n").encode(),
+         target="orders", good=2, problems={"exact_repeat"},
+         check=lambda p, r: (p.left_out == {"exact_repeat": 1}) or pytest.fail(str(p.left_out))),
     Case("exact-repeat-in-transactions", lambda: csv_text(rows=[TX_ROWS[0], TX_ROWS[0],
                                                                 TX_ROWS[1]]).encode(),
          good=3, problems={"possible_duplicate"}),  # two equal purchases on a day can happen
@@ -210,6 +217,56 @@ CASES = [
     Case("market-prices-futures-closes", lambda: (b"date,close\n2025-06-03,2928\n"
                                                   b"2025-06-04,2950\n"),
          target="market_prices", error="missing_required"),  # product must be mapped
+    # -- issue 23: files that were imported wrong without a word ----------------------------
+    Case("decimal-comma-semicolon", lambda: ("客户;日期;金额;吨位\n甲;2025-01-05;68013,17;38,019\n"
+                                             "乙;2025-01-06;1.250,5;2,5\n").encode(), good=2,
+         check=lambda p, r: (r.decimal == ",", p.frames["orders"]["amount_cny"].tolist()
+                             == pytest.approx([68013.17, 1250.5]),
+                             p.frames["orders"]["volume_t"].tolist()
+                             == pytest.approx([38.019, 2.5])) == (True, True, True)
+         or pytest.fail(str(p.frames["orders"]))),
+    Case("decimal-ambiguous-semicolon", lambda: ("客户;日期;金额\n甲;2025-01-05;38,019\n"
+                                                 "乙;2025-01-06;1,250\n").encode(),
+         error="ambiguous_decimal"),
+    Case("thousands-in-a-csv", lambda: csv_text("客户,日期,金额", [
+        '甲,2025-01-05,"38,019"', '乙,2025-01-06,"1,250"']).encode(), good=2,
+        check=_amounts([38019, 1250])),
+    Case("total-line-with-a-date", lambda: csv_text(rows=[
+        *TX_ROWS, "合计,2025-01-31,167200,43.6,"]).encode("gbk"), good=3,
+        problems={"subtotal_line"}, check=lambda p, r: (
+            p.left_out == {"subtotal_line": 1} and "合计" not in set(
+                p.frames["customers"]["name"])) or pytest.fail(str(p.left_out))),
+    Case("subtotal-lines-without-customer", lambda: ("日期,客户名称,金额\n小计,,1000\n"
+                                                     "2025-01-05,甲,1000\n本月合计：,,1000\n"
+                                                     "Grand Total,,1000\n").encode(),
+         good=1, problems={"subtotal_line"}),
+    Case("scientific-customer-ids", lambda: "客户编号,客户名称\n4.40604E+14,甲\n4.40604E+14,乙\n"
+         .encode(), target="customers", error="scientific_ids"),
+    Case("one-customer-four-spellings", lambda: csv_text("客户,日期,金额", [
+        "佛山（华盛）钢材,2025-01-05,1", "佛山(华盛)钢材,2025-01-06,1",
+        "佛山\u200b(华盛)钢材,2025-01-07,1", "佛山(华盛)  钢材,2025-01-08,1"]).encode(), good=4,
+        check=lambda p, r: (p.frames["customers"]["customer_id"].tolist()
+                            == ["佛山(华盛)钢材"]) or pytest.fail(str(p.frames["customers"]))),
+    Case("day-first-dates", lambda: csv_text("客户,日期,金额", [
+        "甲,05/03/2025,1", "乙,25/03/2025,1"]).encode(), good=2,
+        check=_dates([D(2025, 3, 5), D(2025, 3, 25)])),
+    Case("month-first-dates", lambda: csv_text("客户,日期,金额", [
+        "甲,05/03/2025,1", "乙,03/25/2025,1"]).encode(), good=2,
+        check=_dates([D(2025, 5, 3), D(2025, 3, 25)])),
+    Case("ambiguous-day-month", lambda: csv_text("客户,日期,金额", [
+        "甲,05/03/2025,1", "乙,06/04/2025,1"]).encode(), good=2,
+        problems={"ambiguous_day_month"}, check=_dates([D(2025, 5, 3), D(2025, 6, 4)])),
+    Case("orders-without-line-numbers", lambda: ("订单号,日期,客户编号,吨位,金额\n"
+                                                 "SO1,2025-01-05,C1,10,100\n"
+                                                 "SO1,2025-01-05,C1,5,50\n"
+                                                 "SO2,2025-01-06,C1,5,50\n").encode(),
+         target="orders", good=3, check=lambda p, r: (
+             p.frames["orders"]["line_no"].tolist() == [1, 2, 1]) or pytest.fail(
+             str(p.frames["orders"]["line_no"].tolist()))),
+    Case("invoice-numbers-repeat-exactly", lambda: ("单据号,客户,日期,金额\nX1,甲,2025-01-05,100\n"
+                                                    "X1,甲,2025-01-05,100\n"
+                                                    "X2,甲,2025-01-05,100\n").encode(),
+         good=2, problems={"exact_repeat"}),
     Case("market-prices-with-product", lambda: ("日期,品种,收盘价\n2025-06-03,螺纹钢,2928\n"
                                                 "2025-06-04,螺纹钢,2950\n").encode(),
          target="market_prices", good=2),

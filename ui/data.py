@@ -16,7 +16,7 @@ import streamlit as st
 
 from analytics import churn, ingest
 from analytics import filters as flt
-from analytics.access import Scope, scoped
+from analytics.access import Scope, scoped, unresolved
 from analytics.filters import Filters
 from analytics.i18n import Labels
 from analytics.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
@@ -49,6 +49,11 @@ def version_key(wh: Warehouse) -> str:
 def base_tables(version: str) -> Tables:
     """Unscoped tables of a version (a version_key). Only the scoped helpers may call this."""
     return tables_from(ibis.duckdb.from_connection(_connection(version).cursor()))
+
+
+def scope_problem(version: str, scope: Scope) -> str | None:
+    """Why this user's rows cannot be determined in this version (a text key), or None."""
+    return unresolved(base_tables(version), scope)
 
 
 def scoped_tables(version: str, scope: Scope, filters: Filters | None) -> Tables:
@@ -96,10 +101,12 @@ def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
 @st.cache_data(show_spinner=False, max_entries=8)
 def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
                 mapping: tuple[tuple[str, str | None], ...], mode: str, version: str,
-                constants: tuple[tuple[str, str], ...] = ()) -> ingest.ImportPlan:
+                constants: tuple[tuple[str, str], ...] = (), *, decimal: str | None = None,
+                keep_repeats: bool = False, allow_orphans: bool = False) -> ingest.ImportPlan:
     """The import plan for an upload; keyed by the data version, so a plan made before an
     import landed is made again against the new data."""
     raw = read_upload(data, name, sheet)
     existing = base_tables(version) if version != "empty" else None
     return ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
-                              existing=existing, constants=dict(constants))
+                              existing=existing, constants=dict(constants), decimal=decimal,
+                              keep_repeats=keep_repeats, allow_orphans=allow_orphans)

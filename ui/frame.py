@@ -44,6 +44,17 @@ class Context:
     def lang(self) -> str:
         return self.labels.lang
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether the customers are narrowed (by the user's scope or a sidebar filter):
+        company-wide figures such as stock against sales then no longer match."""
+        return bool(self.filters.narrows_customers or self.scope.reps or self.scope.provinces)
+
+    @property
+    def user_key(self) -> str:
+        """Who and what scope: part of the key of anything kept in the session for a user."""
+        return f"{self.scope.user}|{self.scope.key}"
+
     def cached(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """``fn(tables, **kwargs)`` on the user's scoped, filtered tables, cached. When the data
         lacks a table or column the function needs, says which and stops the page there."""
@@ -189,6 +200,12 @@ def frame(page: str, *, needs_data: bool = True) -> Context:
     st.title(f"{title.icon} {labels(title.label)}")
     wh = data.warehouse()
     key = data.version_key(wh)
+    if wh.problem:
+        st.warning(labels(f"warehouse_problem_{wh.problem}", version=wh.version)
+                   if wh.exists() else labels("warehouse_unreadable"))
+    problem = data.scope_problem(key, scope) if wh.exists() else None
+    if problem:
+        st.warning(labels(problem))
     span = data.cached(overview.data_range, key, scope, None) if wh.exists() else None
     if span is None:
         if needs_data:

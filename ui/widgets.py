@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
@@ -22,6 +24,22 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
                 "grade_source": "grade_source", "product": "category", "market": "market",
                 "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status",
                 "movement": "movement", "team": "team"}
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def plain(value: object) -> str:
+    """Data-derived text for an element that renders markdown (headers, captions, notes):
+    every markdown character escaped and lines joined, so a customer named
+    ``![b](http://host/x.png)`` is shown as those characters and fetches nothing."""
+    text = " ".join(str(value).split())
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def plain_params(params: dict[str, object]) -> dict[str, str]:
+    """``plain`` over the values put into a sentence (file columns, names, values)."""
+    return {k: plain(v) for k, v in params.items()}
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,

@@ -8,6 +8,8 @@ file line, the column, the value and a reason code (translated on the page).
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +26,23 @@ from analytics.warehouse import Tables, Warehouse, insert_frame
 MODES = ("append", "replace")
 ERROR, WARNING = "error", "warning"
 PROBLEM_COLUMNS = ["line", "column", "field", "value", "problem", "severity"]
+# Problems found while parsing that leave the value usable: reported, the line kept.
+WARNING_CODES = {"too_long", "ambiguous_day_month"}
+# A subtotal or total line of an ERP report: the rows above it summed, not a sale.
+SUBTOTAL = re.compile(r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计|累\s*计|本[日月页年]合计|"
+                      r"(sub[-\s]?|grand\s*)?totals?|sum)\b[\s:：]*", re.IGNORECASE)
+# Excel writes a long numeric id as 4.40604E+14: the digits past the sixth are gone.
+SCIENTIFIC_ID = re.compile(r"^[-+]?\d(\.\d+)?[eE][+]?\d+$")
+# Fields that name a customer, an order or a product: matched exactly, so written one way.
+KEY_FIELDS = ("customer", "customer_id", "order_id", "invoice_id", "product_id", "name")
+ID_FIELDS = ("customer", "customer_id", "order_id", "invoice_id", "product_id", "payment_id",
+             "complaint_id")
+# What makes a line without an order number the same line in another file.
+CONTENT_FIELDS = ("customer", "date", "product", "spec", "volume_t", "amount")
+ORPHAN_SHARE = 0.05  # a customer-master replace leaving more orders without a customer asks
+# a space beside a Chinese character or a bracket means nothing in a name: 华盛 钢材 = 华盛钢材
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff()\[\]]) | (?=[\u3000-\u9fff()\[\]])")
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
 @dataclass
@@ -38,15 +57,22 @@ class ImportPlan:
     rows_total: int
     rows_bad: int
     blocking: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    # lines left out on purpose (a reason code → count): subtotal lines, exact repeats
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_left_out(self) -> int:
+        return sum(self.left_out.values())
 
     @property
     def rows_good(self) -> int:
-        return self.rows_total - self.rows_bad
+        return self.rows_total - self.rows_bad - self.rows_left_out
 
     def summary(self) -> dict[str, int]:
         counts = {str(k): int(v) for k, v in
                   self.problems["severity"].value_counts().items()} if len(self.problems) else {}
         return {"rows": self.rows_total, "good": self.rows_good, "bad": self.rows_bad,
+                "left_out": self.rows_left_out,
                 "errors": int(counts.get(ERROR, 0)), "warnings": int(counts.get(WARNING, 0))}
 
 
@@ -54,11 +80,13 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _parse_column(raw: pd.Series, f: Field, header: str) -> tuple[pd.Series, pd.Series]:
+def _parse_column(raw: pd.Series, f: Field, header: str, decimal: str = "."
+                  ) -> tuple[pd.Series, pd.Series]:
     if f.dtype == schema.DATE:
         return parse.parse_dates(raw)
     if f.dtype in (schema.DOUBLE, schema.BIGINT):
-        values, problems = parse.parse_numbers(raw, scale=parse.header_scale(header))
+        values, problems = parse.parse_numbers(raw, scale=parse.header_scale(header),
+                                               decimal=decimal)
         if f.dtype == schema.BIGINT:
             whole = values.isna() | (values == values.round())
             problems = problems.where(whole, "bad_number")
@@ -66,16 +94,44 @@ def _parse_column(raw: pd.Series, f: Field, header: str) -> tuple[pd.Series, pd.
         return values, problems
     if f.dtype == schema.BOOLEAN:
         return parse.parse_bools(raw)
-    return parse.parse_text(raw)
+    values, problems = parse.parse_text(raw)
+    if f.name in KEY_FIELDS:
+        values = values.map(normalize_key, na_action="ignore")
+    return values, problems
+
+
+def normalize_key(value: str) -> str:
+    """A name or id as it is matched: NFKC (full-width brackets and digits → ASCII), no
+    invisible characters, single spaces and none beside a Chinese character. 佛山（华盛）,
+    佛山(华盛), 佛山\u200b(华盛) and 佛山  (华盛) are one customer."""
+    text = " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", value)).split())
+    return _CJK_SPACE.sub("", text)
+
+
+def _content_ids(parsed: pd.DataFrame) -> list[str]:
+    """Order numbers for lines without one, from what the line says (customer, date, product,
+    quantity, amount …) and how many identical lines came before it in the file: the same
+    data re-saved, re-exported with a title line, or with one more row gets the same ids, so
+    an append of it is recognised line by line."""
+    content = parsed[[c for c in CONTENT_FIELDS if c in parsed]]
+    text = content.astype(object).map(str).agg("\x1f".join, axis=1)
+    nth = text.groupby(text).cumcount()
+    return ["TX" + hashlib.sha256(f"{t}\x1e{n}".encode()).hexdigest()[:16]
+            for t, n in zip(text, nth, strict=True)]
 
 
 def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                 data: bytes = b"", mode: str = "append", existing: Tables | None = None,
-                constants: dict[str, str] | None = None) -> ImportPlan:
+                constants: dict[str, str] | None = None, decimal: str | None = None,
+                allow_orphans: bool = False, keep_repeats: bool = False) -> ImportPlan:
     """Parse and validate ``raw`` for ``target`` (a table, or "transactions").
 
     ``constants`` give a value for every row of a field the file leaves out (only the fields
-    in CONSTANT_FIELDS, e.g. the product of a date + close price file)."""
+    in CONSTANT_FIELDS, e.g. the product of a date + close price file). ``decimal`` overrides
+    the decimal mark read from the file (needed when it could be either). Subtotal lines and
+    lines repeated exactly under one order number are left out and counted (``left_out``),
+    unless ``keep_repeats``. A customer-master replace that would leave more than
+    ORPHAN_SHARE of the orders without their customer is blocked unless ``allow_orphans``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     wanted = {f.name: f for f in fields(target)}
@@ -96,6 +152,18 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         plan.blocking.append(("missing_required", {"fields": ", ".join(missing)}))
     if raw.frame.empty:
         plan.blocking.append(("no_rows", {}))
+    mark = decimal or raw.decimal
+    if mark == "?" and any(wanted[d].dtype in (schema.DOUBLE, schema.BIGINT)
+                           for d in chosen.values()):
+        plan.blocking.append(("ambiguous_decimal",
+                              {"examples": ", ".join(raw.decimal_examples)}))
+    for src, dst in chosen.items():
+        if dst in ID_FIELDS:
+            cells = pd.Series(pd.unique(raw.frame[src].astype(str).str.strip()))
+            sci = cells[cells.str.fullmatch(SCIENTIFIC_ID.pattern)]
+            if len(sci):
+                plan.blocking.append(("scientific_ids", {"column": src,
+                                                         "example": str(sci.iloc[0])}))
     if plan.blocking:
         return plan
 
@@ -107,14 +175,15 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         problems.append(pd.DataFrame({"line": lines[rows], "column": "", "field": "",
                                       "value": "", "problem": [raw.row_problems[r] for r in rows],
                                       "severity": ERROR}))
+    subtotal = _subtotal_lines(raw.frame)
     for src, dst in chosen.items():
         f = wanted[dst]
-        values, codes = _parse_column(raw.frame[src], f, src)
+        values, codes = _parse_column(raw.frame[src], f, src, "," if mark == "," else ".")
         parsed[dst] = values
-        bad = codes.notna() & ~((codes == "missing") & (not f.required))
+        bad = codes.notna() & ~((codes == "missing") & (not f.required)) & ~subtotal
         if bad.any():
             severity = pd.Series(ERROR if f.required else WARNING, index=codes.index)
-            severity = severity.where(codes != "too_long", WARNING)
+            severity = severity.where(~codes.isin(WARNING_CODES), WARNING)
             problems.append(pd.DataFrame({
                 "line": lines[bad], "column": src, "field": dst,
                 "value": raw.frame.loc[bad, src].astype(str).str.slice(0, 80),
@@ -125,20 +194,96 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
             plan.blocking.append(("bad_constant", {"field": name}))
             return plan
         parsed[name] = text.iloc[0]
+    left_out = subtotal.copy()
+    if subtotal.any():
+        row_text = raw.frame[subtotal].astype(object).map(str).agg(
+            lambda r: " | ".join(v for v in r if v), axis=1)
+        problems.append(_report(subtotal, lines, row_text.reindex(raw.frame.index, fill_value=""),
+                                "", "subtotal_line"))
+    numbered = "order_id" in parsed
+    if numbered and not keep_repeats:
+        # a line repeated exactly under one order number is the same line twice (a re-run
+        # export, a copy-paste), never two sales: left out and counted
+        repeat = parsed.duplicated(keep="first") & ~left_out & parsed["order_id"].notna()
+        if repeat.any():
+            problems.append(_report(repeat, lines, parsed["order_id"], "order_id",
+                                    "exact_repeat"))
+            left_out |= repeat
+    if target == "orders" and "line_no" not in parsed:
+        # no line numbers: the lines of an order in file order (the same file again gets the
+        # same numbers, so it is recognised)
+        kept = ~left_out & parsed["order_id"].notna()
+        parsed["line_no"] = pd.Series(pd.NA, index=parsed.index, dtype="Int64")
+        parsed.loc[kept, "line_no"] = parsed[kept].groupby("order_id").cumcount() + 1
     if target == TRANSACTIONS and "order_id" not in parsed:
-        # no order numbers: one order per line, named by the file's checksum and line, so the
-        # same file imported twice is caught as a duplicate below
-        parsed["order_id"] = [f"TX{plan.checksum[:10]}-{n:07d}" for n in lines]
-    problems += _value_checks(parsed, lines, target, existing, mode)
+        # no order numbers: ids from each line's content, so the same data imported again —
+        # re-saved, re-exported, with a BOM, a title line or one more row — is caught below
+        parsed["order_id"] = _content_ids(parsed)
+    parsed_kept = parsed[~left_out]
+    problems += _value_checks(parsed_kept, lines[~left_out], target, existing, mode,
+                              numbered=numbered)
+    if target == "customers" and mode == "replace" and not allow_orphans:
+        orphaned = _orphaned_orders(existing, parsed_kept)
+        if orphaned is not None:
+            plan.blocking.append(("would_orphan", orphaned))
+            return plan
     plan.problems = (pd.concat(problems, ignore_index=True) if problems
                      else pd.DataFrame(columns=PROBLEM_COLUMNS))
+    # a line left out is not also an error: its reason is that it was left out
+    left_lines = set(lines[left_out])
+    plan.problems = plan.problems[~((plan.problems["severity"] == ERROR)
+                                    & plan.problems["line"].isin(left_lines))]
     plan.problems = plan.problems.sort_values(["line", "column"], kind="mergesort").reset_index(
         drop=True)
     bad_lines = set(plan.problems.loc[plan.problems["severity"] == ERROR, "line"])
-    good = parsed[~lines.isin(bad_lines)]
+    good = parsed[~lines.isin(bad_lines) & ~left_out]
     plan.rows_bad = len(bad_lines)
+    plan.left_out = {code: int(n) for code, n in (("subtotal_line", subtotal.sum()),
+                                                  ("exact_repeat",
+                                                   (left_out & ~subtotal).sum())) if n}
     plan.frames = _to_tables(good, target, existing, mode)
     return plan
+
+
+def _report(mask: pd.Series, lines: pd.Series, values: pd.Series, column: str, problem: str
+            ) -> pd.DataFrame:
+    return pd.DataFrame({"line": lines[mask], "column": column, "field": column,
+                         "value": values[mask].astype(str).str.slice(0, 80),
+                         "problem": problem, "severity": WARNING})
+
+
+def _subtotal_lines(frame: pd.DataFrame) -> pd.Series:
+    """Lines that are a report's subtotal or total (合计 / 小计 / 总计 / Total in any text
+    cell): left out, or the file's total would be counted as one more customer's sale."""
+    hit = pd.Series(False, index=frame.index)
+    for col in frame.columns:
+        values = frame[col].astype(str)
+        distinct = pd.Series(pd.unique(values))
+        short = distinct[distinct.str.len() <= 20]
+        flagged = set(short[short.map(lambda v: bool(SUBTOTAL.match(
+            unicodedata.normalize("NFKC", v))))])
+        if flagged:
+            hit |= values.isin(flagged)
+    return hit
+
+
+def _orphaned_orders(existing: Tables | None, customers: pd.DataFrame
+                     ) -> dict[str, object] | None:
+    """How many existing order lines a new customer master would leave without their
+    customer, when that is more than ORPHAN_SHARE of them (else None)."""
+    if existing is None or existing.orders is None or "customer_id" not in customers:
+        return None
+    orders = existing.orders
+    total = int(orders.count().to_pandas())
+    if not total:
+        return None
+    ids = ibis.memtable(customers[["customer_id"]].dropna().drop_duplicates(),
+                        schema={"customer_id": "string"})
+    orphaned = int(orders.anti_join(ids, "customer_id").count().to_pandas())
+    if orphaned <= ORPHAN_SHARE * total:
+        return None
+    return {"orders": f"{orphaned:,}", "share": f"{orphaned / total:.0%}",
+            "customers": f"{customers['customer_id'].nunique():,}"}
 
 
 def _keys(target: str) -> tuple[str, ...]:
@@ -146,7 +291,8 @@ def _keys(target: str) -> tuple[str, ...]:
 
 
 def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
-                  existing: Tables | None, mode: str) -> list[pd.DataFrame]:
+                  existing: Tables | None, mode: str, *, numbered: bool = True
+                  ) -> list[pd.DataFrame]:
     out = []
 
     def flag(mask: pd.Series, column: str, problem: str, severity: str) -> None:
@@ -161,10 +307,11 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
     keys = [k for k in _keys(target) if k in parsed]
     if keys and len(keys) == len(_keys(target)) and parsed[keys].notna().all(axis=1).any():
         if target == TRANSACTIONS:
-            # a log without order numbers can hold two identical purchases on one day (CDNOW
-            # does): say so, keep them; the same file twice is caught by its checksum ids
-            same = parsed.drop(columns="order_id").duplicated(keep="first")
-            flag(same, keys[0], "possible_duplicate", WARNING)
+            if not numbered:
+                # a log without order numbers can hold two identical purchases on one day
+                # (CDNOW does): say so, keep them; the same data twice is caught by its ids
+                same = parsed.drop(columns="order_id").duplicated(keep="first")
+                flag(same, keys[0], "possible_duplicate", WARNING)
             dup = pd.Series(False, index=parsed.index)
         else:
             dup = parsed.duplicated(keys, keep="first") & parsed[keys].notna().all(axis=1)

@@ -42,8 +42,13 @@ TRANSACTION_FIELDS = (
     Field("cost_cny", schema.DOUBLE, False, ("成本", "成本金额", "销售成本", "cost")),
     Field("sales_rep", schema.VARCHAR, False, ("业务员", "销售员", "销售代表", "rep",
                                                "salesperson")),
-    Field("order_id", schema.VARCHAR, False, ("单号", "订单号", "单据编号", "销售单号", "order",
-                                             "order id", "order no")),
+    # an ERP's document or invoice number is the order number: lines of one file and of a
+    # later overlapping extract then match, and nothing is counted twice
+    Field("order_id", schema.VARCHAR, False, ("单号", "订单号", "单据编号", "单据号", "销售单号",
+                                             "出库单号", "发货单号", "发票号", "发票号码",
+                                             "order", "order id", "order no", "invoice",
+                                             "invoice no", "invoiceno", "document no",
+                                             "doc no")),
 )
 TRANSACTIONS = "transactions"
 TARGETS = (TRANSACTIONS, *schema.TABLES)

@@ -33,16 +33,46 @@ _DATE_PATTERNS = [
     (re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"), (1, 2, 3)),
     (re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?(?:\s.*)?$"), (1, 2, 3)),
     (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), (1, 2, 3)),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s.*)?$"), (3, 1, 2)),  # US m/d/Y from Excel
 ]
+# 05/03/2025: day and month in either order; decided per column (see parse_dates)
+_DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s.*)?$")
+MONTH_FIRST, DAY_FIRST = "month_first", "day_first"
 
 
-def parse_date(value: str) -> tuple[date | None, str | None]:
+def day_month_order(values: pd.Series) -> str | None:
+    """How a column writes dd/mm/yyyy-like dates, from its unambiguous cells: a first number
+    above 12 means day first, a second above 12 month first. None when no cell tells (every
+    such date has both numbers ≤ 12) or when cells tell both ways."""
+    firsts, seconds = False, False
+    for v in pd.unique(values.astype(object)):
+        m = _DAY_MONTH.match(_clean(str(v))) if isinstance(v, str) else None
+        if m:
+            firsts |= int(m.group(1)) > 12
+            seconds |= int(m.group(2)) > 12
+    if firsts == seconds:
+        return None
+    return DAY_FIRST if firsts else MONTH_FIRST
+
+
+def parse_date(value: str, *, order: str | None = MONTH_FIRST
+               ) -> tuple[date | None, str | None]:
     """One cell: 2025-03-05, 2025/3/5, 2025.3.5, 2025年3月5日, 20250305, Excel serial 45721,
-    2025-03-05T10:00:00; 3/5/2025 is read as month/day as Excel writes it."""
+    2025-03-05T10:00:00. 05/03/2025 follows ``order`` (the column's, see day_month_order);
+    with no order known it is read month first, as Excel writes it, and flagged
+    "ambiguous_day_month" when both numbers could be the month."""
     if is_blank(value):
         return None, "missing"
     s = _clean(str(value))
+    m = _DAY_MONTH.match(s)
+    if m:
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        day, month = (a, b) if order == DAY_FIRST else (b, a)
+        try:
+            parsed = date(year, month, day)
+        except ValueError:
+            return None, "bad_date"
+        return parsed, "ambiguous_day_month" if order is None and a <= 12 and b <= 12 \
+            and a != b else None
     for pattern, (yi, mi, di) in _DATE_PATTERNS:
         m = pattern.match(s)
         if m:
@@ -60,7 +90,8 @@ def parse_dates(values: pd.Series, *, earliest: date = date(1990, 1, 1),
                 latest: date | None = None) -> tuple[pd.Series, pd.Series]:
     """Dates of a column and a problem code per row (missing, bad_date, date_out_of_range)."""
     latest = latest or date.today() + timedelta(days=366)
-    parsed = {v: parse_date(v) for v in pd.unique(values.astype(object))}
+    order = day_month_order(values)
+    parsed = {v: parse_date(v, order=order) for v in pd.unique(values.astype(object))}
     out = values.map(lambda v: parsed[v][0])
     problems = values.map(lambda v: parsed[v][1])
     out_of_range = out.map(lambda d: d is not None and not (earliest <= d <= latest))
@@ -106,7 +137,14 @@ def parse_number(value: str, *, scale: float = 1.0) -> tuple[float | None, str |
     return (-number if negative else number), None
 
 
-def parse_numbers(values: pd.Series, *, scale: float = 1.0) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(values: pd.Series, *, scale: float = 1.0, decimal: str = "."
+                  ) -> tuple[pd.Series, pd.Series]:
+    """Numbers of a column and a problem code per row. ``decimal`` "," reads 68.013,17 as
+    68013.17 (the file's decimal mark, decided when it was read)."""
+    if decimal == ",":
+        text = values.astype(str).str.strip()
+        values = text.str.replace(".", "", regex=False).str.replace(" ", "", regex=False) \
+            .str.replace(",", ".", regex=False).where(values.notna())
     # fast path: plain numbers (most cells of an ERP export) in one vectorised pass; only the
     # rest (separators, ¥, 万, parentheses, blanks) goes through parse_number
     plain = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")

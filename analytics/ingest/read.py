@@ -42,6 +42,10 @@ class RawTable:
     sheets: list[str] = field(default_factory=list)
     row_problems: dict[int, str] = field(default_factory=dict)  # row → reason, from reading
     lines: list[int] = field(default_factory=list)  # each row's 1-based line in the file
+    # the file's decimal mark: "." or ","; "?" when the numbers could be read either way
+    # (38,019 in a ;-separated file), which the user must decide
+    decimal: str = "."
+    decimal_examples: list[str] = field(default_factory=list)
 
     def line_numbers(self) -> pd.Series:
         """The file line of each row (blank lines skipped, so not simply index + offset)."""
@@ -143,6 +147,39 @@ def sniff_delimiter(text: str) -> str:
         return best
 
 
+_COMMA_DECIMAL = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),(\d{1,2}|\d{4,})$|"
+                            r"^[-+]?\d{1,3}(\.\d{3})+,\d+$")
+_DOT_DECIMAL = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)\.(\d{1,2}|\d{4,})$|"
+                          r"^[-+]?\d{1,3}(,\d{3})+\.\d+$")
+_EITHER = re.compile(r"^[-+]?\d{1,3}([.,]\d{3})$")  # 38,019 or 38.019: a mark or a separator
+
+
+def decimal_mark(cells: pd.DataFrame, delimiter: str | None) -> tuple[str, list[str]]:
+    """The file's decimal mark from its number-like cells: "," when some cell can only be a
+    decimal comma (68013,17 or 1.234,5) and none only a decimal point, "." the other way
+    round; in a ;-separated file with only 38,019-like cells, "?" (ask, never guess). A
+    comma-separated file keeps "." unless its cells say otherwise."""
+    sample = pd.unique(cells.head(20_000).to_numpy().ravel())
+    comma, dot, either = [], [], []
+    for v in sample:
+        s = str(v).strip().replace(" ", "")
+        if not s or len(s) > 24:
+            continue
+        if _COMMA_DECIMAL.match(s):
+            comma.append(s)
+        elif _DOT_DECIMAL.match(s):
+            dot.append(s)
+        elif "," in s and _EITHER.match(s):
+            either.append(s)
+    if comma and not dot:
+        return ",", comma[:3]
+    if comma and dot:
+        return "?", (comma[:2] + dot[:1])
+    if either and not dot and delimiter in (";", "\t", "|", " "):
+        return "?", either[:3]
+    return ".", []
+
+
 def find_header_row(cells: pd.DataFrame) -> int:
     """The row (0-based) that looks most like a header: most known column names, else the
     first row as wide as the table whose cells are mostly not numbers."""
@@ -225,8 +262,10 @@ def read_file(data: bytes, filename: str, *, sheet: str | None = None,
         raise IngestError("empty")
     header = find_header_row(cells)
     frame, problems, lines = _apply_header(cells.fillna(""), header)
+    decimal, examples = decimal_mark(frame, delimiter)
     return RawTable(frame=frame, source=filename, encoding=encoding, delimiter=delimiter,
-                    header_row=header, row_problems=problems, lines=lines)
+                    header_row=header, row_problems=problems, lines=lines, decimal=decimal,
+                    decimal_examples=examples)
 
 
 def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> RawTable:
