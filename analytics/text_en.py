@@ -795,6 +795,14 @@ TEXT: dict[str, str] = {
     "import_decimal_comma": "comma (1.234,50)",
     "import_allow_orphans": "Replace anyway (orders will lose their customer)",
     "import_keep_repeats": "Keep exactly repeated lines",
+    "ingest_encrypted": "This Excel file is password-protected (encrypted) and cannot be read. Remove the password in Excel (File → Info → Protect Workbook), save, and upload again.",
+    "ingest_not_a_workbook": "The file is named .xlsx but is not an Excel workbook (renamed or damaged). Save it from Excel as .xlsx or CSV and upload again.",
+    "ingest_xlsx_too_big": "This workbook unpacks to too much (over the limit of {limit} cells, or an abnormal compression ratio) and was refused to protect the server. Export only the rows and columns you need, or split it.",
+    "ingest_xlsx_too_wide": "The sheet has more than {limit} columns, which is not a data table. Keep only the columns you need and import again.",
+    "ingest_unknown_sheet": "The workbook has no sheet named \"{sheet}\". Its sheets: {sheets}.",
+    "ingest_empty_sheet": "Sheet \"{sheet}\" is empty. The workbook's sheets: {sheets}; choose the one with the data (on the command line `--sheet`).",
+    "ingest_unsaved_formulas": "Sheet \"{sheet}\" has formulas whose results were never saved (the file was not saved by Excel). Open it in Excel, save it once, and upload again.",
+    "ingest_mixed_encoding": "The file is UTF-8 up to line {line}, where another encoding begins (two files pasted together?). Import them separately, or save all of it as \"CSV UTF-8\".",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -793,6 +793,14 @@ TEXT: dict[str, str] = {
     "import_decimal_comma": "逗号（1.234,50）",
     "import_allow_orphans": "仍然替换（订单将找不到客户）",
     "import_keep_repeats": "保留完全重复的行",
+    "ingest_encrypted": "这个 Excel 文件设有打开密码（已加密），无法读取。请在 Excel 中取消密码（文件 → 信息 → 保护工作簿）后另存，再上传。",
+    "ingest_not_a_workbook": "文件名是 .xlsx，但内容不是 Excel 工作簿（可能是改了扩展名或已损坏）。请在 Excel 中另存为 .xlsx 或 CSV 后上传。",
+    "ingest_xlsx_too_big": "这个工作簿解压后过大（超过 {limit} 个单元格的上限，或压缩比异常），为保护服务器已拒绝。请只导出需要的列和行，或分成几个文件。",
+    "ingest_xlsx_too_wide": "工作表超过 {limit} 列，不像一张数据表。请只保留需要的列后再导入。",
+    "ingest_unknown_sheet": "工作簿中没有名为「{sheet}」的工作表。现有工作表：{sheets}。",
+    "ingest_empty_sheet": "工作表「{sheet}」是空的。现有工作表：{sheets}；请选择有数据的一张（命令行用 `--sheet`）。",
+    "ingest_unsaved_formulas": "工作表「{sheet}」含有公式但没有保存计算结果（文件不是由 Excel 保存的）。请在 Excel 中打开并保存一次，再上传。",
+    "ingest_mixed_encoding": "文件前半部分是 UTF-8，从第 {line} 行起换成了另一种编码（可能是两份文件拼在一起）。请分别导入，或统一另存为“CSV UTF-8”。",
 }
 
 VALUES: dict[str, dict[str, str]] = {

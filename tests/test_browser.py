@@ -175,6 +175,7 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
     path = tmp_path / "users.yaml"
     monkeypatch.setenv("STEELSIGHT_USERS", str(path))
     users.add_user("boss", "boss-password-1", level="executive", path=path)
+    users.add_user("rep", "rep-password-1", level="rep", name="张伟", path=path)
     with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
                 STEELSIGHT_USERS=str(path)) as url:
         for page_path, _name in PAGES_TO_SEE:  # a deep link to every page, anonymous
@@ -185,23 +186,7 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
         page.goto(f"{url}/pyramid?lang=en")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
         idle = page.locator('[data-testid="stStatusWidget"]')
-        # the cookie component (an iframe) reruns the page once it has loaded; a click during
-        # a rerun can be lost, so let it load and the page settle first
-        expect(page.locator("iframe").first).to_be_attached(timeout=60_000)
-        expect(idle).to_have_count(0, timeout=60_000)
-        page.get_by_role("textbox", name="User name").fill("boss")
-        page.get_by_role("textbox", name="Password").fill("boss-password-1")
-        expect(idle).to_have_count(0, timeout=60_000)
-        signed_in = page.get_by_text("boss (Executive)")
-        for _ in range(3):  # the component's rerun can still swallow one click, as for a user
-            page.get_by_role("button", name="Sign in").click()
-            try:
-                expect(signed_in).to_be_visible(timeout=20_000)
-                break
-            except AssertionError:
-                # still the form with both fields filled and no error: the click was lost
-                expect(page.get_by_text("Wrong user name or password.")).to_have_count(0)
-        expect(signed_in).to_be_visible(timeout=60_000)
+        _sign_in(page, "boss", "boss-password-1", "boss (Executive)")
         page.screenshot(path=str(_shots() / "signed_in_en.png"))
         # the cookie is written by a component in the page, a moment after the sign-in
         for _ in range(100):
@@ -221,6 +206,61 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
         expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=60_000)
         expect(idle).to_have_count(0, timeout=60_000)
         expect(page.get_by_text("boss (Executive)")).to_have_count(0)
+
+
+def _sign_in(page: Page, user: str, password: str, shown: str) -> None:
+    idle = page.locator('[data-testid="stStatusWidget"]')
+    # the cookie component (an iframe) reruns the page once it has loaded; a click during
+    # a rerun can be lost, so let it load and the page settle first
+    expect(page.locator("iframe").first).to_be_attached(timeout=60_000)
+    expect(idle).to_have_count(0, timeout=60_000)
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(password)
+    expect(idle).to_have_count(0, timeout=60_000)
+    signed_in = page.get_by_text(shown)
+    for _ in range(3):  # the component's rerun can still swallow one click, as for a user
+        page.get_by_role("button", name="Sign in").first.click()
+        try:
+            expect(signed_in).to_be_visible(timeout=20_000)
+            break
+        except AssertionError:
+            # still the form with both fields filled and no error: the click was lost
+            expect(page.get_by_text("Wrong user name or password.")).to_have_count(0)
+    expect(signed_in).to_be_visible(timeout=60_000)
+
+
+def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
+        tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An executive makes the monthly report and signs out; a rep signs in in the same tab:
+    no report download, no profit, only the rep's own customers (issue 23, finding 1)."""
+    from analytics import users
+
+    path = tmp_path / "users.yaml"
+    monkeypatch.setenv("STEELSIGHT_USERS", str(path))
+    users.add_user("boss", "boss-password-1", level="executive", path=path)
+    users.add_user("rep", "rep-password-1", level="rep", name="张伟", path=path)
+    with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
+                STEELSIGHT_USERS=str(path)) as url:
+        idle = page.locator('[data-testid="stStatusWidget"]')
+        page.goto(f"{url}/?lang=en")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        _sign_in(page, "boss", "boss-password-1", "boss (Executive)")
+        expect(idle).to_have_count(0, timeout=90_000)
+        page.get_by_text("Monthly management report").click()
+        page.get_by_role("button", name="Make the report").click()
+        expect(page.get_by_role("button", name="Download PDF")).to_be_visible(timeout=120_000)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in").first).to_be_visible(timeout=60_000)
+        expect(idle).to_have_count(0, timeout=60_000)
+        _sign_in(page, "rep", "rep-password-1", "rep (Sales rep)")
+        expect(idle).to_have_count(0, timeout=90_000)
+        expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=60_000)
+        page.get_by_text("Monthly management report").click()
+        expect(page.get_by_role("button", name="Make the report")).to_be_visible()
+        for name in ("Download PDF", "Download HTML", "Download Excel"):
+            expect(page.get_by_role("button", name=name)).to_have_count(0)
+        expect(page.get_by_text("Gross profit", exact=True)).to_have_count(0)  # the KPI
+        page.screenshot(path=str(_shots() / "rep_after_executive_en.png"))
 
 
 

@@ -51,6 +51,57 @@ def xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     return buf.getvalue()
 
 
+def rewrite_xlsx(data: bytes, edit: Callable[[str, bytes], bytes],
+                 extra: dict[str, bytes] | None = None) -> bytes:
+    """A workbook with some of its parts rewritten (for files Excel would never write)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item.filename, edit(item.filename, src.read(item.filename)))
+        for name, body in (extra or {}).items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def _declared_huge() -> bytes:
+    """1 cell of data under a declared size of A1:XFD1048576 (17 billion cells)."""
+    import re as _re
+
+    small = xlsx({"S": [["客户", "日期", "金额"], ["甲", "2025-01-05", 1]]})
+    return rewrite_xlsx(small, lambda name, body: _re.sub(
+        rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', body)
+        if name.endswith("sheet1.xml") else body)
+
+
+def _shared_strings_bomb() -> bytes:
+    small = xlsx({"S": [["客户", "日期", "金额"], ["甲", "2025-01-05", 1]]})
+    bomb = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + \
+        b"<si><t>" + b"A" * 40_000_000 + b"</t></si></sst>"
+    return rewrite_xlsx(small, lambda name, body: body,
+                        extra={"xl/sharedStrings.xml": bomb})
+
+
+def _unsaved_formulas() -> bytes:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["客户", "日期", "金额", "吨位"])
+    ws.append(["甲", "2025-01-05", "=2*50", 1])  # openpyxl writes the formula, no result
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _encrypted_xlsx() -> bytes:
+    """The start of what Excel writes for a password-protected workbook: an OLE compound file
+    with an EncryptedPackage stream (the stream name is what tells it from an old .xls)."""
+    return (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 +
+            "EncryptionInfo".encode("utf-16-le") + b"\x00" * 64 +
+            "EncryptedPackage".encode("utf-16-le") + b"\x00" * 500)
+
+
 @dataclass
 class Case:
     name: str
@@ -155,7 +206,7 @@ CASES = [
                                                ["甲", "2025-01-05", 1]]}),
          filename="c.xlsx", good=1),
     Case("corrupt-zip", lambda: b"PK\x03\x04" + b"\x01" * 300, filename="d.xlsx",
-         error="malformed"),
+         error="not_a_workbook"),
     Case("missing-required-column", lambda: "客户,日期\n甲,2025-01-05\n".encode(),
          error="missing_required"),
     Case("text-in-amount-column", lambda: csv_text("客户,日期,金额", [
@@ -267,6 +318,30 @@ CASES = [
                                                     "X1,甲,2025-01-05,100\n"
                                                     "X2,甲,2025-01-05,100\n").encode(),
          good=2, problems={"exact_repeat"}),
+    Case("xlsx-declares-a-million-rows", _declared_huge, filename="bomb.xlsx", good=1),
+    Case("xlsx-shared-strings-bomb", _shared_strings_bomb, filename="bomb2.xlsx",
+         error="xlsx_too_big"),
+    Case("xlsx-unsaved-formulas", _unsaved_formulas, filename="f.xlsx",
+         error="unsaved_formulas"),
+    Case("xlsx-encrypted", _encrypted_xlsx, filename="secret.xlsx", error="encrypted"),
+    Case("xlsx-renamed-text", lambda: b"PK\x03\x04 not really a zip " * 20,
+         filename="renamed.xlsx", error="not_a_workbook"),
+    Case("xlsx-data-on-the-second-sheet", lambda: xlsx({"封面": [["2025年销售报表"]], "明细": [
+        ["客户名称", "日期", "金额"], ["甲", "2025-01-05", 100], ["乙", "2025-01-06", 200]]}),
+        filename="two.xlsx", good=2,
+        check=lambda p, r: (r.sheet == "明细") or pytest.fail(str(r.sheet))),
+    Case("xlsx-unknown-sheet", lambda: xlsx({"明细": [["客户", "日期", "金额"],
+                                                    ["甲", "2025-01-05", 1]]}),
+         filename="s.xlsx", sheet="Sheet9", error="unknown_sheet"),
+    Case("mixed-utf8-then-gbk", lambda: (csv_text() + "".join(
+        f"客户{i},2025-01-08,1,1,螺纹钢\n" for i in range(10))).encode() +
+        "广州建材,2025-01-09,1,1,螺纹钢\n".encode("gbk"), error="mixed_encoding"),
+    Case("space-separated-text", lambda: (b"customer   date        amount  qty\n"
+                                          b"00001      1997-01-01  11.77   1\n"
+                                          b"00002      1997-01-12  29.33   2\n"),
+         filename="cdnow.txt", good=2, check=lambda p, r: (
+             r.delimiter == " " and p.frames["orders"]["amount_cny"].tolist()
+             == pytest.approx([11.77, 29.33])) or pytest.fail(str(r.delimiter))),
     Case("market-prices-with-product", lambda: ("日期,品种,收盘价\n2025-06-03,螺纹钢,2928\n"
                                                 "2025-06-04,螺纹钢,2950\n").encode(),
          target="market_prices", good=2),

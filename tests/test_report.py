@@ -275,8 +275,9 @@ def test_overview_makes_the_report(lang: str, demo_warehouse: Warehouse) -> None
     at.selectbox(key="report_month").set_value("2025-06").run()
     at.button(key="report_make").click().run()
     assert not at.exception
-    month, made_lang, files = at.session_state["report_files"]
+    month, made_lang, made_for, files = at.session_state["report_files"]
     assert (month, made_lang) == ("2025-06", lang)
+    assert made_for == "local|admin||"  # the user and scope it was made for (issue 23)
     assert files["pdf"].startswith(b"%PDF") and files["html"].startswith(b"<!doctype html>")
     page = files["html"].decode("utf-8")
     assert labels("report_title", month=labels.month(pd.Timestamp("2025-06-01"))) in page

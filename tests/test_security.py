@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, users
+from analytics import access, ingest, users
 from analytics.access import Scope, scoped
 from analytics.i18n import Labels
 from analytics.warehouse import Tables, Warehouse, tables_from_frames
@@ -453,3 +453,79 @@ def test_cli_imports_and_exports_are_audited(tmp_path: Path, two_versions: Wareh
     assert ("import", "cli") in kinds and ("export", "cli") in kinds
     assert all(e["user"].startswith("cli") for e in events)
 
+
+
+# -- imports that damaged data silently ---------------------------------------------------------
+def _plan(data: bytes, name: str, target: str, wh: Warehouse, **options: object
+          ) -> ingest.ImportPlan:
+    raw = ingest.read_file(data, name)
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), target)
+    return ingest.plan_import(raw, target, mapping, data=data, mode=str(options.pop(
+        "mode", "append")), existing=wh.tables() if wh.exists() else None,
+        **options)  # type: ignore[arg-type]
+
+
+TX = ("客户名称,单据日期,含税金额,吨位,品名\n佛山华盛钢材,2025-01-05,38000,10,螺纹钢\n"
+      "顺德五金店,2025-01-06,4200,1.1,盘螺\n顺德五金店,2025-01-06,4200,1.1,盘螺\n")
+
+
+def test_a_re_saved_file_is_recognised_line_by_line(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    first = TX.encode()
+    ingest.apply_import(wh, _plan(first, "a.csv", "transactions", wh))
+    assert wh.row_counts()["orders"] == 3  # two equal purchases on one day are both sales
+    # the same data re-saved by Excel: GBK, a BOM-less title line, one more row
+    again = ("销售明细 2025年1月\n" + TX + "江门建工,2025-01-07,125000,32.5,螺纹钢\n").encode("gbk")
+    plan = _plan(again, "a (2).csv", "transactions", wh)
+    assert set(plan.problems.loc[plan.problems["severity"] == "error", "problem"]) == {
+        "already_imported"}
+    assert plan.rows_bad == 3 and plan.rows_good == 1
+    ingest.apply_import(wh, plan, skip_bad=True)
+    assert wh.row_counts()["orders"] == 4
+
+
+def test_an_overlapping_extract_with_invoice_numbers_is_not_counted_twice(tmp_path: Path
+                                                                          ) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    year = ("单据号,客户,日期,金额\n" + "".join(
+        f"INV{i:04d},客户{i % 7},2025-{1 + i % 12:02d}-05,{100 + i}\n" for i in range(60)))
+    ingest.apply_import(wh, _plan(year.encode(), "year.csv", "transactions", wh))
+    extract = year.splitlines()[0] + "\n" + "\n".join(year.splitlines()[41:]) + \
+        "\nINV9999,客户1,2025-12-20,500\n"
+    plan = _plan(extract.encode("gbk"), "extract.csv", "transactions", wh)
+    assert plan.rows_bad == 20 and plan.rows_good == 1
+    ingest.apply_import(wh, plan, skip_bad=True)
+    assert wh.row_counts()["orders"] == 61
+
+
+def test_orders_without_line_numbers_import_into_an_empty_warehouse_and_again(tmp_path: Path
+                                                                              ) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    data = ("订单号,日期,客户编号,吨位,金额\nSO1,2025-01-05,C1,10,100\nSO1,2025-01-05,C1,5,50\n"
+            ).encode()
+    ingest.apply_import(wh, _plan(data, "o.csv", "orders", wh))
+    assert wh.row_counts()["orders"] == 2
+    plan = _plan(data, "o.csv", "orders", wh)  # the same file again: found, not refused late
+    assert plan.rows_bad == 2 and set(plan.problems["problem"]) == {"already_imported"}
+
+
+def test_a_customer_master_replace_that_orphans_orders_asks_first(
+        tmp_path: Path, demo_frames: dict[str, pd.DataFrame],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    wh.replace_tables({"customers": demo_frames["customers"],
+                       "orders": demo_frames["orders"]}, action="demo")
+    two = demo_frames["customers"].head(2)[["customer_id", "name", "province", "sales_rep"]]
+    data = two.to_csv(index=False).encode()
+    plan = _plan(data, "c.csv", "customers", wh, mode="replace")
+    assert [code for code, _ in plan.blocking] == ["would_orphan"]
+    with pytest.raises(ingest.IngestError, match="would_orphan"):
+        ingest.apply_import(wh, plan)
+    assert wh.version == "v000001"  # nothing written
+    plan = _plan(data, "c.csv", "customers", wh, mode="replace", allow_orphans=True)
+    ingest.apply_import(wh, plan)
+    # the views of a rep and a manager still work on what is left
+    monkeypatch.setenv("STEELSIGHT_WAREHOUSE", f"duckdb://{wh.root}")
+    rep = str(two["sales_rep"].iloc[0])
+    tables = scoped(wh.tables(), Scope(user="r", level="rep", reps=(rep,), single_user=False))
+    assert set(tables.get("orders").to_pandas()["customer_id"]) <= set(two["customer_id"])

@@ -86,9 +86,29 @@ def current_scope(labels: Labels) -> Scope:
     box.empty()
     # the cookie is set by a component that must reach the browser: outside the cleared box,
     # and the page draws in this same run (a rerun would drop it)
-    cookie.set_cookie()
+    _set_cookie(cookie)
     _sidebar_user(labels, scope_now)
     return scope_now
+
+
+def _https() -> bool:
+    """Whether the browser reached us over HTTPS (directly or through a proxy that says so)."""
+    try:
+        url = str(st.context.url or "")
+        proto = str(st.context.headers.get("X-Forwarded-Proto", "") or "")
+    except Exception:  # no client context (bare runs)
+        return False
+    return url.startswith("https://") or proto.lower() == "https"
+
+
+def _set_cookie(cookie) -> None:  # type: ignore[no-untyped-def]
+    """The signed session cookie: SameSite=Strict, and Secure over HTTPS so it never travels
+    in clear. (It is written by a component in the page, so it cannot be HttpOnly.)"""
+    expires = datetime.now() + timedelta(days=float(cookie.cookie_expiry_days))
+    token = jwt.encode({"username": st.session_state["username"],
+                        "exp_date": expires.timestamp()}, cookie.cookie_key, algorithm="HS256")
+    cookie.cookie_manager.set(cookie.cookie_name, token, expires_at=expires,
+                              secure=True if _https() else None, same_site="strict")
 
 
 def _live_session() -> str | None:

@@ -4,6 +4,7 @@ filters, the user's scope and the data version."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Callable
 from datetime import date
@@ -93,20 +94,46 @@ def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[
     return churn.risk_table(scores, Labels(lang), bands=bands)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# An upload's parsed table and plan live in the uploader's own session, one of each: a
+# 200 MB file parses to a few GB, and a process-wide cache kept eight of them after their
+# sessions had ended. The session's state goes when the session ends or its user signs out.
+_RAW, _PLAN = "_upload_raw", "_upload_plan"
+
+
+def _upload_key(data: bytes, name: str) -> tuple[str, int, str]:
+    # cheap: the head and tail of the bytes and their length, not a hash of 200 MB per rerun
+    probe = hashlib.sha256(data[:65536] + data[-65536:]).hexdigest()
+    return name, len(data), probe
+
+
 def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
-    return ingest.read_file(data, name, sheet=sheet)
+    key = (_upload_key(data, name), sheet)
+    kept = st.session_state.get(_RAW)
+    if kept is not None and kept[0] == key:
+        return kept[1]  # type: ignore[no-any-return]
+    st.session_state.pop(_RAW, None)
+    st.session_state.pop(_PLAN, None)  # let the old ones go before parsing the new one
+    raw = ingest.read_file(data, name, sheet=sheet)
+    st.session_state[_RAW] = (key, raw)
+    return raw
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
                 mapping: tuple[tuple[str, str | None], ...], mode: str, version: str,
                 constants: tuple[tuple[str, str], ...] = (), *, decimal: str | None = None,
                 keep_repeats: bool = False, allow_orphans: bool = False) -> ingest.ImportPlan:
     """The import plan for an upload; keyed by the data version, so a plan made before an
     import landed is made again against the new data."""
+    key = (_upload_key(data, name), sheet, target, mapping, mode, version, constants, decimal,
+           keep_repeats, allow_orphans)
+    kept = st.session_state.get(_PLAN)
+    if kept is not None and kept[0] == key:
+        return kept[1]  # type: ignore[no-any-return]
+    st.session_state.pop(_PLAN, None)
     raw = read_upload(data, name, sheet)
     existing = base_tables(version) if version != "empty" else None
-    return ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
+    plan = ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
                               existing=existing, constants=dict(constants), decimal=decimal,
                               keep_repeats=keep_repeats, allow_orphans=allow_orphans)
+    st.session_state[_PLAN] = (key, plan)
+    return plan

@@ -196,8 +196,9 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         parsed[name] = text.iloc[0]
     left_out = subtotal.copy()
     if subtotal.any():
-        row_text = raw.frame[subtotal].astype(object).map(str).agg(
-            lambda r: " | ".join(v for v in r if v), axis=1)
+        cells = raw.frame[subtotal].astype(object).map(str)
+        row_text = pd.Series([" | ".join(v for v in row if v) for row in cells.to_numpy()],
+                             index=cells.index)
         problems.append(_report(subtotal, lines, row_text.reindex(raw.frame.index, fill_value=""),
                                 "", "subtotal_line"))
     numbered = "order_id" in parsed

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -27,6 +28,14 @@ HEADER_SCAN_ROWS = 15        # a header further down than this is not a header
 DELIMITERS = (",", "\t", ";", "|")
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+# An encrypted .xlsx is an OLE file holding this stream (what Excel writes for a password).
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+# Bounds on what a workbook may unpack to: a 2 KB file can declare a million rows, a 0.4 MB
+# one unpack to 400 MB of text. The real 541,909-line wholesaler log is 4.3 M cells.
+MAX_CELLS = int(os.environ.get("STEELSIGHT_MAX_CELLS", "12000000"))
+MAX_COLUMNS = 500
+MAX_UNPACKED_MB = float(os.environ.get("STEELSIGHT_MAX_UNPACKED_MB", "1500"))
+MAX_RATIO = 150          # unpacked ÷ packed of one part; real sheets stay far below
 
 
 @dataclass
@@ -101,15 +110,28 @@ def _score(text: str) -> float:
 
 def decode(data: bytes) -> tuple[str, str]:
     """Text and the encoding it was read with. Order: BOMs, UTF-8, GB18030 or Big5 (whichever
-    reads as common Chinese), then charset-normalizer; raises IngestError(encoding)."""
+    reads as common Chinese), then charset-normalizer; raises IngestError(encoding), or
+    IngestError(mixed_encoding) with the line where a UTF-8 file turns into another one."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as err:
+            raise IngestError("mixed_encoding", line=data[:err.start].count(b"\n") + 1
+                              ) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise IngestError("encoding") from None
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as err:
+        before = data[:err.start].decode("utf-8", errors="ignore")
+        if sum(ord(c) > 127 for c in before) >= 20:
+            # plenty of valid UTF-8 Chinese before the first byte that is not: two files
+            # pasted together (a GBK export appended to a UTF-8 one)
+            raise IngestError("mixed_encoding", line=data[:err.start].count(b"\n") + 1
+                              ) from None
     candidates: list[tuple[float, str, str]] = []
     for enc in ("gb18030", "big5"):
         try:
@@ -180,6 +202,21 @@ def decimal_mark(cells: pd.DataFrame, delimiter: str | None) -> tuple[str, list[
     return ".", []
 
 
+def _spaced(text: str) -> bool:
+    """Whether a text file is separated by runs of spaces (no comma, tab, ; or | anywhere in
+    its first lines, and most lines split into the same number of fields on whitespace)."""
+    lines = [ln for ln in text.splitlines()[:HEADER_SCAN_ROWS + 30] if ln.strip()]
+    if len(lines) < 2 or any(d in ln for ln in lines for d in DELIMITERS):
+        return False
+    widths = [len(ln.split()) for ln in lines]
+    common = max(set(widths), key=widths.count)
+    return common >= 2 and widths.count(common) >= len(widths) * 0.6
+
+
+def _spaces_to_tabs(text: str) -> str:
+    return "\n".join("\t".join(ln.split()) for ln in text.splitlines())
+
+
 def find_header_row(cells: pd.DataFrame) -> int:
     """The row (0-based) that looks most like a header: most known column names, else the
     first row as wide as the table whose cells are mostly not numbers."""
@@ -240,20 +277,26 @@ def read_file(data: bytes, filename: str, *, sheet: str | None = None,
     if not data.strip():
         raise IngestError("empty")
     if data.startswith(_XLS_MAGIC):
-        raise IngestError("old_xls")
+        raise IngestError("encrypted" if _ENCRYPTED in data[:1_000_000] or _ENCRYPTED in data
+                          else "old_xls")
     if data.startswith(_XLSX_MAGIC):
         return _read_xlsx(data, filename, sheet)
     if _looks_binary(data):
         raise IngestError("binary")
     text, encoding = decode(data)
     delimiter = sniff_delimiter(text)
+    split_on = delimiter
+    if delimiter == "," and _spaced(text):
+        # a whitespace-separated text file (fixed-width or space-delimited): split on runs of
+        # spaces; shown as " " in the report
+        text, delimiter, split_on = _spaces_to_tabs(text), " ", "\t"
     # a title line above the header is narrower than the table: take the width from the
     # widest of the first lines, so short lines are padded rather than setting the width
     head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS + 35])),
-                           delimiter=delimiter))
+                           delimiter=split_on))
     width = max((len(r) for r in head), default=1)
     try:
-        cells = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
+        cells = pd.read_csv(io.StringIO(text), sep=split_on, header=None, dtype=str,
                             names=list(range(width)), keep_default_na=False,
                             skip_blank_lines=True, engine="c", on_bad_lines="error")
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
@@ -268,20 +311,95 @@ def read_file(data: bytes, filename: str, *, sheet: str | None = None,
                     decimal_examples=examples)
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook that unpacks to far more than it weighs (a zip bomb) or that is not
+    a zip at all (a renamed file), before any of it is unpacked."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise IngestError("not_a_workbook") from None
+    total = sum(p.file_size for p in parts)
+    if total > MAX_UNPACKED_MB * 1024 * 1024:
+        raise IngestError("xlsx_too_big", limit=f"{MAX_CELLS:,}")
+    for part in parts:
+        if part.file_size > 20 * 1024 * 1024 and \
+                part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            raise IngestError("xlsx_too_big", limit=f"{MAX_CELLS:,}")
+
+
+def _unsaved_formulas(data: bytes, part: str) -> bool:
+    """Whether a sheet has formulas without a saved result (a workbook written by a program
+    and never opened in Excel): read with their values only, those cells would be empty."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            with archive.open(part) as fh:
+                head = fh.read(64 * 1024 * 1024)  # bounded: _check_zip has vetted sizes
+        except KeyError:
+            return False
+    return bool(re.search(rb"(</f>|<f\s*/>)\s*(<v\s*/>|<v>\s*</v>)?\s*</c>", head))
+
+
+def _sheet_rows(book, name: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    ws = book[name]
+    ws.reset_dimensions()  # ignore the declared size: count what is there
+    rows: list[list[str]] = []
+    cells = 0
+    for row in ws.iter_rows(values_only=True):
+        values = list(row)
+        while values and values[-1] is None:
+            values.pop()
+        if len(values) > MAX_COLUMNS:
+            raise IngestError("xlsx_too_wide", limit=MAX_COLUMNS)
+        cells += max(len(values), 1)
+        if cells > MAX_CELLS:
+            raise IngestError("xlsx_too_big", limit=f"{MAX_CELLS:,}")
+        rows.append(["" if v is None else _cell_text(v) for v in values])
+    while rows and not any(rows[-1]):
+        rows.pop()  # trailing empty rows (a formatted but empty range)
+    return rows
+
+
+def _header_hits(rows: list[list[str]]) -> int:
+    known = _known_headers()
+    return max((sum(normalize_header(v) in known for v in r if v)
+                for r in rows[:HEADER_SCAN_ROWS]), default=0)
+
+
 def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> RawTable:
     from openpyxl import load_workbook
 
+    _check_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # a zip that is not a workbook, a broken file
-        raise IngestError("malformed", detail=type(exc).__name__) from exc
-    sheets = list(book.sheetnames)
-    name = sheet if sheet in sheets else sheets[0]
-    rows = [["" if v is None else _cell_text(v) for v in row]
-            for row in book[name].iter_rows(values_only=True)]
-    book.close()
+    except IngestError:
+        raise
+    except Exception:  # a zip that is not a workbook, a broken file
+        raise IngestError("not_a_workbook") from None
+    try:
+        sheets = list(book.sheetnames)
+        if sheet is not None and sheet not in sheets:
+            raise IngestError("unknown_sheet", sheet=sheet, sheets="、".join(sheets))
+        if sheet is not None or len(sheets) == 1:
+            name = sheet or sheets[0]
+            rows = _sheet_rows(book, name)
+        else:
+            # the data is often not on the first sheet (a cover or notes sheet first): take
+            # the first sheet with a recognisable header, and say which was read
+            name, rows = sheets[0], _sheet_rows(book, sheets[0])
+            if _header_hits(rows) < 2:
+                for other in sheets[1:]:
+                    candidate = _sheet_rows(book, other)
+                    if _header_hits(candidate) >= 2:
+                        name, rows = other, candidate
+                        break
+        index = sheets.index(name) + 1
+    finally:
+        book.close()
     if not rows:
-        raise IngestError("empty")
+        raise IngestError("empty_sheet", sheet=name, sheets="、".join(sheets))
+    if _unsaved_formulas(data, f"xl/worksheets/sheet{index}.xml"):
+        raise IngestError("unsaved_formulas", sheet=name)
     width = max(len(r) for r in rows)
     cells = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     header = find_header_row(cells)
