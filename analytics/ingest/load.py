@@ -196,9 +196,9 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         parsed[name] = text.iloc[0]
     left_out = subtotal.copy()
     if subtotal.any():
-        cells = raw.frame[subtotal].astype(object).map(str)
-        row_text = pd.Series([" | ".join(v for v in row if v) for row in cells.to_numpy()],
-                             index=cells.index)
+        subtotal_cells = raw.frame[subtotal].astype(object).map(str)
+        row_text = pd.Series([" | ".join(v for v in row if v)
+                              for row in subtotal_cells.to_numpy()], index=subtotal_cells.index)
         problems.append(_report(subtotal, lines, row_text.reindex(raw.frame.index, fill_value=""),
                                 "", "subtotal_line"))
     numbered = "order_id" in parsed
