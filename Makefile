@@ -22,6 +22,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 run: $(VENV)/.runtime ## install, build the demo warehouse on first start, serve on localhost:8501
 	$(PY) -m analytics demo --if-missing
+	@$(PY) -m analytics users status
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
 
 demo: $(VENV)/.runtime ## rebuild the demo warehouse (a new version; older ones stay for rollback)

@@ -209,9 +209,24 @@ def _scoped_tables(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return scoped(wh.tables(), _scope(args))
 
 
+def _metric(args: argparse.Namespace, tables) -> str:  # type: ignore[no-untyped-def]
+    """The asked metric, or — as the pages do — revenue when the data cannot give it (no cost
+    means no gross profit), said on stderr."""
+    metric = str(args.metric)
+    available = cu.available_metrics(tables)
+    if metric not in available and available:
+        fallback = "revenue_cny" if "revenue_cny" in available else available[0]
+        print(f"note: the orders carry no {'cost' if metric == 'gross_profit_cny' else metric}"
+              f", so {metric} cannot be computed: using {fallback} (import costs to see gross"
+              " profit)", file=sys.stderr)
+        return fallback
+    return metric
+
+
 def cmd_pyramid(args: argparse.Namespace) -> int:
     tables = _scoped_tables(args)
     period = _period(args, tables)
+    args.metric = _metric(args, tables)
     tiers = cu.pyramid(tables, period=period, metric=args.metric)
     if args.migration:
         return _write(cu.tier_migration(tables, period=period, metric=args.metric), args,
@@ -222,6 +237,7 @@ def cmd_pyramid(args: argparse.Namespace) -> int:
 def cmd_abc(args: argparse.Namespace) -> int:
     tables = _scoped_tables(args)
     period = _period(args, tables)
+    args.metric = _metric(args, tables)
     if args.products:
         frame = abc.abc_products(tables, period=period, level=args.products,
                                  metric=args.metric)
@@ -273,7 +289,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     plan = ingest.plan_import(raw, args.table, mapping, data=data, mode=args.mode,
                               existing=wh.tables() if wh.exists() else None,
                               constants=constants, decimal=args.decimal,
-                              keep_repeats=args.keep_repeats, allow_orphans=args.allow_orphans)
+                              keep_repeats=args.keep_repeats, allow_orphans=args.allow_orphans,
+                              import_again=args.import_again)
     for code, params in plan.blocking:
         print(labels(f"ingest_{code}", **params), file=sys.stderr)
     if plan.blocking:
@@ -282,9 +299,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"rows {counts['rows']:,} · good {counts['good']:,} · with errors {counts['bad']:,}"
           f" · left out {counts['left_out']:,} · warnings {counts['warnings']:,}",
           file=sys.stderr)
-    for row in plan.problems.head(20).itertuples():
-        print(f"  line {row.line} {row.column}: {row.value!r} — {labels(f'problem_{row.problem}')}"
-              f" ({labels(f'severity_{row.severity}')})", file=sys.stderr)
+    for code, params in plan.notes:
+        print(labels(f"import_note_{code}", **params), file=sys.stderr)
+    # what blocks first, grouped by reason with example lines (--report writes every line)
+    for row in ingest.problem_summary(plan.problems).to_dict("records"):
+        values = str(row["example_values"])
+        severity = labels("severity_" + str(row["severity"]))
+        problem = labels("problem_" + str(row["problem"]))
+        print(f"  {severity}: {problem} — {row['column'] or '—'}: "
+              f"{int(row['problem_lines']):,} line(s), e.g. line {row['example_lines']}"
+              + (f" ({values})" if values else ""), file=sys.stderr)
     if args.report:
         Path(args.report).write_bytes(exports.to_csv(plan.problems))
     try:
@@ -394,6 +418,15 @@ def cmd_users(args: argparse.Namespace) -> int:
         elif args.action == "reset":
             users.reset_password(args.username, _password(f"new password for {args.username}: "))
             print(f"password reset for {args.username}")
+        elif args.action == "status":
+            path = users.users_path()
+            if users.login_required():
+                print(f"login on: {len(users.list_users())} user(s) in {path}")
+            else:
+                print(f"SINGLE-USER MODE: no users file at {path}. Anyone who opens the app "
+                      "is the admin, so it answers browsers on this machine only (set "
+                      f"{users.ENV_ALLOW_OPEN}=1 to open it wider). Create users with "
+                      "`python -m analytics users add NAME --level admin`.", file=sys.stderr)
         elif args.action == "demo":
             made = users.demo_users()
             print(f"users file: {users.users_path()} — these passwords are shown once:")
@@ -647,6 +680,9 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--keep-repeats", action="store_true",
                      help="keep lines repeated exactly under one order number (default: "
                           "left out and counted)")
+    imp.add_argument("--import-again", action="store_true",
+                     help="lines without order numbers that look like lines already imported "
+                          "are new purchases: import them (default: left out and counted)")
     imp.add_argument("--allow-orphans", action="store_true",
                      help="replace the customer master even when orders lose their customer")
     imp.add_argument("--report", help="write the full validation report (CSV) here")
@@ -662,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     ch.add_argument("-o", "--output")
     ch.set_defaults(func=cmd_churn)
     us = sub.add_parser("users", help="manage login users (the users file is outside the repo)")
-    us.add_argument("action", choices=("add", "remove", "list", "reset", "demo"))
+    us.add_argument("action", choices=("add", "remove", "list", "reset", "demo", "status"))
     us.add_argument("username", nargs="?")
     us.add_argument("--level", choices=("rep", "manager", "executive", "admin"), default="rep")
     us.add_argument("--name", help="display name; for a rep, the name used in sales_rep")

@@ -17,6 +17,7 @@ from analytics.warehouse import MissingData, Tables
 
 ABC_THRESHOLDS = (0.75, 0.95)  # the method: A up to 75 % of value, B the next 20 %, C the rest
 XYZ_THRESHOLDS = (0.5, 1.0)    # coefficient of variation of monthly tonnes: X steady, Z erratic
+RANK_DECIMALS = 2  # cents: below that, a difference in a sum is float noise
 CLASSES = ("A", "B", "C")
 XYZ = ("X", "Y", "Z")
 PRODUCT_LEVELS = ("category", "spec")
@@ -31,8 +32,11 @@ def abc_classes(values: pd.DataFrame, *, id_col: str, value_col: str = "value",
     a, b = thresholds
     if not 0 < a <= b <= 1:
         raise ValueError(f"ABC thresholds must satisfy 0 < A ≤ B ≤ 1, got {thresholds}")
-    out = values.sort_values([value_col, id_col], ascending=[False, True],
-                             kind="mergesort").reset_index(drop=True)
+    # ranked to the cent, so equal totals tie and break by id (float sums differ in the last bit)
+    key = values[value_col].astype(float).round(RANK_DECIMALS)
+    out = values.assign(_rank_key=key).sort_values(
+        ["_rank_key", id_col], ascending=[False, True], kind="mergesort").drop(
+        columns="_rank_key").reset_index(drop=True)
     positive = out[value_col].clip(lower=0)
     total = positive.sum()
     out["rank"] = np.arange(1, len(out) + 1)

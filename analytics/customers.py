@@ -75,6 +75,9 @@ def tier_cutoffs(n: int, shares: tuple[float, ...] = PYRAMID_SHARES) -> list[int
     return cuts
 
 
+RANK_DECIMALS = 2  # cents (and hundredths of a tonne): below that, a difference is float noise
+
+
 def assign_tiers(values: pd.DataFrame, *, metric: str = "gross_profit_cny",
                  shares: tuple[float, ...] = PYRAMID_SHARES,
                  tiers: tuple[str, ...] = TIERS) -> pd.DataFrame:
@@ -88,8 +91,11 @@ def assign_tiers(values: pd.DataFrame, *, metric: str = "gross_profit_cny",
         raise ValueError("one share per tier")
     out = values.copy()
     out["value"] = out[metric].astype(float)
-    out = out.sort_values(["value", "customer_id"], ascending=[False, True],
-                          kind="mergesort").reset_index(drop=True)
+    # ranked on the value to the cent: two equal totals summed in another order differ in the
+    # last bit, and must still tie (and break by customer_id)
+    out["_rank_key"] = out["value"].round(RANK_DECIMALS)
+    out = out.sort_values(["_rank_key", "customer_id"], ascending=[False, True],
+                          kind="mergesort").drop(columns="_rank_key").reset_index(drop=True)
     n = len(out)
     out["rank"] = np.arange(1, n + 1)
     cuts = tier_cutoffs(n, shares)

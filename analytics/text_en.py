@@ -318,7 +318,7 @@ TEXT: dict[str, str] = {
     "problem_too_long": "text too long, cut",
     "problem_not_positive": "zero or negative (a return?)",
     "problem_duplicate_key": "duplicate id in the file",
-    "problem_already_imported": "id already in the warehouse (imported before?)",
+    "problem_already_imported": "already in the warehouse (imported before)",
     "problem_unknown_customer": "customer not in the customer table",
     "severity_error": "error",
     "severity_warning": "warning",
@@ -789,7 +789,7 @@ TEXT: dict[str, str] = {
     "problem_subtotal_line": "a subtotal or total line: left out (not a sale)",
     "problem_exact_repeat": "exactly the same as an earlier line with this order number: left out",
     "problem_ambiguous_day_month": "day and month could be either way round: read as month/day/year; please check",
-    "import_left_out": "Left out {subtotal} subtotal/total lines and {repeats} exactly repeated lines.",
+    "import_left_out": "Left out {subtotal} subtotal/total lines, {repeats} exactly repeated lines and {already} lines already in the warehouse.",
     "import_decimal_pick": "Decimal mark",
     "import_decimal_dot": "point (1,234.50)",
     "import_decimal_comma": "comma (1.234,50)",
@@ -803,6 +803,14 @@ TEXT: dict[str, str] = {
     "ingest_empty_sheet": "Sheet \"{sheet}\" is empty. The workbook's sheets: {sheets}; choose the one with the data (on the command line `--sheet`).",
     "ingest_unsaved_formulas": "Sheet \"{sheet}\" has formulas whose results were never saved (the file was not saved by Excel). Open it in Excel, save it once, and upload again.",
     "ingest_mixed_encoding": "The file is UTF-8 up to line {line}, where another encoding begins (two files pasted together?). Import them separately, or save all of it as \"CSV UTF-8\".",
+    "ingest_nothing_new": "All {rows} lines of the file are already in the warehouse: there is nothing new to import.",
+    "problem_return_line": "a return or cancellation (negative): kept, it lowers the customer's sales",
+    "import_again": "These look-alike lines are new purchases: import them anyway",
+    "import_note_amount_computed": "The amount is {quantity} × {price} (the file has no amount column).",
+    "import_report_all": "All {rows} lines (downloadable)",
+    "col_problem_lines": "Lines",
+    "col_example_lines": "E.g. lines",
+    "col_example_values": "E.g. values",
 }
 
 VALUES: dict[str, dict[str, str]] = {

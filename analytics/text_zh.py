@@ -316,7 +316,7 @@ TEXT: dict[str, str] = {
     "problem_too_long": "文字过长，已截断",
     "problem_not_positive": "数值为零或负数（如为退货请确认）",
     "problem_duplicate_key": "文件内编号重复",
-    "problem_already_imported": "该编号已在仓库中（文件可能已导入过）",
+    "problem_already_imported": "已在数据仓库中（以前导入过）",
     "problem_unknown_customer": "客户不在客户表中",
     "severity_error": "错误",
     "severity_warning": "提示",
@@ -787,7 +787,7 @@ TEXT: dict[str, str] = {
     "problem_subtotal_line": "小计/合计行，已略过（不计为销售）",
     "problem_exact_repeat": "与前面同一单号的某行完全相同，已略过",
     "problem_ambiguous_day_month": "日/月顺序无法判断，按“月/日/年”读取，请核对",
-    "import_left_out": "略过 {subtotal} 行小计/合计、{repeats} 行完全重复的行。",
+    "import_left_out": "略过 {subtotal} 行小计/合计、{repeats} 行完全重复的行、{already} 行已导入过的行。",
     "import_decimal_pick": "小数点",
     "import_decimal_dot": "点（1,234.50）",
     "import_decimal_comma": "逗号（1.234,50）",
@@ -801,6 +801,14 @@ TEXT: dict[str, str] = {
     "ingest_empty_sheet": "工作表「{sheet}」是空的。现有工作表：{sheets}；请选择有数据的一张（命令行用 `--sheet`）。",
     "ingest_unsaved_formulas": "工作表「{sheet}」含有公式但没有保存计算结果（文件不是由 Excel 保存的）。请在 Excel 中打开并保存一次，再上传。",
     "ingest_mixed_encoding": "文件前半部分是 UTF-8，从第 {line} 行起换成了另一种编码（可能是两份文件拼在一起）。请分别导入，或统一另存为“CSV UTF-8”。",
+    "ingest_nothing_new": "文件中的 {rows} 行已全部在数据仓库中，没有新数据可导入。",
+    "problem_return_line": "退货或取消（负数）：保留，冲减该客户销售",
+    "import_again": "这些看起来相同的行是新的购买，仍然导入",
+    "import_note_amount_computed": "金额由「{quantity}」×「{price}」算出（文件中没有金额列）。",
+    "import_report_all": "全部 {rows} 条（可下载）",
+    "col_problem_lines": "行数",
+    "col_example_lines": "例：行号",
+    "col_example_values": "例：值",
 }
 
 VALUES: dict[str, dict[str, str]] = {

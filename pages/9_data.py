@@ -94,22 +94,31 @@ with tab_import:
                                        "import_decimal_dot"))
             keep_repeats = bool(st.session_state.get(f"keep_repeats_{n}", False))
             allow_orphans = bool(st.session_state.get(f"allow_orphans_{n}", False))
+            import_again = bool(st.session_state.get(f"import_again_{n}", False))
             with st.spinner(labels("import_checking")):
                 plan = data.plan_upload(payload, upload.name, sheet, target,
                                         tuple(mapping.items()), mode, data.version_key(wh),
                                         tuple(constants.items()), decimal=decimal,
-                                        keep_repeats=keep_repeats, allow_orphans=allow_orphans)
+                                        keep_repeats=keep_repeats, allow_orphans=allow_orphans,
+                                        import_again=import_again)
             for code, params in plan.blocking:
                 st.error(labels(f"ingest_{code}", **widgets.plain_params(params)))
                 if code == "would_orphan":
                     st.checkbox(labels("import_allow_orphans"), key=f"allow_orphans_{n}")
             if not plan.blocking:
-                if plan.left_out or keep_repeats:
+                for code, params in plan.notes:
+                    st.caption(labels(f"import_note_{code}", **widgets.plain_params(params)))
+                if plan.left_out or keep_repeats or import_again:
                     st.info(labels("import_left_out",
                                    subtotal=labels.number(plan.left_out.get("subtotal_line", 0)),
-                                   repeats=labels.number(plan.left_out.get("exact_repeat", 0))))
+                                   repeats=labels.number(plan.left_out.get("exact_repeat", 0)),
+                                   already=labels.number(plan.left_out.get("already_imported",
+                                                                           0))))
                     if plan.left_out.get("exact_repeat") or keep_repeats:
                         st.checkbox(labels("import_keep_repeats"), key=f"keep_repeats_{n}")
+                    if (plan.left_out.get("already_imported") or import_again) and \
+                            "order_id" not in mapping.values():
+                        st.checkbox(labels("import_again"), key=f"import_again_{n}")
                 counts = plan.summary()
                 k = st.columns(4)
                 k[0].metric(labels("import_rows"), f"{counts['rows']:,}")
@@ -118,11 +127,20 @@ with tab_import:
                 k[3].metric(labels("import_warnings"), f"{counts['warnings']:,}")
                 if len(plan.problems):
                     st.subheader(labels("import_report"))
+                    # what blocks first, grouped by reason with examples; the full list below
+                    summary = ingest.problem_summary(plan.problems)
+                    summary = summary.assign(
+                        problem=summary["problem"].map(lambda c: labels(f"problem_{c}")),
+                        severity=summary["severity"].map(lambda c: labels(f"severity_{c}")))
+                    widgets.table(labels, summary, key="import_summary",
+                                  filename="import_summary", translate=False)
                     report = plan.problems.assign(
                         problem=plan.problems["problem"].map(lambda c: labels(f"problem_{c}")),
                         severity=plan.problems["severity"].map(lambda c: labels(f"severity_{c}")))
-                    widgets.table(labels, report, key="import_report", filename="import_report",
-                                  preview_rows=200)
+                    with st.expander(labels("import_report_all", rows=labels.number(
+                            len(report)))):
+                        widgets.table(labels, report, key="import_report",
+                                      filename="import_report", preview_rows=200)
                 main_table = "orders" if target == "transactions" else target
                 st.subheader(labels("import_preview"))
                 st.dataframe(plan.frames[main_table].head(20), hide_index=True)

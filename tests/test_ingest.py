@@ -179,7 +179,7 @@ CASES = [
         "丁,2025-01-08,RMB 40"]).encode(), good=4, check=_amounts([1234.5, 2000, 300, 40])),
     Case("negative-in-parentheses", lambda: csv_text("客户,日期,金额", [
         "甲,2025-01-05,(1500)", "乙,2025-01-06,200"]).encode(), good=2,
-        problems={"not_positive"}, check=_amounts([-1500, 200])),
+        problems={"return_line"}, check=_amounts([-1500, 200])),  # a return, kept
     Case("full-width-digits", lambda: csv_text("客户,日期,金额", [
         f"甲,{full_width('2025-01-05')},{full_width('1234')}"]).encode(), good=1,
         check=_amounts([1234])),
@@ -342,6 +342,37 @@ CASES = [
          filename="cdnow.txt", good=2, check=lambda p, r: (
              r.delimiter == " " and p.frames["orders"]["amount_cny"].tolist()
              == pytest.approx([11.77, 29.33])) or pytest.fail(str(r.delimiter))),
+    # -- issue 20: what ERP exports hold -----------------------------------------------------
+    # the public wholesaler log's shape: invoice number, quantity in pieces, unit price, no
+    # amount, a C-prefixed cancellation with a negative quantity, a line without a customer
+    Case("invoice-quantity-price-no-amount", lambda: (
+        b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        b"536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+        b"536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26,3.39,17850,United Kingdom\n"
+        b"C536379,D,Discount,-1,2010-12-01 09:41,27.50,14527,United Kingdom\n"
+        b"536414,22139,RETROSPOT TEA SET,56,2010-12-01 11:52,0.00,,United Kingdom\n"),
+        good=3, bad=1, problems={"return_line", "missing", "not_positive"},
+        check=lambda p, r: (
+            p.mapping.get("InvoiceNo") == "order_id" and p.mapping.get("Quantity") == "quantity"
+            and "volume_t" not in p.frames["orders"]
+            and p.frames["orders"]["amount_cny"].tolist() == pytest.approx([15.3, 20.34, -27.5])
+            and p.notes[0][0] == "amount_computed") or pytest.fail(str(p.frames["orders"]))),
+    Case("shuliang-danjia-in-gb18030", lambda: ("销售出库单明细\n"
+                                                "单据号,日期,客户名称,品名,数量,单价\n"
+                                                "XS001,2025-01-05,佛山华盛,螺纹钢,12,3850\n"
+                                                "XS002,2025-01-06,顺德五金,盘螺,3,3920\n"
+                                                ).encode("gb18030"), good=2,
+         check=lambda p, r: (p.frames["orders"]["amount_cny"].tolist()
+                             == pytest.approx([46200, 11760])
+                             and p.frames["orders"]["quantity"].tolist() == [12, 3]
+                             and "volume_t" not in p.frames["orders"]) or pytest.fail(
+             str(p.frames["orders"]))),
+    Case("weight-and-price-per-tonne", lambda: ("单号,日期,客户,数量,重量(吨),单价\n"
+                                                "A1,2025-01-05,甲,100,2.5,3800\n").encode(),
+         good=1, check=lambda p, r: (p.frames["orders"]["amount_cny"].tolist()
+                                     == pytest.approx([9500])
+                                     and p.frames["orders"]["volume_t"].tolist() == [2.5])
+         or pytest.fail(str(p.frames["orders"]))),
     Case("market-prices-with-product", lambda: ("日期,品种,收盘价\n2025-06-03,螺纹钢,2928\n"
                                                 "2025-06-04,螺纹钢,2950\n").encode(),
          target="market_prices", good=2),
@@ -397,8 +428,10 @@ def test_the_same_file_twice_is_caught(tmp_path: Path) -> None:
     mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
     ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=data))
     again = ingest.plan_import(raw, "transactions", mapping, data=data, existing=wh.tables())
-    assert again.rows_bad == 3 and set(again.problems["problem"]) == {"already_imported"}
-    with pytest.raises(ingest.IngestError):
+    # found line by line, skipped and counted (issue 20): not an error to tick away
+    assert again.left_out == {"already_imported": 3} and again.rows_good == 0
+    assert set(again.problems["problem"]) == {"already_imported"}
+    with pytest.raises(ingest.IngestError, match="nothing_new"):
         ingest.apply_import(wh, again)
     assert wh.row_counts()["orders"] == 3
 

@@ -477,11 +477,16 @@ def test_a_re_saved_file_is_recognised_line_by_line(tmp_path: Path) -> None:
     # the same data re-saved by Excel: GBK, a BOM-less title line, one more row
     again = ("销售明细 2025年1月\n" + TX + "江门建工,2025-01-07,125000,32.5,螺纹钢\n").encode("gbk")
     plan = _plan(again, "a (2).csv", "transactions", wh)
-    assert set(plan.problems.loc[plan.problems["severity"] == "error", "problem"]) == {
-        "already_imported"}
-    assert plan.rows_bad == 3 and plan.rows_good == 1
-    ingest.apply_import(wh, plan, skip_bad=True)
+    assert plan.left_out == {"already_imported": 3} and plan.rows_good == 1
+    assert plan.rows_bad == 0
+    ingest.apply_import(wh, plan)
     assert wh.row_counts()["orders"] == 4
+    # the user can say the look-alikes are new purchases
+    more = ("客户名称,单据日期,含税金额,吨位,品名\n顺德五金店,2025-01-06,4200,1.1,盘螺\n").encode()
+    plan = _plan(more, "b.csv", "transactions", wh, import_again=True)
+    assert plan.left_out == {} and plan.rows_good == 1
+    ingest.apply_import(wh, plan)
+    assert wh.row_counts()["orders"] == 5
 
 
 def test_an_overlapping_extract_with_invoice_numbers_is_not_counted_twice(tmp_path: Path
@@ -493,8 +498,8 @@ def test_an_overlapping_extract_with_invoice_numbers_is_not_counted_twice(tmp_pa
     extract = year.splitlines()[0] + "\n" + "\n".join(year.splitlines()[41:]) + \
         "\nINV9999,客户1,2025-12-20,500\n"
     plan = _plan(extract.encode("gbk"), "extract.csv", "transactions", wh)
-    assert plan.rows_bad == 20 and plan.rows_good == 1
-    ingest.apply_import(wh, plan, skip_bad=True)
+    assert plan.left_out == {"already_imported": 20} and plan.rows_good == 1
+    ingest.apply_import(wh, plan)
     assert wh.row_counts()["orders"] == 61
 
 
@@ -506,7 +511,8 @@ def test_orders_without_line_numbers_import_into_an_empty_warehouse_and_again(tm
     ingest.apply_import(wh, _plan(data, "o.csv", "orders", wh))
     assert wh.row_counts()["orders"] == 2
     plan = _plan(data, "o.csv", "orders", wh)  # the same file again: found, not refused late
-    assert plan.rows_bad == 2 and set(plan.problems["problem"]) == {"already_imported"}
+    assert plan.left_out == {"already_imported": 2}
+    assert set(plan.problems["problem"]) == {"already_imported"}
 
 
 def test_a_customer_master_replace_that_orphans_orders_asks_first(
@@ -529,3 +535,42 @@ def test_a_customer_master_replace_that_orphans_orders_asks_first(
     rep = str(two["sales_rep"].iloc[0])
     tables = scoped(wh.tables(), Scope(user="r", level="rep", reps=(rep,), single_user=False))
     assert set(tables.get("orders").to_pandas()["customer_id"]) <= set(two["customer_id"])
+
+
+def test_a_province_manager_sees_no_other_provinces_customers_on_any_page(
+        users_file: Path, demo_warehouse: Warehouse) -> None:
+    """Pages × the manager level: every table on every page holds only the manager's
+    customers (the rep level has the same walk in test_access)."""
+    import duckdb
+
+    from ui.nav import PAGES
+
+    con = duckdb.connect(str(demo_warehouse.current_path()), read_only=True)
+    outside = {r[0] for r in con.execute(
+        "select name from customers where province <> 'Guangxi'").fetchall()} - {
+        r[0] for r in con.execute("select name from customers where province = 'Guangxi'")
+        .fetchall()}
+    con.close()
+    at = _login(_app("en"), "manager", PASSWORDS["manager"])
+    for page in PAGES:
+        if page.path != "app.py":
+            at.switch_page(page.path).run()
+        assert not at.exception, page.path
+        for frame in at.dataframe:
+            cells = {str(v) for v in frame.value.to_numpy().ravel()}
+            assert not cells & outside, (page.path, sorted(cells & outside)[:3])
+    at.switch_page("pages/9_data.py").run()
+    assert not at.get("file_uploader")  # managers do not import
+
+
+def test_equal_totals_tie_and_break_by_id_whatever_the_float_noise() -> None:
+    """Two customers with equal totals summed in another order (issue 20, 'Ties')."""
+    from analytics.abc import abc_classes
+    from analytics.customers import assign_tiers
+
+    noisy = 0.1 + 0.2  # 0.30000000000000004
+    values = pd.DataFrame({"customer_id": ["B", "A", "C"], "revenue_cny": [noisy, 0.3, 0.1]})
+    tiers = assign_tiers(values, metric="revenue_cny")
+    assert tiers["customer_id"].tolist() == ["A", "B", "C"]
+    classes = abc_classes(values.rename(columns={"revenue_cny": "value"}), id_col="customer_id")
+    assert classes["customer_id"].tolist() == ["A", "B", "C"]

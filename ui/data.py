@@ -121,11 +121,12 @@ def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
 def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
                 mapping: tuple[tuple[str, str | None], ...], mode: str, version: str,
                 constants: tuple[tuple[str, str], ...] = (), *, decimal: str | None = None,
-                keep_repeats: bool = False, allow_orphans: bool = False) -> ingest.ImportPlan:
+                keep_repeats: bool = False, allow_orphans: bool = False,
+                import_again: bool = False) -> ingest.ImportPlan:
     """The import plan for an upload; keyed by the data version, so a plan made before an
     import landed is made again against the new data."""
     key = (_upload_key(data, name), sheet, target, mapping, mode, version, constants, decimal,
-           keep_repeats, allow_orphans)
+           keep_repeats, allow_orphans, import_again)
     kept = st.session_state.get(_PLAN)
     if kept is not None and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
@@ -134,6 +135,7 @@ def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
     existing = base_tables(version) if version != "empty" else None
     plan = ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
                               existing=existing, constants=dict(constants), decimal=decimal,
-                              keep_repeats=keep_repeats, allow_orphans=allow_orphans)
+                              keep_repeats=keep_repeats, allow_orphans=allow_orphans,
+                              import_again=import_again)
     st.session_state[_PLAN] = (key, plan)
     return plan

@@ -6,9 +6,16 @@ the warehouse until ``apply_import``, and that write is atomic.
 """
 
 from analytics.ingest.errors import IngestError
-from analytics.ingest.load import STORING, ImportPlan, apply_import, plan_import
+from analytics.ingest.load import (
+    STORING,
+    ImportPlan,
+    apply_import,
+    plan_import,
+    problem_summary,
+)
 from analytics.ingest.mapping import TARGETS, constant_fields, guess_constants, suggest_mapping
 from analytics.ingest.read import RawTable, read_file
 
 __all__ = ["STORING", "TARGETS", "ImportPlan", "IngestError", "RawTable", "apply_import",
-           "constant_fields", "guess_constants", "plan_import", "read_file", "suggest_mapping"]
+           "constant_fields", "guess_constants", "plan_import", "problem_summary", "read_file",
+           "suggest_mapping"]

@@ -39,6 +39,7 @@ ID_FIELDS = ("customer", "customer_id", "order_id", "invoice_id", "product_id", 
              "complaint_id")
 # What makes a line without an order number the same line in another file.
 CONTENT_FIELDS = ("customer", "date", "product", "spec", "volume_t", "amount")
+ORDER_TARGETS = (TRANSACTIONS, "orders")  # lines already in the warehouse are skipped
 ORPHAN_SHARE = 0.05  # a customer-master replace leaving more orders without a customer asks
 # a space beside a Chinese character or a bracket means nothing in a name: 华盛 钢材 = 华盛钢材
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff()\[\]]) | (?=[\u3000-\u9fff()\[\]])")
@@ -59,6 +60,8 @@ class ImportPlan:
     blocking: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     # lines left out on purpose (a reason code → count): subtotal lines, exact repeats
     left_out: dict[str, int] = field(default_factory=dict)
+    # what the import worked out for itself, said in the report (code, params)
+    notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     @property
     def rows_left_out(self) -> int:
@@ -74,6 +77,27 @@ class ImportPlan:
         return {"rows": self.rows_total, "good": self.rows_good, "bad": self.rows_bad,
                 "left_out": self.rows_left_out,
                 "errors": int(counts.get(ERROR, 0)), "warnings": int(counts.get(WARNING, 0))}
+
+
+def problem_summary(problems: pd.DataFrame, *, examples: int = 3) -> pd.DataFrame:
+    """The report as a reader needs it first: one row per severity, reason and column, with
+    the count and the first ``examples`` lines and values; errors (what blocks) before
+    warnings, the most frequent first."""
+    columns = ["severity", "problem", "column", "problem_lines", "example_lines",
+               "example_values"]
+    if problems.empty:
+        return pd.DataFrame(columns=columns)
+    groups = problems.groupby(["severity", "problem", "column"], sort=False, dropna=False)
+    out = groups.agg(problem_lines=("line", "size"),
+                     example_lines=("line", lambda s: ", ".join(
+                         str(v) for v in s.head(examples))),
+                     example_values=("value", lambda s: " · ".join(
+                         str(v) for v in s.head(examples) if str(v)))).reset_index()
+    out["_order"] = (out["severity"] != ERROR).astype(int)
+    return out.sort_values(["_order", "problem_lines", "problem"],
+                           ascending=[True, False, True],
+                           kind="mergesort").drop(columns="_order").reset_index(drop=True)[
+        columns]
 
 
 def checksum(data: bytes) -> str:
@@ -123,14 +147,17 @@ def _content_ids(parsed: pd.DataFrame) -> list[str]:
 def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                 data: bytes = b"", mode: str = "append", existing: Tables | None = None,
                 constants: dict[str, str] | None = None, decimal: str | None = None,
-                allow_orphans: bool = False, keep_repeats: bool = False) -> ImportPlan:
+                allow_orphans: bool = False, keep_repeats: bool = False,
+                import_again: bool = False) -> ImportPlan:
     """Parse and validate ``raw`` for ``target`` (a table, or "transactions").
 
     ``constants`` give a value for every row of a field the file leaves out (only the fields
     in CONSTANT_FIELDS, e.g. the product of a date + close price file). ``decimal`` overrides
     the decimal mark read from the file (needed when it could be either). Subtotal lines and
     lines repeated exactly under one order number are left out and counted (``left_out``),
-    unless ``keep_repeats``. A customer-master replace that would leave more than
+    unless ``keep_repeats``. Lines the warehouse already holds are left out too (by order
+    number, else by content), unless ``import_again`` for lines without order numbers (new
+    purchases that look like old ones). A customer-master replace that would leave more than
     ORPHAN_SHARE of the orders without their customer is blocked unless ``allow_orphans``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
@@ -146,8 +173,10 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
     allowed = set(constant_fields(target, mapping))
     fixed = {k: v.strip() for k, v in (constants or {}).items()
              if k in allowed and v and v.strip()}
+    derived = _derivable(target, set(chosen.values()))
     missing = [n for n, f in wanted.items()
-               if f.required and n not in chosen.values() and n not in fixed]
+               if f.required and n not in chosen.values() and n not in fixed
+               and n not in derived]
     if missing:
         plan.blocking.append(("missing_required", {"fields": ", ".join(missing)}))
     if raw.frame.empty:
@@ -188,6 +217,20 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                 "line": lines[bad], "column": src, "field": dst,
                 "value": raw.frame.loc[bad, src].astype(str).str.slice(0, 80),
                 "problem": codes[bad], "severity": severity[bad]}))
+    for name, (price, amounts) in derived.items():
+        # amount = quantity × unit price (an ERP line often carries no amount); a line
+        # without either is missing its amount, reported on the price column
+        price_src = next(s for s, d in chosen.items() if d == price)
+        parsed[name] = parsed[price] * parsed[amounts]
+        gap = parsed[name].isna() & ~subtotal
+        if gap.any():
+            problems.append(pd.DataFrame({
+                "line": lines[gap], "column": price_src, "field": name,
+                "value": raw.frame.loc[gap, price_src].astype(str).str.slice(0, 80),
+                "problem": "missing", "severity": ERROR}))
+        plan.notes.append(("amount_computed", {"amount": name, "price": price_src,
+                                               "quantity": next(s for s, d in chosen.items()
+                                                                if d == amounts)}))
     for name, value in fixed.items():
         text, codes = parse.parse_text(pd.Series([value]))
         if codes.notna().any() and codes.iloc[0] != "missing":
@@ -221,8 +264,22 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         # re-saved, re-exported, with a BOM, a title line or one more row — is caught below
         parsed["order_id"] = _content_ids(parsed)
     parsed_kept = parsed[~left_out]
-    problems += _value_checks(parsed_kept, lines[~left_out], target, existing, mode,
-                              numbered=numbered)
+    checks = _value_checks(parsed_kept, lines[~left_out], target, existing, mode,
+                           numbered=numbered)
+    there = pd.concat([c for c in checks if (c["problem"] == "already_imported").all()
+                       and target in ORDER_TARGETS] or [pd.DataFrame(columns=PROBLEM_COLUMNS)])
+    already = pd.Series(False, index=lines.index)
+    if len(there) and import_again and not numbered:
+        # the user says these are new purchases that look like old ones: new ids for them
+        again = lines.isin(set(there["line"])) & ~left_out
+        parsed.loc[again, "order_id"] = [f"{i}-{plan.checksum[:8]}"
+                                         for i in parsed.loc[again, "order_id"]]
+        checks = [c for c in checks if not (c["problem"] == "already_imported").all()]
+    elif len(there):
+        # lines the warehouse already holds are skipped and counted, never counted twice
+        already = lines.isin(set(there["line"])) & ~left_out
+        left_out |= already
+    problems += checks
     if target == "customers" and mode == "replace" and not allow_orphans:
         orphaned = _orphaned_orders(existing, parsed_kept)
         if orphaned is not None:
@@ -239,11 +296,26 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
     bad_lines = set(plan.problems.loc[plan.problems["severity"] == ERROR, "line"])
     good = parsed[~lines.isin(bad_lines) & ~left_out]
     plan.rows_bad = len(bad_lines)
-    plan.left_out = {code: int(n) for code, n in (("subtotal_line", subtotal.sum()),
-                                                  ("exact_repeat",
-                                                   (left_out & ~subtotal).sum())) if n}
+    plan.left_out = {code: int(n) for code, n in (
+        ("subtotal_line", subtotal.sum()), ("already_imported", already.sum()),
+        ("exact_repeat", (left_out & ~subtotal & ~already).sum())) if n}
     plan.frames = _to_tables(good, target, existing, mode)
     return plan
+
+
+# field → (price field, quantity fields in order of preference) for an amount a file may leave
+# out: tonnes first (steel is priced per tonne), else the count (a price per piece)
+_AMOUNT_FROM = {TRANSACTIONS: ("amount", "unit_price", ("volume_t", "quantity")),
+                "orders": ("amount_cny", "unit_price_cny_per_t", ("volume_t",))}
+
+
+def _derivable(target: str, mapped: set[str]) -> dict[str, tuple[str, str]]:
+    """The amount field → (price, quantity) when the file has no amount but both of these."""
+    rule = _AMOUNT_FROM.get(target)
+    if rule is None or rule[0] in mapped or rule[1] not in mapped:
+        return {}
+    amounts = next((q for q in rule[2] if q in mapped), None)
+    return {rule[0]: (rule[1], amounts)} if amounts else {}
 
 
 def _report(mask: pd.Series, lines: pd.Series, values: pd.Series, column: str, problem: str
@@ -302,9 +374,19 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
                                      "value": parsed.loc[mask, column].astype(str),
                                      "problem": problem, "severity": severity}))
 
+    # a negative line is a return or a cancellation (a C-prefixed invoice): kept, it lowers
+    # the customer's sales, and said once per line; zero is the odd one
+    returns = pd.Series(False, index=parsed.index)
+    for col in ("amount_cny", "amount", "volume_t", "quantity"):
+        if col in parsed and target in (TRANSACTIONS, "orders"):
+            returns |= parsed[col].notna() & (parsed[col] < 0)
+    if returns.any():
+        money = "amount" if "amount" in parsed else "amount_cny"
+        flag(returns, money if money in parsed else "order_id", "return_line", WARNING)
     for col in ("volume_t", "amount_cny", "amount", "paid_cny", "on_hand_t"):
         if col in parsed:
-            flag(parsed[col].notna() & (parsed[col] <= 0), col, "not_positive", WARNING)
+            flag(parsed[col].notna() & (parsed[col] <= 0) & ~returns, col, "not_positive",
+                 WARNING)
     keys = [k for k in _keys(target) if k in parsed]
     if keys and len(keys) == len(_keys(target)) and parsed[keys].notna().all(axis=1).any():
         if target == TRANSACTIONS:
@@ -324,7 +406,10 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
                 there = _already_there(table, parsed, keys)
                 hit = parsed[keys].astype(str).apply(tuple, axis=1).isin(
                     set(there.astype(str).apply(tuple, axis=1)))
-                flag(hit & ~dup, keys[0], "already_imported", ERROR)
+                # an order line already there is the same sale: skipped (a warning); a keyed
+                # row of another table may carry a correction, so the user decides (an error)
+                flag(hit & ~dup, keys[0], "already_imported",
+                     WARNING if target in ORDER_TARGETS else ERROR)
     customer_col = "customer" if target == TRANSACTIONS else "customer_id"
     if target in ("orders", "invoices", "complaints", "surveys") and customer_col in parsed \
             and existing is not None and existing.customers is not None:
@@ -351,8 +436,14 @@ def _to_tables(good: pd.DataFrame, target: str, existing: Tables | None, mode: s
         "order_date": good["date"], "customer_id": good["customer"],
         "amount_cny": good["amount"],
         **{dst: good[src] for src, dst in (("product", "category"), ("spec", "spec"),
-                                           ("volume_t", "volume_t"), ("cost_cny", "cost_cny"),
+                                           ("volume_t", "volume_t"), ("quantity", "quantity"),
+                                           ("cost_cny", "cost_cny"),
                                            ("sales_rep", "sales_rep")) if src in good}})
+    if "volume_t" in good:
+        # with tonnes in the file a unit price is per tonne (see _AMOUNT_FROM); without one it
+        # is the amount over the tonnes
+        orders["unit_price_cny_per_t"] = good["unit_price"] if "unit_price" in good else (
+            good["amount"] / good["volume_t"].where(good["volume_t"] != 0))
     orders["order_id"] = good["order_id"].astype(str)
     orders["line_no"] = orders.groupby("order_id").cumcount() + 1
     known: set[str] = set()
@@ -383,6 +474,8 @@ def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = Fal
     if plan.rows_bad and not skip_bad:
         raise IngestError("has_errors", rows=plan.rows_bad)
     if sum(len(f) for f in plan.frames.values()) == 0:
+        if plan.left_out.get("already_imported"):
+            raise IngestError("nothing_new", rows=f"{plan.left_out['already_imported']:,}")
         raise IngestError("no_rows")
     meta = {"user": user, "file": plan.source, "sha256": plan.checksum, "target": plan.target,
             "mode": plan.mode, "rows": {t: len(f) for t, f in plan.frames.items()},
