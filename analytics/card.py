@@ -175,7 +175,9 @@ def _monthly(lines: pd.DataFrame, as_of: date) -> pd.DataFrame:
     per = grouped.groupby("month").agg(**agg).reset_index()
     months["month"] = months["month"].astype("datetime64[ns]")
     per["month"] = per["month"].astype("datetime64[ns]")
-    return months.merge(per, on="month", how="left").fillna(0.0)
+    # months before the customer's first order are no months of zero sales: not drawn
+    months = months[months["month"] >= per["month"].min()]
+    return months.merge(per, on="month", how="left").fillna(0.0).reset_index(drop=True)
 
 
 HISTORY_COLUMNS = ["year", "tier", "rank", "customers", "grade"]

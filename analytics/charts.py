@@ -171,27 +171,56 @@ def migration_heatmap(counts: pd.DataFrame, change: pd.DataFrame, labels: Labels
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
     fig = _layout(fig, labels("migration_matrix_title", unit=unit))
-    fig.update_layout(height=460, margin=dict(t=100))
+    # the column labels sit on top: the title goes above them, with room for both
+    fig.update_layout(height=480, margin=dict(t=130), title=dict(y=0.98, yanchor="top"))
     return fig
+
+
+PARETO_BARS = 100  # more items than this are drawn as bars of consecutive ranks
+
+
+def pareto_bins(classified: pd.DataFrame, *, name_col: str, bars: int = PARETO_BARS
+                ) -> pd.DataFrame:
+    """The ranked items as at most ``bars`` bars: one per item for a short list; for a long
+    one (4,296 customers draw as invisible slivers) groups of consecutive ranks, each with
+    its summed value, the class most of its items have, the cumulative share at its last
+    rank and a label naming its ranks. Columns: rank, value, abc_class, cumulative_share,
+    label."""
+    n = len(classified)
+    if n <= bars:
+        return classified.assign(label=classified[name_col].astype(str))[
+            ["rank", "value", "abc_class", "cumulative_share", "label"]]
+    size = -(-n // bars)
+    group = (classified["rank"] - 1) // size
+    out = classified.groupby(group, sort=True).agg(
+        first=("rank", "min"), rank=("rank", "max"), value=("value", "sum"),
+        abc_class=("abc_class", lambda s: s.mode().iloc[0]),
+        cumulative_share=("cumulative_share", "last"), items=("rank", "size"))
+    out["label"] = [f"#{a:,}–{b:,}" for a, b in zip(out["first"], out["rank"], strict=True)]
+    return out.reset_index(drop=True)[["rank", "value", "abc_class", "cumulative_share",
+                                       "label"]]
 
 
 def pareto(classified: pd.DataFrame, labels: Labels, *, name_col: str, value_label: str,
            thresholds: tuple[float, float]) -> go.Figure:
     """Pareto chart: value bars coloured by class (best first) and the cumulative share line,
-    with the A and B thresholds drawn."""
-    x = classified["rank"]
+    with the A and B thresholds drawn; readable from ten items to a hundred thousand (long
+    lists as bars of consecutive ranks, see pareto_bins)."""
+    binned = pareto_bins(classified, name_col=name_col)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for cls in ("A", "B", "C"):
-        part = classified[classified["abc_class"] == cls]
+        part = binned[binned["abc_class"] == cls]
         fig.add_bar(x=part["rank"], y=part["value"], name=labels("abc_class_n", cls=cls),
-                    marker_color=CLASS_COLORS[cls], customdata=part[name_col],
+                    marker_color=CLASS_COLORS[cls], customdata=part["label"],
                     hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>", secondary_y=False)
-    fig.add_scatter(x=x, y=classified["cumulative_share"] * 100, mode="lines",
-                    name=labels("cumulative_share"), line=dict(color="#222", width=2),
+    fig.add_scatter(x=binned["rank"], y=binned["cumulative_share"] * 100,
+                    mode="lines", name=labels("cumulative_share"),
+                    line=dict(color="#222", width=2),
                     hovertemplate="%{y:.1f}%<extra></extra>", secondary_y=True)
-    for t in thresholds:
+    # the two threshold labels on opposite sides, so 75 % and 95 % never overlap
+    for t, place in zip(thresholds, ("bottom right", "top left"), strict=True):
         fig.add_hline(y=t * 100, line_dash="dash", line_color="#888", secondary_y=True,
-                      annotation_text=f"{t:.0%}", annotation_position="top left")
+                      annotation_text=f"{t:.0%}", annotation_position=place)
     fig.update_yaxes(title_text=value_label, secondary_y=False, tickformat=",.0f")
     fig.update_yaxes(title_text=labels("cumulative_share") + " %", range=[0, 105],
                      secondary_y=True, showgrid=False,
@@ -577,8 +606,19 @@ def mtm_chart(history: pd.DataFrame, labels: Labels) -> go.Figure:
     return _layout(fig, labels("mtm_history_title"))
 
 
+COMPOSITION_BARS = 30  # the biggest products; the rest as one "others" bar
+
+
 def composition_chart(comp: pd.DataFrame, labels: Labels) -> go.Figure:
-    """Revenue share bars per product; gross profit per tonne as points on the right axis."""
+    """Revenue share bars per product; gross profit per tonne as points on the right axis.
+    A long list (a wholesaler's 3,800 items) shows the biggest COMPOSITION_BARS − 1 and the
+    rest as one bar."""
+    if len(comp) > COMPOSITION_BARS:
+        ordered = comp.sort_values("revenue_share_pct", ascending=False, kind="mergesort")
+        head, tail = ordered.head(COMPOSITION_BARS - 1), ordered.iloc[COMPOSITION_BARS - 1:]
+        others = {"category": labels("others_n", n=f"{len(tail):,}"),
+                  "revenue_share_pct": tail["revenue_share_pct"].sum()}
+        comp = pd.concat([head, pd.DataFrame([others])], ignore_index=True)
     names = labels.values("category", comp["category"])
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Bar(x=names, y=comp["revenue_share_pct"], name=labels(

@@ -128,13 +128,36 @@ def _num(value: object, default: float) -> float:
     return default if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload]
 
 
+def data_days(first: date | None, period: Period) -> int:
+    """Days of ``period`` on or after the data's first day (all of it when unknown)."""
+    start = period.start if first is None else max(period.start, first)
+    return max(0, (period.end - start).days + 1)
+
+
+def comparison_coverage(tables: Tables, period: Period) -> dict[str, int | None]:
+    """For the previous period and the year-ago period: the days of data they hold when that
+    is less than their whole span (a comparison against part of a period, or nothing, is no
+    comparison), else None. The first period of a book compares with nothing."""
+    span = data_range(tables)
+    first = span[0] if span else None
+    out: dict[str, int | None] = {}
+    for name, other in (("previous", period.previous()), ("year_ago", period.year_ago())):
+        days = data_days(first, other)
+        out[name] = days if days < (other.end - other.start).days + 1 else None
+    return out
+
+
 @kept
 def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
     """One row per KPI: value now, previous period, same period last year, and changes.
 
     Changes are relative (%) for amounts and counts, and in percentage points for margin %.
+    A comparison period that holds less data than its span gives no change (NaN), and its
+    days of data are in ``previous_days`` / ``year_ago_days`` (NaN when whole). New and lost
+    customers need the whole previous period: before that every customer would be new.
     """
     periods = (period, period.previous(), period.year_ago())
+    coverage = comparison_coverage(tables, period)
     # the three periods' overdue receivables in one pass over invoices and payments: on a
     # large book that join is most of the cost of the KPIs
     overdue = overdue_at(tables, [p.end for p in periods])
@@ -142,13 +165,21 @@ def kpi_comparison(tables: Tables, period: Period) -> pd.DataFrame:
     now, prev, yoy = (kpis(tables, p, overdue=o, flow=f)
                       for p, o, f in zip(periods, overdue, flows, strict=True))
     rows = []
+    nan = float("nan")
     for k in KPIS:
         row = {"kpi": k, "value": now[k], "previous": prev[k], "year_ago": yoy[k]}
-        for label, base in (("vs_previous", prev[k]), ("vs_year_ago", yoy[k])):
-            if k == "margin_pct":
+        if k in ("new_customers", "lost_customers") and coverage["previous"] is not None:
+            row["value"] = nan  # "new" against a period without data means nothing
+        for label, base, part in (("vs_previous", prev[k], coverage["previous"]),
+                                  ("vs_year_ago", yoy[k], coverage["year_ago"])):
+            if part is not None:
+                row[label] = nan
+            elif k == "margin_pct":
                 row[label] = now[k] - base
             else:
-                row[label] = (now[k] - base) / abs(base) * 100 if base else float("nan")
+                row[label] = (now[k] - base) / abs(base) * 100 if base else nan
+        row["previous_days"] = nan if coverage["previous"] is None else coverage["previous"]
+        row["year_ago_days"] = nan if coverage["year_ago"] is None else coverage["year_ago"]
         rows.append(row)
     return pd.DataFrame(rows)
 

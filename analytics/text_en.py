@@ -811,6 +811,10 @@ TEXT: dict[str, str] = {
     "col_problem_lines": "Lines",
     "col_example_lines": "E.g. lines",
     "col_example_values": "E.g. values",
+    "compare_previous_partial": "The previous period has {days} days of data: no change against it is shown, and new and lost customers need a whole previous period.",
+    "compare_year_ago_partial": "The same period last year has {days} days of data: no change against it is shown.",
+    "migration_partial": "The previous period has {days} days of data: the migration compares with those days only, and most \"new\" customers were simply there before the data starts.",
+    "others_n": "{n} others",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -809,6 +809,10 @@ TEXT: dict[str, str] = {
     "col_problem_lines": "行数",
     "col_example_lines": "例：行号",
     "col_example_values": "例：值",
+    "compare_previous_partial": "上期只有 {days} 天的数据，环比不显示；新增和流失客户需要完整的上期才能判断。",
+    "compare_year_ago_partial": "去年同期只有 {days} 天的数据，同比不显示。",
+    "migration_partial": "上期只有 {days} 天的数据：迁移对比的是这几天，“新增”多半只是数据开始前就有的客户。",
+    "others_n": "其他 {n} 项",
 }
 
 VALUES: dict[str, dict[str, str]] = {

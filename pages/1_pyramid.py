@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import charts, customers
+from analytics import charts, customers, overview
 from ui import widgets
 from ui.frame import frame
 
@@ -58,6 +58,9 @@ previous = period.previous()
 st.caption(labels("migration_intro", previous=f"{labels.date(previous.start)} – "
                   f"{labels.date(previous.end)}", current=f"{labels.date(period.start)} – "
                   f"{labels.date(period.end)}"))
+coverage = ctx.cached(overview.comparison_coverage, period=period)
+if coverage["previous"] is not None:
+    st.info(labels("migration_partial", days=labels.number(coverage["previous"])))
 moves = ctx.cached(customers.tier_migration, period=period, metric=metric, shares=shares)
 div, unit = labels.scale(metric)
 left, right = st.columns(2)

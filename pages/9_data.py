@@ -144,7 +144,7 @@ with tab_import:
                 main_table = "orders" if target == "transactions" else target
                 st.subheader(labels("import_preview"))
                 st.dataframe(plan.frames[main_table].head(20), hide_index=True)
-                skip = st.checkbox(labels("import_skip_bad", rows=plan.rows_bad),
+                skip = st.checkbox(labels("import_skip_bad", rows=f"{plan.rows_bad:,}"),
                                    key="import_skip") if plan.rows_bad else False
                 go, cancel = st.columns([1, 5])
                 clicked = go.button(labels("import_button"), type="primary",

@@ -88,7 +88,25 @@ def test_comparison_changes(tables) -> None:  # type: ignore[no-untyped-def]
     assert c.loc["margin_pct", "vs_previous"] == pytest.approx(4_050 / 185_000 * 100
                                                                - prev_margin)  # points
     assert c.loc["new_customers", "year_ago"] == 1  # C2's first order, 2024-03-01
-    assert c.loc["new_customers", "vs_year_ago"] == 0
+    # the data starts on 2024-03-01: Q1 2024 holds 31 of its 91 days, so no change against
+    # it is a number (issue 20, "comparisons only against data")
+    assert c.loc["new_customers", "year_ago_days"] == 31
+    assert math.isnan(c.loc["new_customers", "vs_year_ago"])
+    assert math.isnan(c.loc["revenue_cny", "vs_year_ago"])
+    assert math.isnan(c.loc["revenue_cny", "previous_days"])  # Q4 2024 is whole
+
+
+def test_the_first_period_of_the_data_has_no_new_customers() -> None:
+    """A book that starts twelve days before the period (its first line on 2024-12-20): no
+    growth against those days, and nobody counted as new for being in the first period."""
+    frames = _frames()
+    orders = frames["orders"]
+    frames["orders"] = orders[pd.to_datetime(orders["order_date"]) >= "2024-12-20"]
+    c = overview.kpi_comparison(tables_from_frames(frames), Q1).set_index("kpi")
+    assert c.loc["revenue_cny", "previous_days"] == 12
+    assert math.isnan(c.loc["revenue_cny", "vs_previous"])
+    assert math.isnan(c.loc["new_customers", "value"])
+    assert c.loc["revenue_cny", "value"] == pytest.approx(185_000)
 
 
 def test_monthly_has_a_row_per_month_including_empty_ones(tables) -> None:  # type: ignore[no-untyped-def]

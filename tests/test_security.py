@@ -574,3 +574,36 @@ def test_equal_totals_tie_and_break_by_id_whatever_the_float_noise() -> None:
     assert tiers["customer_id"].tolist() == ["A", "B", "C"]
     classes = abc_classes(values.rename(columns={"revenue_cny": "value"}), id_col="customer_id")
     assert classes["customer_id"].tolist() == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize("n", [10, 4_296, 100_000])
+def test_a_pareto_chart_stays_readable_from_ten_to_a_hundred_thousand_items(n: int) -> None:
+    from analytics import charts
+    from analytics.abc import abc_classes
+
+    values = pd.DataFrame({"customer_id": [f"C{i:06d}" for i in range(n)],
+                           "name": [f"客户{i}" for i in range(n)],
+                           "value": 1e6 / (pd.Series(range(n)) + 1)})
+    ranked = abc_classes(values, id_col="customer_id")
+    binned = charts.pareto_bins(ranked, name_col="name")
+    assert len(binned) == min(n, charts.PARETO_BARS)
+    assert binned["value"].sum() == pytest.approx(ranked["value"].sum())
+    assert binned["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+    fig = charts.pareto(ranked, Labels("zh"), name_col="name", value_label="毛利",
+                        thresholds=(0.75, 0.95))
+    bars = sum(len(t.x) for t in fig.data if t.type == "bar")
+    assert bars == len(binned)
+    places = {a.yanchor for a in fig.layout.annotations} | {
+        a.xanchor for a in fig.layout.annotations}
+    assert len(fig.layout.annotations) == 2 and len(places) > 2  # on opposite sides
+
+
+def test_a_new_customers_card_draws_no_months_before_its_first_order() -> None:
+    from analytics import card
+
+    lines = pd.DataFrame({"order_date": pd.to_datetime(["2025-08-10", "2025-11-03"]),
+                          "amount_cny": [100.0, 50.0]})
+    months = card._monthly(lines, date(2025, 12, 31))
+    assert months["month"].dt.strftime("%Y-%m").tolist() == [
+        "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
+    assert months["revenue_cny"].tolist() == [100.0, 0.0, 0.0, 50.0, 0.0]

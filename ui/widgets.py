@@ -46,6 +46,11 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
               notes: dict[str, str] | None = None) -> None:
     """One st.metric per KPI: value, change vs the previous period, and the YoY change below."""
     notes = notes or {}
+    # a comparison period with less data than its span: said once, no growth shown
+    for column, key in (("previous_days", "compare_previous_partial"),
+                        ("year_ago_days", "compare_year_ago_partial")):
+        if column in comparison and comparison[column].notna().any():
+            st.caption(labels(key, days=labels.number(float(comparison[column].iloc[0]))))
     rows = [comparison.iloc[i:i + per_row] for i in range(0, len(comparison), per_row)]
     for chunk in rows:
         cols = st.columns(per_row)
