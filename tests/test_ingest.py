@@ -373,6 +373,14 @@ CASES = [
                                      == pytest.approx([9500])
                                      and p.frames["orders"]["volume_t"].tolist() == [2.5])
          or pytest.fail(str(p.frames["orders"]))),
+    Case("xlsx-two-row-merged-header", lambda: xlsx({"S": [
+        ["销售日报"], ["日期", "客户名称", "销售", None, None, "备注"],
+        [None, None, "吨位", "单价", "金额", None],
+        ["2025-01-05", "甲", 10, 3800, 38000, ""], ["2025-01-06", "乙", 2, 3900, 7800, "急"]]}),
+        filename="merged.xlsx", good=2, check=_amounts([38000, 7800])),
+    Case("csv-two-row-header-upper-wins-ties", lambda: (
+        "日期,客户,金额,吨位\n,,含税金额,过磅重量\n2025-01-05,甲,100,1\n").encode(), good=1,
+        check=_amounts([100])),
     Case("market-prices-with-product", lambda: ("日期,品种,收盘价\n2025-06-03,螺纹钢,2928\n"
                                                 "2025-06-04,螺纹钢,2950\n").encode(),
          target="market_prices", good=2),

@@ -238,10 +238,42 @@ def find_header_row(cells: pd.DataFrame) -> int:
     return 0
 
 
+def merge_two_row_header(cells: pd.DataFrame, header_row: int) -> tuple[pd.DataFrame, int]:
+    """A header written on two rows (a merged group cell such as 销售 over 数量 | 单价 | 金额,
+    with 日期 and 客户 merged down) read as one: the lower row's name where it has one, the
+    upper row's elsewhere. Returns the cells with the merged header on the lower row, and
+    that row. A title line above (a single cell) is no header row."""
+    known = _known_headers()
+
+    def row(i: int) -> list[str]:
+        return [str(v).strip() for v in cells.iloc[i]]
+
+    def names(values: list[str]) -> int:
+        return sum(normalize_header(v) in known for v in values if v)
+
+    top, bottom = header_row - 1, header_row
+    if header_row + 1 < len(cells):
+        below = row(header_row + 1)
+        numeric = sum(bool(re.fullmatch(r"[-+¥￥\d.,%/:\s]+", v)) for v in below if v)
+        if names(below) >= 2 and not numeric:
+            top, bottom = header_row, header_row + 1
+    if top < 0:
+        return cells, header_row
+    upper, lower = row(top), row(bottom)
+    if sum(bool(v) for v in upper) < 2 or not names(upper) or names(upper) + names(lower) < 3 or \
+            not any(u and not w for u, w in zip(upper, lower, strict=True)):
+        return cells, header_row
+    merged = cells.copy()
+    merged.iloc[bottom] = [w or u for u, w in zip(upper, lower, strict=True)]
+    return merged, bottom
+
+
 def _apply_header(cells: pd.DataFrame, header_row: int
                   ) -> tuple[pd.DataFrame, dict[int, str], list[int]]:
     """The body under the header row, and the rows with more cells than the header has
     (usually an unquoted comma inside a value): those are reported, not guessed at."""
+    if header_row < len(cells):
+        cells, header_row = merge_two_row_header(cells, header_row)
     header = [str(v).strip() for v in cells.iloc[header_row]]
     while header and not header[-1]:
         header.pop()
