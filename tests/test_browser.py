@@ -257,8 +257,11 @@ def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
         expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=60_000)
         page.get_by_text("Monthly management report").click()
         expect(page.get_by_role("button", name="Make the report")).to_be_visible()
-        for name in ("Download PDF", "Download HTML", "Download Excel"):
-            expect(page.get_by_role("button", name=name)).to_have_count(0)
+        try:
+            for name in ("Download PDF", "Download HTML", "Download Excel"):
+                expect(page.get_by_role("button", name=name)).to_have_count(0)
+        finally:
+            page.screenshot(path=str(_shots() / "rep_after_executive_en.png"))
         expect(page.get_by_text("Gross profit", exact=True)).to_have_count(0)  # the KPI
         page.screenshot(path=str(_shots() / "rep_after_executive_en.png"))
 

@@ -117,7 +117,9 @@ def _wkey(key: str, lang: str) -> str:
 
 def _keep(key: str, lang: str) -> Callable[[], None]:
     def copy() -> None:
-        st.session_state[key] = st.session_state[_wkey(key, lang)]
+        # a sign-out clears the widgets' state; the browser may still report a change
+        if _wkey(key, lang) in st.session_state:
+            st.session_state[key] = st.session_state[_wkey(key, lang)]
     return copy
 
 
