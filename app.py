@@ -30,7 +30,7 @@ comparison = ctx.cached(overview.kpi_comparison, period=period)
 if not ctx.scope.sees_profit:  # a rep's level: no profit or margin anywhere
     comparison = comparison[~comparison["kpi"].isin(["gross_profit_cny", "margin_pct"])]
 notes = {"inventory_days": labels("company_wide_only")} if ctx.narrowed else {}
-widgets.kpi_cards(labels, comparison, notes=notes)
+widgets.kpi_cards(labels, comparison, notes=notes, gaps=ctx.cached(overview.kpi_gaps))
 
 months = ctx.cached(overview.monthly, period=period)
 st.plotly_chart(charts.monthly_volume_profit(months, labels), key="monthly")

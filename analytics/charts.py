@@ -217,10 +217,11 @@ def pareto(classified: pd.DataFrame, labels: Labels, *, name_col: str, value_lab
                     mode="lines", name=labels("cumulative_share"),
                     line=dict(color="#222", width=2),
                     hovertemplate="%{y:.1f}%<extra></extra>", secondary_y=True)
-    # the two threshold labels on opposite sides, so 75 % and 95 % never overlap
-    for t, place in zip(thresholds, ("bottom right", "top left"), strict=True):
-        fig.add_hline(y=t * 100, line_dash="dash", line_color="#888", secondary_y=True,
-                      annotation_text=f"{t:.0%}", annotation_position=place)
+    # the thresholds as dashed lines on the share axis, labelled by that axis's own ticks
+    # (75 and 95 stand apart there; labels drawn in the plot overlapped each other and bars)
+    for t in thresholds:
+        fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=t * 100,
+                      y1=t * 100, line=dict(color="#888", dash="dash", width=1))
     fig.update_yaxes(title_text=value_label, secondary_y=False, tickformat=",.0f")
     fig.update_yaxes(title_text=labels("cumulative_share") + " %", range=[0, 105],
                      secondary_y=True, showgrid=False,

@@ -47,6 +47,22 @@ class Labels:
     def column(self, name: str) -> str:
         return self._text.get(f"col_{name}", name)
 
+    def field(self, name: str) -> str:
+        """An import field as the mapping shows it: its name in this language with its unit
+        (重量（吨）, Amount (¥)); the canonical name when nothing better is known."""
+        if f"field_{name}" in self._text:
+            return self._text[f"field_{name}"]
+        label = self._text.get(f"col_{name}")
+        if label is None:
+            return name
+        if any(b in label for b in "(（"):
+            return label  # its unit is already there
+        for suffix in ("cny", "t", "days"):
+            unit = self._text[f"unit_{suffix}"]
+            if name.endswith(f"_{suffix}") and unit.strip(" ()（）") not in label:
+                return label + unit
+        return label
+
     # -- formatting -------------------------------------------------------------------------
     def money(self, value: float) -> str:
         """Chinese: 万元 / 亿元 where large; English: ¥ with k / M / bn. Short enough for a card."""

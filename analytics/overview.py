@@ -128,6 +128,23 @@ def _num(value: object, default: float) -> float:
     return default if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload]
 
 
+def kpi_gaps(tables: Tables) -> dict[str, str]:
+    """Why a KPI cannot be computed from these tables: KPI → a text key naming what to import
+    (the Overview shows it under the "—")."""
+    gaps: dict[str, str] = {}
+    if not _has_cost(tables):
+        gaps |= {"gross_profit_cny": "gap_no_cost", "margin_pct": "gap_no_cost"}
+    if tables.orders is not None and not measures.has_volume(tables.get("orders")):
+        gaps["volume_t"] = "gap_no_volume"
+    if tables.invoices is None:
+        gaps["overdue_receivables_cny"] = "gap_no_invoices"
+    if tables.inventory is None:
+        gaps["inventory_days"] = "gap_no_inventory"
+    elif tables.customer_filtered:
+        gaps["inventory_days"] = "company_wide_only"
+    return gaps
+
+
 def data_days(first: date | None, period: Period) -> int:
     """Days of ``period`` on or after the data's first day (all of it when unknown)."""
     start = period.start if first is None else max(period.start, first)

@@ -51,7 +51,9 @@ with tab_import:
             columns = list(raw.frame.columns)
             memory = MappingMemory(wh.root / "mappings.json")
             suggested = memory.recall(columns, target) or ingest.suggest_mapping(columns, target)
-            names = {f.name: f"{f.name}{' *' if f.required else ''}" for f in fields(target)}
+            # each field in the user's language with its unit; * = required
+            names = {f.name: f"{labels.field(f.name)}{' *' if f.required else ''}"
+                     for f in fields(target)}
             none = labels("import_skip_column")
             st.subheader(labels("import_mapping"))
             st.caption(labels("import_mapping_help"))
@@ -69,6 +71,9 @@ with tab_import:
                         required=True)})
             back = {v: k for k, v in names.items()}
             mapping = {c: back.get(v) for c, v in zip(columns, edited["target_field"], strict=True)}
+            unmapped = [c for c, f in mapping.items() if not f]
+            if unmapped:
+                st.caption(labels("import_unmapped", columns=widgets.plain("、".join(unmapped))))
             constants: dict[str, str] = {}
             fill = ingest.constant_fields(target, mapping)
             if fill:  # e.g. a futures file of date + close: name its product once

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,10 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
             if name != "data":
                 _wait_for_charts(tab)
             expect(tab.locator('[data-testid="stException"]')).to_have_count(0)
+            # no raw missing values in what the page writes (issue 20)
+            text = tab.locator('[data-testid="stMain"]').inner_text()
+            raw = re.findall(r"(?<![A-Za-z])(None|nan|NaN|NaT)(?![A-Za-z])", text)
+            assert not raw, (name, lang, raw[:5])
             tab.screenshot(path=str(_shots() / f"{name}_{lang}.png"))
         finally:
             tab.close()

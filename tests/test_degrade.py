@@ -53,6 +53,10 @@ def test_every_page_works_on_a_transactions_file(lang: str, minimal_warehouse: P
     assert shown[labels("kpi_revenue_cny")] not in ("—", "0元", "¥0")
     assert shown[labels("kpi_gross_profit_cny")] == "—"  # no costs: unknown, never revenue
     assert shown[labels("kpi_overdue_receivables_cny")] == "—"
+    captions = [c.value for c in at.caption]
+    # each "—" says what to import (issue 20)
+    for gap in ("gap_no_cost", "gap_no_invoices", "gap_no_inventory", "gap_no_volume"):
+        assert labels(gap) in captions, (gap, captions)
     for page in PAGES[1:]:
         at.switch_page(page.path).run()
         assert not at.exception, (page.path, at.exception)

@@ -593,9 +593,9 @@ def test_a_pareto_chart_stays_readable_from_ten_to_a_hundred_thousand_items(n: i
                         thresholds=(0.75, 0.95))
     bars = sum(len(t.x) for t in fig.data if t.type == "bar")
     assert bars == len(binned)
-    places = {a.yanchor for a in fig.layout.annotations} | {
-        a.xanchor for a in fig.layout.annotations}
-    assert len(fig.layout.annotations) == 2 and len(places) > 2  # on opposite sides
+    # the thresholds are lines labelled by the share axis's ticks, not text in the plot
+    assert not fig.layout.annotations and len(fig.layout.shapes) == 2
+    assert {75, 95} <= set(fig.layout.yaxis2.tickvals)
 
 
 def test_a_new_customers_card_draws_no_months_before_its_first_order() -> None:
@@ -607,3 +607,17 @@ def test_a_new_customers_card_draws_no_months_before_its_first_order() -> None:
     assert months["month"].dt.strftime("%Y-%m").tolist() == [
         "2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
     assert months["revenue_cny"].tolist() == [100.0, 0.0, 0.0, 50.0, 0.0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_import_mapping_speaks_the_users_language_with_units(lang: str) -> None:
+    from analytics.ingest.mapping import fields
+
+    labels = Labels(lang)
+    for target in ("transactions", "orders"):
+        shown = [labels.field(f.name) for f in fields(target)]
+        assert len(set(shown)) == len(shown), shown  # each choice tells one field
+        assert not [s for s, f in zip(shown, fields(target), strict=True) if s == f.name], shown
+    units = {"zh": ("（吨）", "（元）"), "en": ("(t)", "(¥)")}[lang]
+    assert units[0] in labels.field("volume_t") and units[1] in labels.field("amount")
+    assert labels.field("quantity") != labels.field("volume_t")

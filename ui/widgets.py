@@ -43,9 +43,11 @@ def plain_params(params: dict[str, object]) -> dict[str, str]:
 
 
 def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
-              notes: dict[str, str] | None = None) -> None:
-    """One st.metric per KPI: value, change vs the previous period, and the YoY change below."""
+              notes: dict[str, str] | None = None, gaps: dict[str, str] | None = None) -> None:
+    """One st.metric per KPI: value, change vs the previous period, and the YoY change below;
+    a KPI without a value says why (``gaps``: KPI → text key)."""
     notes = notes or {}
+    gaps = gaps or {}
     # a comparison period with less data than its span: said once, no growth shown
     for column, key in (("previous_days", "compare_previous_partial"),
                         ("year_ago_days", "compare_year_ago_partial")):
@@ -68,8 +70,11 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
                           delta_color="inverse" if name in RISE_IS_BAD else "normal",
                           help=help_text)
                 yoy = labels.change(name, row["vs_year_ago"])
-                st.caption(f"{labels('vs_year_ago')} {yoy}" if yoy else
-                           f"{labels('vs_year_ago')} —")
+                if pd.isna(row["value"]) and name in gaps:  # say why, not just "—"
+                    st.caption(labels(gaps[name]))
+                else:
+                    st.caption(f"{labels('vs_year_ago')} {yoy}" if yoy else
+                               f"{labels('vs_year_ago')} —")
 
 
 def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
