@@ -47,6 +47,8 @@ def _early_warning(t: Tables, p: Period) -> Any:
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("overview", "overview KPIs", lambda t, p: overview.kpi_comparison(t, p), stored=True),
+    Entry("overview", "comparison periods' data coverage",
+          lambda t, p: overview.comparison_coverage(t, p)),
     Entry("overview", "monthly chart", lambda t, p: overview.monthly(t, p)),
     Entry("overview", "top customers", lambda t, p: overview.top_customers(t, p)),
     Entry("overview", "early warning", _early_warning),
