@@ -138,6 +138,10 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
 
     def _customers() -> None:
         metric = "gross_profit_cny" if sees_profit else "revenue_cny"
+        if metric not in customers.available_metrics(tables):
+            # as the pages do: by revenue when the orders carry no cost, and say so
+            metric = "revenue_cny"
+            cust.notes.append(labels("report_by_revenue"))
         tiers = customers.pyramid(tables, period=year, metric=metric)
         summary = customers.tier_summary(tiers)
         cust.figures.append(_print_size(charts.pyramid(summary, labels, value_label=labels(

@@ -842,6 +842,7 @@ TEXT: dict[str, str] = {
     "gap_no_volume": "No tonnes on the orders: import orders with weight to see it",
     "gap_no_invoices": "No invoices: import invoices and payments to see it",
     "gap_no_inventory": "No stock data: import inventory to see it",
+    "report_by_revenue": "The orders carry no cost, so the pyramid and ABC rank by revenue (import orders with cost to rank by gross profit).",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -840,6 +840,7 @@ TEXT: dict[str, str] = {
     "gap_no_volume": "订单没有吨位：导入含重量的订单后显示",
     "gap_no_invoices": "没有发票数据：导入发票（invoices）和收款后显示",
     "gap_no_inventory": "没有库存数据：导入库存（inventory）后显示",
+    "report_by_revenue": "订单没有成本，金字塔和 ABC 按销售额排列（导入含成本的订单后按毛利）。",
 }
 
 VALUES: dict[str, dict[str, str]] = {

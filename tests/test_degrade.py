@@ -121,3 +121,16 @@ def test_every_cli_command_answers_without_a_traceback(
         for command in ("pyramid", "pyramid --migration", "abc", "pyramid --summary",
                         "tables", "export orders", "churn status", "versions list"):
             assert outcomes[command] == 0, (command, outcomes)
+
+
+def test_the_report_on_a_transactions_file_ranks_by_revenue_and_says_so(
+        minimal_warehouse: Path) -> None:
+    from analytics import report
+
+    labels = Labels("zh")
+    tables = Warehouse(minimal_warehouse).tables()
+    built = report.build_report(tables, month=report.month_period("last", tables),
+                                labels=labels)
+    customers = next(s for s in built.sections if s.key == "customers")
+    assert labels("report_by_revenue") in customers.notes
+    assert customers.figures  # the pyramid is there, by revenue
