@@ -32,11 +32,12 @@ def abc_classes(values: pd.DataFrame, *, id_col: str, value_col: str = "value",
     a, b = thresholds
     if not 0 < a <= b <= 1:
         raise ValueError(f"ABC thresholds must satisfy 0 < A ≤ B ≤ 1, got {thresholds}")
-    # ranked to the cent, so equal totals tie and break by id (float sums differ in the last bit)
+    # ranked to the cent, so equal totals tie and break by id (float sums differ in the last
+    # bit); a value that rounds to no cent is no value for a class either
     key = values[value_col].astype(float).round(RANK_DECIMALS)
     out = values.assign(_rank_key=key).sort_values(
-        ["_rank_key", id_col], ascending=[False, True], kind="mergesort").drop(
-        columns="_rank_key").reset_index(drop=True)
+        ["_rank_key", id_col], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    counts = out.pop("_rank_key") > 0
     positive = out[value_col].clip(lower=0)
     total = positive.sum()
     out["rank"] = np.arange(1, len(out) + 1)
@@ -46,8 +47,8 @@ def abc_classes(values: pd.DataFrame, *, id_col: str, value_col: str = "value",
     # a share that sums to the threshold exactly reaches it, even when float addition lands
     # at 0.7499999999999999: compare against the threshold less a tolerance
     before = out["share_before"]
-    out["abc_class"] = np.select([(before < a - 1e-9) & (out[value_col] > 0),
-                                  (before < b - 1e-9) & (out[value_col] > 0)], ["A", "B"], "C")
+    out["abc_class"] = np.select([(before < a - 1e-9) & counts, (before < b - 1e-9) & counts],
+                                 ["A", "B"], "C")
     return out
 
 

@@ -91,8 +91,8 @@ def assign_tiers(values: pd.DataFrame, *, metric: str = "gross_profit_cny",
         raise ValueError("one share per tier")
     out = values.copy()
     out["value"] = out[metric].astype(float)
-    # ranked on the value to the cent: two equal totals summed in another order differ in the
-    # last bit, and must still tie (and break by customer_id)
+    # ranked on the value to the cent (hundredths of a tonne): two equal totals summed in
+    # another order differ in the last bit, and must still tie (and break by customer_id)
     out["_rank_key"] = out["value"].round(RANK_DECIMALS)
     out = out.sort_values(["_rank_key", "customer_id"], ascending=[False, True],
                           kind="mergesort").drop(columns="_rank_key").reset_index(drop=True)
