@@ -404,8 +404,7 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
             table = getattr(existing, table_name, None)
             if table is not None and all(k in table.columns for k in keys):
                 there = _already_there(table, parsed, keys)
-                hit = parsed[keys].astype(str).apply(tuple, axis=1).isin(
-                    set(there.astype(str).apply(tuple, axis=1)))
+                hit = _key_strings(parsed, keys).isin(set(_key_strings(there, keys)))
                 # an order line already there is the same sale: skipped (a warning); a keyed
                 # row of another table may carry a correction, so the user decides (an error)
                 flag(hit & ~dup, keys[0], "already_imported",
@@ -416,6 +415,28 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
         known = set(existing.customers.select("customer_id").to_pandas()["customer_id"])
         flag(parsed[customer_col].notna() & ~parsed[customer_col].isin(known), customer_col,
              "unknown_customer", WARNING)
+    return out
+
+
+def _key_strings(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Each row's key as one string, written the same way whatever the column's type: a
+    line number parsed as 3.0 from the file is the warehouse's 3 (compared as text, the two
+    never matched, so a re-imported file with line numbers went unrecognised), a date is
+    YYYY-MM-DD. Vectorised: a row-wise apply took a minute for 500,000 lines."""
+    out: pd.Series | None = None
+    for k in keys:
+        col = frame[k]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.dropna()
+            whole = bool((values == values.round()).all())
+            text = col.astype("Int64").astype(str) if whole else col.astype(str)
+        else:
+            text = col.astype(object).map(str)
+        text = text.astype(object).map(str)
+        out = text if out is None else out + "\x1f" + text
+    assert out is not None
     return out
 
 
