@@ -172,9 +172,10 @@ def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, 
     page.screenshot(path=str(_shots() / "pyramid_after_import_zh.png"))
 
 
-def test_login_cookie_survives_a_reload_and_logout_ends_it(
-        tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The signed cookie session in a real browser: sign in, reload, still in; sign out."""
+@contextlib.contextmanager
+def _login_server(tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+                  ) -> Iterator[str]:
+    """A server over the demo with login on: an executive "boss" and a rep "rep" (张伟)."""
     from analytics import users
 
     path = tmp_path / "users.yaml"
@@ -183,6 +184,13 @@ def test_login_cookie_survives_a_reload_and_logout_ends_it(
     users.add_user("rep", "rep-password-1", level="rep", name="张伟", path=path)
     with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
                 STEELSIGHT_USERS=str(path)) as url:
+        yield url
+
+
+def test_login_cookie_survives_a_reload_and_logout_ends_it(
+        tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signed cookie session in a real browser: sign in, reload, still in; sign out."""
+    with _login_server(tmp_path, demo_dir, monkeypatch) as url:
         for page_path, _name in PAGES_TO_SEE:  # a deep link to every page, anonymous
             page.goto(f"{url}/{page_path}?lang=en")
             expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
@@ -238,14 +246,7 @@ def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
         tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     """An executive makes the monthly report and signs out; a rep signs in in the same tab:
     no report download, no profit, only the rep's own customers (issue 23, finding 1)."""
-    from analytics import users
-
-    path = tmp_path / "users.yaml"
-    monkeypatch.setenv("STEELSIGHT_USERS", str(path))
-    users.add_user("boss", "boss-password-1", level="executive", path=path)
-    users.add_user("rep", "rep-password-1", level="rep", name="张伟", path=path)
-    with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
-                STEELSIGHT_USERS=str(path)) as url:
+    with _login_server(tmp_path, demo_dir, monkeypatch) as url:
         idle = page.locator('[data-testid="stStatusWidget"]')
         page.goto(f"{url}/?lang=en")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)

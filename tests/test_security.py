@@ -23,6 +23,7 @@ from analytics import access, ingest, users
 from analytics.access import Scope, scoped
 from analytics.i18n import Labels
 from analytics.warehouse import Tables, Warehouse, tables_from_frames
+from tests.test_access import _app, _login
 from ui import widgets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,18 +224,6 @@ def test_single_user_mode_is_for_this_machine_only(monkeypatch: pytest.MonkeyPat
 
 
 # -- sessions ---------------------------------------------------------------------------------
-def _app(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.session_state["lang"] = lang
-    return at.run()
-
-
-def _login(at: AppTest, username: str, password: str) -> AppTest:
-    at.text_input(key="login_user").input(username)
-    at.text_input(key="login_password").input(password)
-    return at.button[0].click().run()
-
-
 def _logout(at: AppTest) -> AppTest:
     return at.sidebar.button(key="logout_button").click().run()
 
