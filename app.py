@@ -48,6 +48,8 @@ widgets.table(labels, top[[c for c in columns if c in top]], key="top_customers"
 
 st.subheader(labels("warning_title"))
 alerts = ctx.early_warning(period.end)
+if alerts.attrs.get("churn_basis") == "rules":
+    st.caption(labels("warning_rules"))
 if alerts.empty:
     st.caption(labels("warning_none"))
 else:

@@ -13,7 +13,8 @@ import pandas as pd
 from analytics import abc, exports, grading, overview, sample, schema
 from analytics import customers as cu
 from analytics.access import SINGLE_USER, scoped
-from analytics.i18n import Labels
+from analytics.churn.model import MODELS as CHURN_MODELS
+from analytics.i18n import LANGS, Labels
 from analytics.period import PRESETS, Period, preset
 from analytics.warehouse import export_table, open_warehouse
 
@@ -329,20 +330,35 @@ def cmd_churn(args: argparse.Namespace) -> int:
     from analytics import churn
 
     tables = _scoped_tables(args)
-    if args.action == "backtest":
-        result = churn.backtest(tables, kind=args.model, horizon=args.horizon)
-        frame = result.per_cutoff if args.per_cutoff else result.pooled
-        print(f"model {args.model}; features: {', '.join(result.columns)}", file=sys.stderr)
-        return _write(frame, args, "churn_backtest")
-    when = date.fromisoformat(args.as_of) if args.as_of else None
+    labels = Labels(args.lang)
+    when = date.fromisoformat(args.cutoff) if args.cutoff else None
     if args.action == "status":
         history = churn.load_history(tables)
-        return _write(churn.customer_status(history, as_of=when or history.end), args,
+        frame = churn.customer_status(history, as_of=when or history.end)
+        return _write(frame.assign(status=labels.values("status", frame["status"])), args,
                       "churn_status")
-    scores = churn.score(tables, as_of=when, kind=args.model, horizon=args.horizon)
-    frame = scores.customers.assign(raising=scores.customers["raising"].map(", ".join),
-                                    lowering=scores.customers["lowering"].map(", ".join))
-    return _write(frame, args, "churn_scores")
+    try:
+        if args.action == "backtest":
+            result = churn.backtest(tables, kind=args.model, horizon=args.horizon,
+                                    tests=args.tests, warmup_days=args.warmup, cutoff=when)
+        else:
+            scores = churn.score(tables, as_of=when, kind=args.model, horizon=args.horizon,
+                                 warmup_days=args.warmup)
+    except churn.NotEnoughHistory as err:
+        print(churn.need_text(err, labels, page=False), file=sys.stderr)
+        return 2
+    if args.action == "backtest":
+        frame = result.per_cutoff if args.per_cutoff else result.pooled
+        if result.settings is not None:
+            print(churn.settings_text(result.settings, labels), file=sys.stderr)
+        print(labels("model_features", features=churn.feature_names(result.columns, labels)),
+              file=sys.stderr)
+        return _write(frame.assign(scorer=frame["scorer"].map(
+            lambda k: labels(f"scorer_{k}"))), args, "churn_backtest")
+    print(churn.score_settings_text(scores, labels), file=sys.stderr)
+    table = churn.risk_table(scores, labels)
+    table["band"] = scores.customers["band"].map(lambda b: labels(f"band_{b}"))
+    return _write(table, args, "churn_scores")
 
 
 def cmd_satisfaction(args: argparse.Namespace) -> int:
@@ -686,13 +702,21 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--allow-orphans", action="store_true",
                      help="replace the customer master even when orders lose their customer")
     imp.add_argument("--report", help="write the full validation report (CSV) here")
-    imp.add_argument("--lang", choices=("zh", "en"), default="en")
+    imp.add_argument("--lang", choices=LANGS, default="en")
     imp.set_defaults(func=cmd_import)
     ch = sub.add_parser("churn", help="churn status, backtest against baselines, risk scores")
     ch.add_argument("action", choices=("backtest", "score", "status"))
-    ch.add_argument("--model", choices=("logistic", "gradient_boosting"), default="logistic")
-    ch.add_argument("--horizon", type=int, default=180, help="days without an order = churn")
-    ch.add_argument("--as-of", help="YYYY-MM-DD (default: after the last order)")
+    ch.add_argument("--model", choices=CHURN_MODELS, default=CHURN_MODELS[0])
+    ch.add_argument("--horizon", type=int, help="days without an order = churn (default: "
+                    "the method's 180 days where the history allows, else the longest that fits)")
+    ch.add_argument("--warmup", type=int, help="days of history before the first training "
+                    "cutoff (default: chosen from the data)")
+    ch.add_argument("--tests", type=int, help="backtest: how many cutoffs to test (default: "
+                    "up to 4, as the history allows)")
+    ch.add_argument("--cutoff", "--as-of", dest="cutoff", help="YYYY-MM-DD: backtest: the last "
+                    "test cutoff; score: the day scored; status: the day judged (default: "
+                    "after the last order)")
+    ch.add_argument("--lang", choices=LANGS, default="en")
     ch.add_argument("--per-cutoff", action="store_true", help="backtest: one row per cutoff")
     ch.add_argument("--format", choices=("csv", "json", "xlsx"))
     ch.add_argument("-o", "--output")
@@ -786,7 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     rp = sub.add_parser("report", help="the monthly management report (HTML, PDF, XLSX), "
                         "to a file or by e-mail")
     rp.add_argument("--month", default="last", help="YYYY-MM, or last (the last whole month)")
-    rp.add_argument("--lang", choices=("zh", "en"), default="zh")
+    rp.add_argument("--lang", choices=LANGS, default="zh")
     rp.add_argument("--format", choices=("html", "pdf", "xlsx"),
                     help="default: from the output file's suffix, else html")
     rp.add_argument("-o", "--output", help="file to write (default: standard output)")
@@ -798,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     al = sub.add_parser("alerts", help="the early-warning digest; --push posts it to the WeCom "
                         "and DingTalk group robots")
     al.add_argument("--as-of", help="YYYY-MM-DD (default: the latest order date)")
-    al.add_argument("--lang", choices=("zh", "en"), default="zh")
+    al.add_argument("--lang", choices=LANGS, default="zh")
     al.add_argument("--push", action="store_true")
     al.add_argument("--config", help="settings TOML (default: $STEELSIGHT_CONFIG or "
                     ".streamlit/secrets.toml)")

@@ -306,13 +306,14 @@ def product_mix(mix: pd.DataFrame, labels: Labels) -> go.Figure:
 
 # -- churn ------------------------------------------------------------------------------------
 STATUS_COLORS = {"active": "#4C9F70", "declining": "#EDAE49", "overdue": "#D1495B",
-                 "lost": "#4A4A4A"}
+                 "lost": "#4A4A4A", "new": "#8CC7A1", "waiting": "#F4D58D",
+                 "lapsed": "#9E9E9E"}
 
 
 def status_trend(trend: pd.DataFrame, labels: Labels) -> go.Figure:
     """Customers per status at each month end, stacked (lost: lost in the two years before)."""
     fig = go.Figure()
-    for status in ("active", "declining", "overdue", "lost"):
+    for status in STATUS_COLORS:
         if status in trend:
             fig.add_bar(x=trend["month"], y=trend[status], name=labels.value("status", status),
                         marker_color=STATUS_COLORS[status])
@@ -350,9 +351,10 @@ def calibration(curve: pd.DataFrame, labels: Labels) -> go.Figure:
 
 
 def scorer_comparison(pooled: pd.DataFrame, labels: Labels) -> go.Figure:
-    """ROC AUC and PR AUC of the model beside the two baselines."""
+    """ROC AUC and PR AUC of the model beside the baselines."""
     fig = go.Figure()
-    colors = {"model": PALETTE["profit"], "cycle_rule": "#A0AEC0", "recency": "#4C78A8"}
+    colors = {"model": PALETTE["profit"], "bgnbd": "#5A67D8", "cycle_rule": "#A0AEC0",
+              "recency": "#4C78A8"}
     for _, row in pooled.iterrows():
         fig.add_bar(x=["ROC AUC", "PR AUC"], y=[row["roc_auc"], row["pr_auc"]],
                     name=labels(f"scorer_{row['scorer']}"), marker_color=colors[row["scorer"]],

@@ -171,7 +171,10 @@ def digest_markdown(labels: Any, *, warnings: pd.DataFrame, over_limit: pd.DataF
                     stock: dict[str, Any], top: int = 5) -> str:
     """The early-warning digest: top at-risk customers, over-limit customers, the stock's
     floating P/L and the products below safety or losing beyond the alert threshold."""
-    lines = [f"**{labels('digest_at_risk')}**"]
+    head = f"**{labels('digest_at_risk')}**"
+    if warnings.attrs.get("churn_basis") == "rules":
+        head += f" {labels('digest_rules')}"
+    lines = [head]
     for row in warnings.head(top).to_dict("records"):
         lines.append(f"- {row['name']}: {labels.money(float(row['money_at_stake_cny']))} · "
                      f"{row['reasons']}")

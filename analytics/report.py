@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +64,23 @@ class Section:
     figures: list[go.Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def _churn_settings(tables: Tables, month: Period, labels: Labels) -> list[str]:
+    """The settings the early warning's churn model was trained with, in one sentence (no
+    training here: the settings follow from the data's span)."""
+    from analytics.churn import settings as setting
+    from analytics.churn.features import order_span
+
+    first, end = order_span(tables)
+    as_of = month.end + timedelta(days=1)
+    try:
+        chosen = setting.for_scoring(first, end, as_of=as_of)
+    except setting.NotEnoughHistory:
+        return []
+    scores = churn.Scores(as_of, churn.MODELS[0], [], pd.DataFrame(), len(chosen.cutoffs),
+                          chosen)
+    return [churn.score_settings_text(scores, labels)]
 
 
 @dataclass
@@ -178,6 +195,10 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
                                   row.value_12m)))))  # type: ignore[arg-type]
         alerts = warning.early_warning(tables, as_of=month.end).head(10)
         numbers["warnings"] = float(len(alerts))
+        if alerts.attrs.get("churn_basis") == "rules":
+            risk.notes.append(labels("warning_rules"))
+        else:
+            risk.notes.extend(_churn_settings(tables, month, labels))
         if len(alerts):
             alerts = alerts.assign(reasons=[warning.describe(r, labels)
                                             for r in alerts["reasons"]])

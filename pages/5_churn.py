@@ -31,16 +31,19 @@ st.caption(labels("status_intro", date=labels.date(period.end), k=f"{rules.k:g}"
                   lost_o=rules.lost_days_other))
 views = ctx.cached(churn.status_views, period=period, rules=rules)
 status = views.status
-summary = churn.status_summary(status)
-cards = st.columns(4)
-for col, row in zip(cards, summary.itertuples(), strict=True):
-    with col, st.container(border=True):
-        st.metric(labels.value("status", row.status), f"{row.customers:,}",
-                  help=labels("col_value_12m"))
-        st.caption(labels.money(row.value_12m))
+summary = churn.status_summary(status).set_index("status")
+for group, statuses in (("status_repeat", churn.REPEAT_STATUSES),
+                        ("status_one_time", churn.ONE_TIME_STATUSES)):
+    st.caption(labels(group))
+    cards = st.columns(len(churn.REPEAT_STATUSES))
+    for col, name in zip(cards, statuses, strict=False):
+        with col, st.container(border=True):
+            st.metric(labels.value("status", name), f"{int(summary.at[name, 'customers']):,}",
+                      help=labels("col_value_12m"))
+            st.caption(labels.money(summary.at[name, "value_12m"]))
 st.plotly_chart(charts.status_trend(views.trend, labels), key="status_trend")
 
-follow = status[status["status"].isin(["overdue", "declining"])].sort_values(
+follow = status[status["status"].isin(churn.FOLLOW_UP)].sort_values(
     ["value_12m", "customer_id"], ascending=[False, True])
 st.subheader(labels("status_list"))
 widgets.customer_table(labels, follow[[c for c in (
@@ -58,7 +61,6 @@ st.plotly_chart(charts.cohort_heatmap(views.cohorts, labels),
                 key="cohort")
 
 st.header(labels("model_title"))
-st.caption(labels("model_intro", h=churn.HORIZON_DAYS))
 m1, m2, m3 = st.columns([2, 1, 1])
 kind = m1.radio(labels("model_kind"), churn.MODELS, horizontal=True, key="churn_model",
                 format_func=lambda k: labels(f"model_{k}"))
@@ -67,25 +69,45 @@ high = m3.number_input(" ", 0.01, 0.99, churn.BANDS[1], 0.05, key="band_high")
 if high < low:
     st.error(labels("threshold_order"))
     st.stop()
+with st.expander(labels("churn_overrides")):
+    o = st.columns(4)
+    given = {"horizon": int(o[0].number_input(labels("churn_horizon"), 0, 720, 0, 30,
+                                              key="churn_horizon")) or None,
+             "warmup": int(o[1].number_input(labels("churn_warmup"), 0, 1095, 0, 30,
+                                             key="churn_warmup")) or None,
+             "tests": int(o[2].number_input(labels("churn_tests"), 0, 24, 0, 1,
+                                            key="churn_tests")) or None,
+             "cutoff": o[3].date_input(labels("churn_cutoff"), value=None,
+                                       key="churn_cutoff")}
+given = {k: v for k, v in given.items() if v is not None}
+# the risk list scores at the period end: the cutoff and the number of tests are the
+# backtest's alone
+scoring = {k: v for k, v in given.items() if k in ("horizon", "warmup")}
 try:
     with st.spinner(labels("model_running")):
-        result = ctx.cached_unfiltered(churn.backtest_view, kind=kind)
+        result = ctx.cached_unfiltered(churn.backtest_view, kind=kind, **given)
         # the same call as the Overview's early warning (ctx.early_warning): one model
-        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind)
-        risk = ctx.churn_risk(as_of=period.end, kind=kind, bands=(low, high))
-except ValueError:
-    st.info(labels("model_not_enough"))
+        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind,
+                                       **scoring)
+        risk = ctx.churn_risk(as_of=period.end, kind=kind, bands=(low, high), **scoring)
+except churn.NotEnoughHistory as err:
+    st.info(churn.need_text(err, labels))
     st.stop()
+st.caption(labels("model_intro", h=scores.settings.horizon if scores.settings
+                  else churn.HORIZON_DAYS))
+if result.settings is not None:
+    st.caption(churn.settings_text(result.settings, labels))
 left, right = st.columns(2)
 left.plotly_chart(charts.scorer_comparison(result.pooled, labels), key="scorers")
 right.plotly_chart(charts.calibration(result.calibration, labels), key="calibration")
 widgets.table(labels, result.pooled.assign(scorer=result.pooled["scorer"].map(
     lambda s: labels(f"scorer_{s}"))), key="model_card", filename="churn_backtest")
-st.caption(labels("model_features", features=", ".join(result.columns)))
+st.caption(labels("model_features", features=churn.feature_names(result.columns, labels)))
 
 st.subheader(labels("risk_list"))
 st.caption(labels("risk_training", cutoffs=scores.train_cutoffs,
-                  date=labels.date(scores.as_of)))
+                  date=labels.date(scores.as_of)) + " " + churn.score_settings_text(
+    scores, labels))
 in_view = set(status["customer_id"])  # the page's filters narrow the list, not the model
 # a set, not isin: pandas' isin on Arrow strings takes 0.2 s for a large book's customers
 widgets.customer_table(labels, risk[[c in in_view for c in risk["customer_id"]]],

@@ -13,8 +13,13 @@ as_of = st.date_input(labels("as_of"), value=period.end, key="credit_as_of")
 st.header(labels("warning_title"))
 st.caption(labels("warning_intro"))
 alerts = ctx.early_warning(as_of)
+rules = alerts.attrs.get("churn_basis") == "rules"
+if rules:
+    st.caption(labels("warning_rules"))
 alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["reasons"]],
                        probability=alerts["probability"] * 100)
+if rules:  # no model: no probability to show
+    alerts = alerts.drop(columns="probability")
 widgets.customer_table(labels, alerts[[c for c in (
     "customer_id", "name", "money_at_stake_cny", "reasons", "overdue_cny", "over_limit_cny",
     "probability") if c in alerts]], key="warnings", filename="early_warning",

@@ -86,11 +86,13 @@ def cached(fn: Callable[..., Any], version: str, scope: Scope, filters: Filters 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[float, float],
-               lang: str) -> pd.DataFrame:
+               lang: str, horizon: int | None = None, warmup: int | None = None
+               ) -> pd.DataFrame:
     """The churn page's risk list over the cached scores (the model the Overview and credit
     pages share), with its reasons written out: a second for a large book, so cached too
     rather than redone on every rerun of the page."""
-    scores = cached(churn.score_view, version, scope, None, as_of=as_of, kind=kind)
+    given = {k: v for k, v in (("horizon", horizon), ("warmup", warmup)) if v is not None}
+    scores = cached(churn.score_view, version, scope, None, as_of=as_of, kind=kind, **given)
     return churn.risk_table(scores, Labels(lang), bands=bands)
 
 

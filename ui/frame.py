@@ -74,17 +74,18 @@ class Context:
             # the churn page's call with its default model: one cached model for both
             scores = self.cached_unfiltered(churn.score_view, as_of=as_of,
                                             kind=churn.MODELS[0]).customers
-        except ValueError:  # not enough history to train
-            return self.cached(warning.early_warning, as_of=as_of, with_churn=False)
+        except churn.NotEnoughHistory:  # the status rules stand in for the model
+            return self.cached(warning.early_warning, as_of=as_of, rules=True)
         keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
         return self.cached(warning.early_warning, as_of=as_of, churn_scores=scores[keep])
 
-    def churn_risk(self, *, as_of: date, kind: str, bands: tuple[float, float]
-                   ) -> pd.DataFrame:
+    def churn_risk(self, *, as_of: date, kind: str, bands: tuple[float, float],
+                   horizon: int | None = None, warmup: int | None = None) -> pd.DataFrame:
         """The churn page's risk list in the user's language, from the same cached model as
-        ``early_warning`` (unfiltered, scoped)."""
+        ``early_warning`` (unfiltered, scoped) at the default settings."""
         return self._guarded(lambda: data.churn_risk(self.version, self.scope, as_of, kind,
-                                                     bands, self.labels.lang))
+                                                     bands, self.labels.lang, horizon,
+                                                     warmup))
 
     def _guarded(self, call: Callable[[], Any]) -> Any:
         try:

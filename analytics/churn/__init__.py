@@ -1,11 +1,13 @@
 """客户流失 Churn: status indicators against each customer's own cycle, and a classifier of
 "no order in the next H days" with a time-based backtest against simple baselines."""
 
+from analytics.churn.bgnbd import BGNBD
 from analytics.churn.features import HORIZON_DAYS, feature_table, features, labels
 from analytics.churn.history import History, load_history
 from analytics.churn.model import (
     BANDS,
     MODELS,
+    SCORERS,
     Backtest,
     Scores,
     backtest,
@@ -15,7 +17,11 @@ from analytics.churn.model import (
     pipeline,
     score,
 )
+from analytics.churn.settings import NotEnoughHistory, Settings
 from analytics.churn.status import (
+    FOLLOW_UP,
+    ONE_TIME_STATUSES,
+    REPEAT_STATUSES,
     STATUSES,
     Rules,
     cohort_retention,
@@ -27,13 +33,20 @@ from analytics.churn.status import (
 
 __all__ = [
     "BANDS",
+    "BGNBD",
+    "FOLLOW_UP",
     "HORIZON_DAYS",
     "MODELS",
+    "ONE_TIME_STATUSES",
+    "REPEAT_STATUSES",
+    "SCORERS",
     "STATUSES",
     "Backtest",
     "History",
+    "NotEnoughHistory",
     "Rules",
     "Scores",
+    "Settings",
     "backtest",
     "band",
     "cohort_retention",
@@ -52,10 +65,15 @@ __all__ = [
 ]
 from analytics.churn.views import (
     backtest_view,
+    feature_names,
+    need_text,
     risk_table,
+    score_settings_text,
     score_view,
+    settings_text,
     status_view,
     status_views,
 )
 
-__all__ += ["backtest_view", "risk_table", "score_view", "status_view", "status_views"]
+__all__ += ["backtest_view", "feature_names", "need_text", "risk_table", "score_settings_text",
+            "score_view", "settings_text", "status_view", "status_views"]

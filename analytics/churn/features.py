@@ -21,11 +21,11 @@ import pandas as pd
 from ibis import _
 
 from analytics import summaries
+from analytics.churn.settings import HORIZON_DAYS
 from analytics.measures import CENT, id_table, with_settlement
 from analytics.schema import SURVEY_DIMENSIONS
 from analytics.warehouse import Tables
 
-HORIZON_DAYS = 180  # the method: "no order in the next 180 days" is churn
 RATIO_CAP = 5.0     # overdue share and credit use stop here: a tiny base must not dominate
 
 
@@ -64,7 +64,8 @@ def _purchases(days: ibis.Table, cuts: ibis.Table) -> ibis.Table:
            "cycle_days": j.gap.median(), "cycle_spread": j.gap.std(),
            "orders_365": j.date.count(where=in_365), "orders_90": j.date.count(where=in_90),
            "revenue_365": j.revenue_cny.sum(where=in_365),
-           "revenue_90": j.revenue_cny.sum(where=in_90), "revenue_all": j.revenue_cny.sum()}
+           "revenue_90": j.revenue_cny.sum(where=in_90), "revenue_all": j.revenue_cny.sum(),
+           "revenue_first": j.revenue_cny.argmin(j.date)}
     if "volume_t" in days.columns:
         agg["volume_365"] = j.volume_t.sum(where=in_365)
         agg["volume_90"] = j.volume_t.sum(where=in_90)
@@ -220,6 +221,9 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
         out["margin_pct_365"] = profit_365 / rev_365.where(rev_365 > 0) * 100
     only = raw["revenue_all"].astype(float).clip(lower=0)
     out["only_purchase_log_value"] = np.where(out["one_time_buyer"] == 1, np.log1p(only), 0.0)
+    # what the repeat-purchase model reads (process_features); not features themselves
+    out["purchase_days"] = raw["n_days"].astype("int64")
+    out["first_purchase_cny"] = raw["revenue_first"].astype(float)
     names = {n for e in extras for n in e.columns}
     if "product_breadth" in names:
         out["product_breadth"] = raw["product_breadth"].fillna(0).astype("int64")
@@ -267,13 +271,48 @@ def _master(tables: Tables, ids: pd.Series) -> pd.DataFrame:
     return master.reindex(ids.to_numpy()).set_axis(ids.index)
 
 
+PROCESS_INPUTS = ("purchase_days", "first_purchase_cny")
+
+
+def process_features(frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """``frame`` (from feature_table) with the repeat-purchase process's own view of each
+    customer: BG/NBD fitted at each cutoff on that cutoff's population (only data before it)
+    gives P(no order in the next ``horizon`` days) and the expected orders; and the first
+    purchase's size (a first order's size says how much the customer meant to buy here).
+    The BG/NBD inputs (x, t_x, T) are in weeks: the published fits use weeks, and days put
+    the rate parameter alpha near the optimiser's bounds."""
+    from analytics.churn import bgnbd
+
+    out = frame.drop(columns=[c for c in PROCESS_INPUTS if c in frame])
+    out["first_purchase_log_value"] = np.log1p(frame["first_purchase_cny"].clip(lower=0))
+    p_none = pd.Series(np.nan, index=frame.index)
+    expected = pd.Series(np.nan, index=frame.index)
+    for _cut, rows in frame.groupby("cutoff", sort=False):
+        x = (rows["purchase_days"] - 1).to_numpy(dtype=float)
+        t_x = (rows["tenure_days"] - rows["recency_days"]).to_numpy(dtype=float) / 7
+        big_t = rows["tenure_days"].to_numpy(dtype=float) / 7
+        if len(rows) < BGNBD_MIN_CUSTOMERS or not (x > 0).any():
+            continue   # too few to fit: the pipeline imputes, and the reasons skip it
+        fit = bgnbd.fit(x, t_x, big_t)
+        p_none[rows.index] = fit.p_none(horizon / 7, x, t_x, big_t)
+        expected[rows.index] = np.log1p(np.clip(fit.expected(horizon / 7, x, t_x, big_t),
+                                                0, None))
+    out["bgnbd_p_none"] = p_none.round(9)
+    out["bgnbd_log_expected"] = expected.round(9)
+    return out
+
+
+BGNBD_MIN_CUSTOMERS = 30
+
+
 def features(tables: Tables, cutoff: date, *, customers: Sequence[str] | None = None
              ) -> pd.DataFrame:
     """One row per customer in the population at ``cutoff`` (index customer_id); columns as
     in FEATURE_TEXT. Numeric features may be NaN (the pipeline imputes); categorical ones
     are text."""
     frame = feature_table(tables, [cutoff], customers=customers)
-    return frame.drop(columns=["cutoff", "value_365"]).set_index("customer_id")
+    return frame.drop(columns=["cutoff", "value_365", *PROCESS_INPUTS]) \
+        .set_index("customer_id")
 
 
 def _bought_within(tables: Tables, cuts: Sequence[date], horizon: int,
@@ -338,5 +377,6 @@ FEATURE_TEXT = {
     "only_purchase_log_value": "only_purchase", "complaints_180": "complaints",
     "satisfaction": "satisfaction", "recommend": "recommend", "overdue_share": "overdue",
     "max_days_overdue": "days_overdue", "credit_use": "credit_use", "tenure_days": "tenure",
-    "type": "type", "province": "province",
+    "type": "type", "province": "province", "first_purchase_log_value": "first_purchase",
+    "bgnbd_p_none": "bgnbd", "bgnbd_log_expected": "bgnbd_expected",
 }

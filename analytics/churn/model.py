@@ -1,29 +1,35 @@
 """The churn classifier: a scikit-learn Pipeline, a time-based backtest against two baselines,
 and scoring with the reasons for each customer's risk.
 
-Backtest: quarterly cutoffs. For each test cutoff t the model trains only on cutoffs whose
-label window had closed by t (c + H ≤ t), so nothing it learns comes from after t. The two
-baselines score the same customers at the same cutoffs: the overdue-cycle rule (days since the
-last order over the customer's own cycle) and recency alone.
+Backtest: cutoffs chosen from the data (settings.py: quarters for a long book, months for a
+short one). For each test cutoff t the model trains only on cutoffs whose label window had
+closed by t (c + H ≤ t), so nothing it learns comes from after t. Three baselines score every
+customer at the same cutoffs: the overdue-cycle rule (days since the last order over the
+customer's own cycle), recency alone, and BG/NBD's P(no order in H) fitted on the data before t.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from analytics.churn import settings as setting
 from analytics.churn.features import (
     CATEGORICAL,
     HORIZON_DAYS,
     customer_ids,
     feature_table,
     order_span,
+    process_features,
     with_labels,
 )
+from analytics.churn.reasons import explain, typical_values
+from analytics.churn.settings import Settings
+from analytics.churn.status import CYCLE_K, MIN_GAP_DAYS
 from analytics.warehouse import Tables
 
 # scikit-learn is imported where a model is trained or judged: importing it takes most of a
@@ -33,7 +39,14 @@ if TYPE_CHECKING:
 
 MODELS = ("logistic", "gradient_boosting")
 BANDS = (0.2, 0.5)           # low < 0.2 ≤ medium < 0.5 ≤ high
-TEST_CUTOFFS = 4             # the last four quarters with a complete label window are tested
+TEST_CUTOFFS = setting.TEST_CUTOFFS
+SCORERS = ("model", "bgnbd", "cycle_rule", "recency")
+# counts and day spans enter the logistic model as log(1 + x): a customer at 300 days is not
+# ten times one at 30, and on a short log the training cutoffs see shorter spans than the
+# scored day, which the log extrapolates to far more gently than the raw days
+LOG_COLUMNS = ("recency_days", "tenure_days", "cycle_days", "cycle_spread", "orders_365",
+               "orders_90", "recency_over_cycle", "max_days_overdue", "complaints_180",
+               "product_breadth")
 TRAIN_CUSTOMERS = 5000       # training uses at most this many customers (all, for most traders)
 RANDOM_STATE = 0
 
@@ -45,13 +58,17 @@ def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     categorical = [c for c in columns if c in CATEGORICAL]
-    numeric = [c for c in columns if c not in CATEGORICAL]
+    logged = [c for c in columns if c in LOG_COLUMNS]
+    numeric = [c for c in columns if c not in CATEGORICAL and c not in LOG_COLUMNS]
     prep = ColumnTransformer([
         ("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
                           ("scale", StandardScaler())]), numeric),
+        ("log", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                          ("log", FunctionTransformer(_log1p, feature_names_out="one-to-one")),
+                          ("scale", StandardScaler())]), logged),
         ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5), categorical),
     ])
     if kind == "logistic":
@@ -65,17 +82,23 @@ def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
     return Pipeline([("prep", prep), ("model", model)])
 
 
-def cutoffs(tables: Tables, *, horizon: int = HORIZON_DAYS, warmup_days: int = 365
-            ) -> list[date]:
-    """Quarter starts from ``warmup_days`` after the first order up to the last with a
-    complete label window (cutoff + horizon ≤ the data's end)."""
+def _log1p(x: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(x, 0, None))
+
+
+def settings_for(tables: Tables, **given: object) -> Settings:
+    """The backtest's settings for this data (settings.choose); ``given`` fixes any of
+    horizon, warmup, spacing, tests, cutoff."""
     first, end = order_span(tables)
-    if first is None or end is None:
+    return setting.choose(first, end, **given)  # type: ignore[arg-type]
+
+
+def cutoffs(tables: Tables, **given: object) -> list[date]:
+    """The cutoffs of the setting chosen for the data (settings_for)."""
+    try:
+        return list(settings_for(tables, **given).cutoffs)
+    except setting.NotEnoughHistory:
         return []
-    start = (pd.Timestamp(first) + pd.Timedelta(days=warmup_days)).to_period("Q") \
-        .to_timestamp()
-    last = pd.Timestamp(end) - pd.Timedelta(days=horizon)
-    return [d.date() for d in pd.date_range(start, last, freq="QS")]
 
 
 def training_customers(tables: Tables, most: int = TRAIN_CUSTOMERS, *, seed: int = 0
@@ -89,11 +112,13 @@ def training_customers(tables: Tables, most: int = TRAIN_CUSTOMERS, *, seed: int
     return sorted(pd.Series(ids).sample(most, random_state=seed))
 
 
-def dataset(tables: Tables, cuts: list[date], horizon: int = HORIZON_DAYS, *,
-            customers: list[str] | None = None) -> pd.DataFrame:
-    """Features and the label of every customer in each cutoff's population."""
-    return with_labels(feature_table(tables, cuts, customers=customers), tables, horizon,
-                       customers=customers)
+def dataset(tables: Tables, cuts: list[date] | tuple[date, ...], horizon: int = HORIZON_DAYS,
+            *, customers: list[str] | None = None) -> pd.DataFrame:
+    """Features (with the repeat-purchase process's) and the label of every customer in
+    each cutoff's population."""
+    frame = with_labels(feature_table(tables, cuts, customers=customers), tables, horizon,
+                        customers=customers)
+    return process_features(frame, horizon)
 
 
 def feature_columns(data: pd.DataFrame) -> list[str]:
@@ -103,10 +128,15 @@ def feature_columns(data: pd.DataFrame) -> list[str]:
 
 def baseline_scores(x: pd.DataFrame) -> dict[str, pd.Series]:
     """Higher = more likely to churn. One-time buyers have no cycle: the rule treats their
-    wait as measured against the population's median cycle."""
+    wait as measured against the population's median cycle. BG/NBD's P(no order in H),
+    fitted on the data before the cutoff, where it could be fitted."""
     cycle = x["cycle_days"].fillna(x["cycle_days"].median())
-    return {"cycle_rule": x["recency_days"] / cycle.clip(lower=1),
-            "recency": x["recency_days"].astype(float)}
+    out = {"bgnbd": x["bgnbd_p_none"].astype(float),
+           "cycle_rule": x["recency_days"] / cycle.clip(lower=1),
+           "recency": x["recency_days"].astype(float)}
+    if out["bgnbd"].isna().any():
+        del out["bgnbd"]
+    return out
 
 
 def metrics(y: pd.Series, p: pd.Series) -> dict[str, float]:
@@ -125,6 +155,24 @@ def metrics(y: pd.Series, p: pd.Series) -> dict[str, float]:
     return out
 
 
+def pool(per_cutoff: pd.DataFrame, pred: pd.DataFrame) -> pd.DataFrame:
+    """One row per scorer over the test cutoffs: ranking metrics (ROC AUC, PR AUC, lift) as
+    the mean of the cutoffs' own — a score ranks the customers of one day, and pooling
+    cutoffs would also judge how the score's level drifts between days, which favours
+    recency (its scale is the same every day) over a model trained per cutoff — and the Brier
+    score over every prediction (a probability must be right on every day)."""
+    rows = []
+    for s in SCORERS:
+        if f"p_{s}" not in pred or pred[f"p_{s}"].isna().any():
+            continue
+        mine = per_cutoff[per_cutoff["scorer"] == s]
+        row = {"scorer": s, **metrics(pred["churned"], pred[f"p_{s}"])}
+        for m in ("roc_auc", "pr_auc", "lift_top_decile"):
+            row[m] = float(mine[m].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Backtest:
     model: str
@@ -133,20 +181,28 @@ class Backtest:
     pooled: pd.DataFrame            # one row per scorer over all test cutoffs
     calibration: pd.DataFrame       # predicted vs observed, 10 bins
     predictions: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    settings: Settings | None = None
 
 
-def backtest(tables: Tables, *, kind: str = "logistic", horizon: int = HORIZON_DAYS,
-             tests: int = TEST_CUTOFFS, warmup_days: int = 365) -> Backtest:
-    cuts = cutoffs(tables, horizon=horizon, warmup_days=warmup_days)
-    if len(cuts) < tests + 2:
-        raise ValueError("not enough history for a backtest: need about two years of orders")
-    data = dataset(tables, cuts, horizon, customers=training_customers(tables))
-    columns = feature_columns(data)
+def backtest(tables: Tables, *, kind: str = "logistic", horizon: int | None = None,
+             tests: int | None = None, warmup_days: int | None = None,
+             cutoff: date | None = None, spacing: str | None = None) -> Backtest:
+    """Score every customer at each test cutoff with a model trained on the cutoffs before
+    it (a sample of at most TRAIN_CUSTOMERS customers), beside the baselines. Settings not
+    given are chosen from the data (settings.choose); raises settings.NotEnoughHistory."""
+    chosen = settings_for(tables, horizon=horizon, tests=tests, warmup=warmup_days,
+                          cutoff=cutoff, spacing=spacing)
+    h = chosen.horizon
+    train_cuts = sorted({c for t in chosen.test_cutoffs for c in chosen.trainable(t)})
+    train_all = dataset(tables, train_cuts, h, customers=training_customers(tables))
+    test_all = dataset(tables, list(chosen.test_cutoffs), h)
+    columns = feature_columns(pd.concat([train_all, test_all.iloc[:0]]))
+    columns = [c for c in columns if train_all[c].notna().any()]
     rows, preds = [], []
-    for t in cuts[-tests:]:
+    for t in chosen.test_cutoffs:
         t_stamp = pd.Timestamp(t)
-        train = data[data["cutoff"] + pd.Timedelta(days=horizon) <= t_stamp]
-        test = data[data["cutoff"] == t_stamp]
+        train = train_all[train_all["cutoff"] + pd.Timedelta(days=h) <= t_stamp]
+        test = test_all[test_all["cutoff"] == t_stamp]
         model = pipeline(columns, kind).fit(train[columns], train["churned"])
         scores = {"model": pd.Series(model.predict_proba(test[columns])[:, 1],
                                      index=test.index),
@@ -157,14 +213,13 @@ def backtest(tables: Tables, *, kind: str = "logistic", horizon: int = HORIZON_D
             **{f"p_{k}": v for k, v in scores.items()}))
     per_cutoff = pd.DataFrame(rows)
     pred = pd.concat(preds, ignore_index=True)
-    pooled = pd.DataFrame([{"scorer": s, **metrics(pred["churned"], pred[f"p_{s}"])}
-                           for s in ("model", "cycle_rule", "recency")])
+    pooled = pool(per_cutoff, pred)
     from sklearn.calibration import calibration_curve
 
     observed, predicted = calibration_curve(pred["churned"], pred["p_model"], n_bins=10,
                                             strategy="quantile")
     calibration = pd.DataFrame({"predicted": predicted, "observed": observed})
-    return Backtest(kind, columns, per_cutoff, pooled, calibration, pred)
+    return Backtest(kind, columns, per_cutoff, pooled, calibration, pred, chosen)
 
 
 @dataclass
@@ -175,6 +230,8 @@ class Scores:
     customers: pd.DataFrame   # customer_id, probability, band, value_12m, expected_loss,
                               # raising (list of (feature, value)), lowering, name, …
     train_cutoffs: int
+    settings: Settings | None = None
+    typical: dict[str, Any] = field(default_factory=dict)   # what reasons compare with
 
 
 def band(p: pd.Series, cuts: tuple[float, float] = BANDS) -> pd.Series:
@@ -182,32 +239,65 @@ def band(p: pd.Series, cuts: tuple[float, float] = BANDS) -> pd.Series:
     return pd.Series(np.select([p >= high, p >= low], ["high", "medium"], "low"), index=p.index)
 
 
+def past_cycle(x: pd.DataFrame) -> pd.Series:
+    """The status rule's overdue test on the features: past k × its own cycle (and two
+    weeks)."""
+    ratio = x["recency_over_cycle"] if "recency_over_cycle" in x else pd.Series(
+        np.nan, index=x.index)
+    return (ratio > CYCLE_K) & (x["recency_days"] > MIN_GAP_DAYS)
+
+
+def floor_past_cycle(frame: pd.DataFrame) -> pd.DataFrame:
+    """A customer past its own cycle by the status rule is never in the low band: it is
+    medium, and its wait is the first reason raising the risk (the model may weigh the wait
+    less than the rule does, but a manager looking at the list must see it)."""
+    out = frame.copy()
+    hit = out["past_cycle"].fillna(False).to_numpy(dtype=bool) & (out["band"] == "low") \
+        .to_numpy()
+    out.loc[hit, "band"] = "medium"
+    out["raising"] = [(["wait"] + [r for r in up if r != "wait"]) if flag else up
+                      for up, flag in zip(out["raising"], out["past_cycle"].fillna(False),
+                                          strict=True)]
+    out["lowering"] = [[r for r in down if r != "wait"] if flag else down
+                       for down, flag in zip(out["lowering"], out["past_cycle"].fillna(False),
+                                             strict=True)]
+    return out
+
+
 def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
-          horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS,
-          reasons: int = 3) -> Scores:
+          horizon: int | None = None, bands: tuple[float, float] = BANDS,
+          reasons: int = 3, warmup_days: int | None = None, spacing: str | None = None
+          ) -> Scores:
     """Train on every cutoff whose label window has closed by ``as_of`` and score the
-    customers active in the 12 months before ``as_of`` (default: the day after the data ends)."""
-    _, end = order_span(tables)
-    if end is None:
-        raise ValueError("not enough history to train: no orders")
-    as_of = as_of or end + timedelta(days=1)
-    cuts = [c for c in cutoffs(tables, horizon=horizon)
-            if pd.Timestamp(c) + pd.Timedelta(days=horizon) <= pd.Timestamp(as_of)]
-    if len(cuts) < 2:
-        raise ValueError("not enough history to train: need about two years of orders")
-    data = dataset(tables, cuts, horizon, customers=training_customers(tables))
+    customers active in the 12 months before ``as_of`` (default: the day after the data
+    ends). Settings not given are the backtest's for this data (settings.for_scoring);
+    raises settings.NotEnoughHistory."""
+    first, end = order_span(tables)
+    as_of = as_of or (end + timedelta(days=1) if end else date.today())
+    chosen = setting.for_scoring(first, end, as_of=as_of, horizon=horizon,
+                                 warmup=warmup_days, spacing=spacing)
+    cuts, h = list(chosen.cutoffs), chosen.horizon
+    data = dataset(tables, cuts, h, customers=training_customers(tables))
     columns = feature_columns(data)
+    if data["churned"].nunique() < 2:
+        raise setting.NotEnoughHistory(chosen.history_days,
+                                       need_days=chosen.history_days + chosen.horizon)
     model = pipeline(columns, kind).fit(data[columns], data["churned"])
-    now = feature_table(tables, [as_of]).drop(columns="cutoff").set_index("customer_id")
+    now = process_features(feature_table(tables, [as_of]), h).drop(columns="cutoff") \
+        .set_index("customer_id")
     for col in columns:
         if col not in now:
             now[col] = np.nan
     p = pd.Series(model.predict_proba(now[columns])[:, 1], index=now.index)
-    raising, lowering = explain(model, now[columns], data[columns], reasons=reasons)
+    typical = typical_values(data[columns])
+    raising, lowering = explain(model, now[columns], typical, reasons=reasons)
     value = now["value_365"]
     out = pd.DataFrame({"probability": p, "band": band(p, bands), "value_12m": value,
                         "expected_loss": p * value.clip(lower=0), "raising": raising,
                         "lowering": lowering}, index=now.index)
+    out["past_cycle"] = past_cycle(now)
+    out = floor_past_cycle(out)
+    out["_horizon"] = h
     out = out.join(now[columns]).reset_index()
     if tables.customers is not None:
         info = [c for c in ("name", "sales_rep") if c in tables.customers.columns]
@@ -216,35 +306,4 @@ def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
         out = out.merge(names, on="customer_id", how="left")
     out = out.sort_values(["expected_loss", "probability", "customer_id"],
                           ascending=[False, False, True]).reset_index(drop=True)
-    return Scores(as_of, kind, columns, out, len(cuts))
-
-
-def explain(model: Pipeline, x: pd.DataFrame, reference: pd.DataFrame, *, reasons: int = 3
-            ) -> tuple[list[list[str]], list[list[str]]]:
-    """Per row, the features that raise and lower its risk most: the change in probability
-    when the feature is set to the population's typical value (median / most common), one
-    feature at a time. Model-agnostic, so it explains gradient boosting as well."""
-    base = model.predict_proba(x)[:, 1]
-    effects = pd.DataFrame(index=x.index)
-    for col in x.columns:
-        typical = reference[col].mode().iloc[0] if col in CATEGORICAL else reference[col].median()
-        changed = x.copy()
-        changed[col] = typical
-        effect = base - model.predict_proba(changed)[:, 1]
-        if col not in CATEGORICAL:
-            # a missing value is filled in by the pipeline: what moves the risk then is the
-            # filling, nothing known about the customer, so it is no reason to name ("uses
-            # nan% of its credit limit" for a customer without a limit)
-            effect = np.where(x[col].isna().to_numpy(), 0.0, effect)
-        effects[col] = effect
-    # rank each row's effects with numpy (a Python loop over rows of a large book is slow);
-    # a stable sort keeps the column order for equal effects, as the row-wise sort did
-    names = np.array([str(c) for c in effects.columns])
-    values = effects.to_numpy()
-    rising = np.argsort(-values, axis=1, kind="stable")[:, :reasons]
-    falling = np.argsort(values, axis=1, kind="stable")[:, :reasons]
-    up = [[names[j] for j in idx if row[j] > 0.01] for idx, row in zip(rising, values,
-                                                                        strict=True)]
-    down = [[names[j] for j in idx if row[j] < -0.01] for idx, row in zip(falling, values,
-                                                                          strict=True)]
-    return up, down
+    return Scores(as_of, kind, columns, out, len(cuts), chosen, typical)

@@ -7,6 +7,10 @@
 - declining: the last 90 days' tonnes (revenue without tonnes) are below DECLINE_RATIO of the
   same 90 days a year earlier;
 - active otherwise. The first rule that applies wins, in that order.
+
+A customer with one order day so far has no cycle of its own: it is new while the wait is
+within k × the book's median cycle (and two weeks), waiting for a second order after that, and
+lapsed once LOST_DAYS_FREQUENT days have passed without one.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ import pandas as pd
 
 from analytics.churn.history import Groups, History
 
-STATUSES = ("active", "declining", "overdue", "lost")
+REPEAT_STATUSES = ("active", "declining", "overdue", "lost")
+ONE_TIME_STATUSES = ("new", "waiting", "lapsed")
+STATUSES = REPEAT_STATUSES + ONE_TIME_STATUSES
+GONE = ("lost", "lapsed")       # no longer counted as customers; lost_on says since when
+FOLLOW_UP = ("overdue", "declining", "waiting")   # the statuses someone should act on
 CYCLE_K = 2.0                 # the method's default: overdue past twice the own cycle
 MIN_GAP_DAYS = 14             # a pause shorter than two weeks is never an alarm
 FREQUENT_CYCLE_DAYS = 45      # median gap up to this: a frequent buyer (lost after 180 days)
@@ -107,13 +115,21 @@ def _judge(g: Groups, day: pd.Timestamp, rules: Rules) -> _Judged:
     year_ago = g.total(g.volume, m & (g.day > today - 455) & (g.day <= today - 365))[present]
     value = g.total(g.value, m & (g.day > last_full[g.code] - 365))[present]
     lost_after = np.where(frequent, rules.lost_days_frequent, rules.lost_days_other)
+    one_time = np.isnan(cycle)
+    # a one-time buyer waits against the book's own rhythm (the median cycle that day)
+    book_cycle = float(np.nanmedian(cycle)) if (~one_time).any() else float(MIN_GAP_DAYS)
+    lost_after = np.where(one_time, rules.lost_days_frequent, lost_after)
     with np.errstate(invalid="ignore"):
-        overdue = ~np.isnan(cycle) & (days_since > np.maximum(rules.k * cycle, MIN_GAP_DAYS)) \
+        overdue = ~one_time & (days_since > np.maximum(rules.k * cycle, MIN_GAP_DAYS)) \
             & (days_since > seasonal)
     declining = (year_ago > 0) & (recent < rules.decline_ratio * year_ago)
-    status = np.select([days_since > lost_after, overdue, declining],
-                       [STATUSES.index("lost"), STATUSES.index("overdue"),
-                        STATUSES.index("declining")], STATUSES.index("active"))
+    gone = days_since > lost_after
+    new = days_since <= max(rules.k * book_cycle, MIN_GAP_DAYS)
+    status = np.select(
+        [one_time & gone, one_time & new, one_time, gone, overdue, declining],
+        [STATUSES.index("lapsed"), STATUSES.index("new"), STATUSES.index("waiting"),
+         STATUSES.index("lost"), STATUSES.index("overdue"), STATUSES.index("declining")],
+        STATUSES.index("active"))
     return _Judged(g.ids[present], last, days_since, cycle, frequent, seasonal, recent,
                    year_ago, value, last + lost_after + 1, status)
 
@@ -141,7 +157,7 @@ def _seasonal_gaps(g: Groups, m: np.ndarray, day: pd.Timestamp) -> np.ndarray:
 
 def recent(status: pd.DataFrame, *, lost_since: date) -> pd.DataFrame:
     """``status`` without the customers already lost before ``lost_since``."""
-    return status[(status["status"] != "lost") | (status["lost_on"] >= lost_since)]
+    return status[~status["status"].isin(GONE) | (status["lost_on"] >= lost_since)]
 
 
 def status_summary(status: pd.DataFrame) -> pd.DataFrame:
@@ -153,8 +169,8 @@ def status_summary(status: pd.DataFrame) -> pd.DataFrame:
 
 def status_trend(history: History, *, months: pd.PeriodIndex, rules: Rules = DEFAULT_RULES
                  ) -> pd.DataFrame:
-    """Customers per status at each month end (lost only counts those lost within the 24
-    months before, so the chart shows recent losses, not every customer ever)."""
+    """Customers per status at each month end (lost and lapsed only count those gone within
+    the 24 months before, so the chart shows recent losses, not every customer ever)."""
     rows = []
     days = history.days["date"]
     for month in months:
@@ -162,7 +178,7 @@ def status_trend(history: History, *, months: pd.PeriodIndex, rules: Rules = DEF
         if not (days <= end).any():
             continue
         j = _judge(history.groups(), end, rules)
-        lost = j.status == STATUSES.index("lost")
+        lost = np.isin(j.status, [STATUSES.index(x) for x in GONE])
         keep = ~lost | (j.lost_on > _day_number(end) - 730)
         counts = np.bincount(j.status[keep], minlength=len(STATUSES))
         rows.append({"month": month.to_timestamp(), **{k: int(counts[i])
@@ -174,7 +190,7 @@ def lost_in_period(status: pd.DataFrame, *, start: date, end: date) -> pd.DataFr
     """Customers whose lost date (last order + lost days) falls in [start, end], biggest value
     first: the revenue (or profit) that walked away in the period."""
     lost_on = pd.to_datetime(status["lost_on"])
-    hit = (status["status"] == "lost") & (lost_on >= pd.Timestamp(start)) & (
+    hit = status["status"].isin(GONE) & (lost_on >= pd.Timestamp(start)) & (
         lost_on <= pd.Timestamp(end))
     return status[hit].sort_values(["value_12m", "customer_id"], ascending=[False, True])
 

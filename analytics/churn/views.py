@@ -7,10 +7,19 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from analytics.churn.features import HORIZON_DAYS, order_span
+from analytics.churn.features import order_span
 from analytics.churn.history import load_history
-from analytics.churn.model import BANDS, Backtest, Scores, backtest, band, score
+from analytics.churn.model import (
+    BANDS,
+    Backtest,
+    Scores,
+    backtest,
+    band,
+    floor_past_cycle,
+    score,
+)
 from analytics.churn.reasons import describe_all
+from analytics.churn.settings import NotEnoughHistory, Settings
 from analytics.churn.status import (
     DEFAULT_RULES,
     Rules,
@@ -57,25 +66,30 @@ def status_view(tables: Tables, *, period: Period, rules: Rules = DEFAULT_RULES)
 
 
 @kept
-def backtest_view(tables: Tables, *, kind: str = "logistic",
-                  horizon: int = HORIZON_DAYS) -> Backtest:
-    return backtest(tables, kind=kind, horizon=horizon)
+def backtest_view(tables: Tables, *, kind: str = "logistic", horizon: int | None = None,
+                  warmup: int | None = None, tests: int | None = None,
+                  cutoff: date | None = None) -> Backtest:
+    """The backtest at the settings given, the rest chosen from the data."""
+    return backtest(tables, kind=kind, horizon=horizon, warmup_days=warmup, tests=tests,
+                    cutoff=cutoff)
 
 
 @kept
 def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
-               horizon: int = HORIZON_DAYS, bands: tuple[float, float] = BANDS) -> Scores:
+               horizon: int | None = None, warmup: int | None = None,
+               bands: tuple[float, float] = BANDS) -> Scores:
     _, end = order_span(tables)
     last = min(as_of, end) if end is not None else as_of
     return score(tables, as_of=last + timedelta(days=1), kind=kind, horizon=horizon,
-                 bands=bands)
+                 warmup_days=warmup, bands=bands)
 
 
 def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = BANDS
                ) -> pd.DataFrame:
     """The risk list for display: banded by ``bands`` (the page's cuts), reasons written out
     in the user's language."""
-    frame = scores.customers.assign(band=band(scores.customers["probability"], bands))
+    frame = floor_past_cycle(scores.customers.assign(
+        band=band(scores.customers["probability"], bands)))
     rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
     out = frame[[c for c in ("customer_id", "name", "sales_rep", "probability", "band",
                              "value_12m", "expected_loss") if c in frame]].copy()
@@ -84,3 +98,41 @@ def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = B
     out["raising"] = [describe_all(r["raising"], r, labels) for r in rows]
     out["lowering"] = [describe_all(r["lowering"], r, labels) for r in rows]
     return out
+
+
+def _why(s: Settings, labels: Labels) -> str:
+    why = labels("settings_short" if s.shortened else "settings_default",
+                 days=labels.number(s.history_days))
+    given = [labels(f"setting_{g}") for g in s.given]
+    if given:
+        named = ("、" if labels.lang == "zh" else ", ").join(given)
+        why += (" " if labels.lang == "en" else "") + labels(
+            "settings_given", given=named[:1].upper() + named[1:])
+    return why
+
+
+def settings_text(s: Settings, labels: Labels) -> str:
+    """The backtest's settings in one sentence, and why they were chosen."""
+    return labels("churn_settings", horizon=s.horizon, spacing=labels(f"spacing_{s.spacing}"),
+                  warmup=s.warmup, tests=s.tests, first=labels.date(s.test_cutoffs[0]),
+                  last=labels.date(s.test_cutoffs[-1]), why=_why(s, labels))
+
+
+def score_settings_text(scores: Scores, labels: Labels) -> str:
+    """The risk scores' settings in one sentence."""
+    s = scores.settings
+    if s is None:
+        return ""
+    return labels("churn_settings_score", horizon=s.horizon, cutoffs=scores.train_cutoffs,
+                  spacing=labels(f"spacing_{s.spacing}"), warmup=s.warmup,
+                  date=labels.date(scores.as_of), why=_why(s, labels))
+
+
+def need_text(err: NotEnoughHistory, labels: Labels, *, page: bool = True) -> str:
+    """What the history lacks for the model, in one sentence."""
+    return labels("churn_need" if page else "churn_need_cli", days=labels.number(err.days),
+                  need=labels.number(err.need_days))
+
+
+def feature_names(columns: list[str], labels: Labels) -> str:
+    return ("、" if labels.lang == "zh" else ", ").join(labels(f"feat_{c}") for c in columns)
