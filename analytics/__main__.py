@@ -334,8 +334,7 @@ def cmd_churn(args: argparse.Namespace) -> int:
     when = date.fromisoformat(args.cutoff) if args.cutoff else None
     if args.action == "status":
         history = churn.load_history(tables)
-        frame = churn.customer_status(history, as_of=when or history.end)
-        return _write(frame.assign(status=labels.values("status", frame["status"])), args,
+        return _write(churn.customer_status(history, as_of=when or history.end), args,
                       "churn_status")
     try:
         if args.action == "backtest":
@@ -353,12 +352,13 @@ def cmd_churn(args: argparse.Namespace) -> int:
             print(churn.settings_text(result.settings, labels), file=sys.stderr)
         print(labels("model_features", features=churn.feature_names(result.columns, labels)),
               file=sys.stderr)
-        return _write(frame.assign(scorer=frame["scorer"].map(
-            lambda k: labels(f"scorer_{k}"))), args, "churn_backtest")
+        return _write(frame, args, "churn_backtest")
     print(churn.score_settings_text(scores, labels), file=sys.stderr)
-    table = churn.risk_table(scores, labels)
-    table["band"] = scores.customers["band"].map(lambda b: labels(f"band_{b}"))
-    return _write(table, args, "churn_scores")
+    # canonical columns and codes, as every command writes them; the reasons in words
+    words = churn.risk_table(scores, labels)
+    frame = scores.customers.drop(columns=["_horizon"]).assign(
+        raising=words["raising"].to_numpy(), lowering=words["lowering"].to_numpy())
+    return _write(frame, args, "churn_scores")
 
 
 def cmd_satisfaction(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import importlib
 import inspect
 import io
@@ -29,6 +30,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -62,11 +64,24 @@ def kept(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@functools.cache
+def code_version() -> str:
+    """A digest of the analytics source: part of every stored result's key, so a result
+    computed by an earlier release is not served by this one (after an upgrade the pages
+    compute on request until the next write stores results again)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _key(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     bound = signature.bind_partial(None, *args, **kwargs)   # None: the tables, not part of it
     bound.apply_defaults()
-    return json.dumps(_plain({k: v for k, v in bound.arguments.items() if k != "tables"}),
-                      sort_keys=True)
+    arguments = {k: v for k, v in bound.arguments.items() if k != "tables"}
+    return json.dumps({**_plain(arguments), "_code": code_version()}, sort_keys=True)
 
 
 def _plain(value: Any) -> Any:

@@ -136,6 +136,8 @@ def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True,
     out["reasons"] = pd.Series(reasons, index=out.index, dtype=object)
     out["signals"] = out["reasons"].map(len)
     out = out[out["signals"] > 0].reset_index().drop(columns=["status_code", "status_value"])
+    # a file without names (a bare transactions log): the id is the name the user knows
+    out["name"] = out["name"].fillna(out["customer_id"]) if "name" in out else out["customer_id"]
     out = out.sort_values(["money_at_stake_cny", "customer_id"],
                           ascending=[False, True]).reset_index(drop=True)
     out.attrs["churn_basis"] = basis

@@ -45,11 +45,12 @@ churn.status_summary(status)
 # ## Features at one cutoff — only data before it
 
 # %%
-cuts = churn.cutoffs(tables)
+chosen = churn.model.settings_for(tables)   # chosen from the data's span; overridable
+cuts = list(chosen.cutoffs)
 x = churn.features(tables, cuts[-1])
-y = churn.labels(tables, cuts[-1])
-print(f"{len(cuts)} quarterly cutoffs; at {cuts[-1]}: {len(x)} customers, "
-      f"churn rate {y.mean():.1%}")
+y = churn.labels(tables, cuts[-1], chosen.horizon)
+print(churn.settings_text(chosen, labels))
+print(f"{len(cuts)} cutoffs; at {cuts[-1]}: {len(x)} customers, churn rate {y.mean():.1%}")
 x.describe().T[["mean", "50%", "max"]].round(2)
 
 # %% [markdown]

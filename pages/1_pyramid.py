@@ -60,7 +60,8 @@ st.caption(labels("migration_intro", previous=f"{labels.date(previous.start)} â€
                   f"{labels.date(period.end)}"))
 coverage = ctx.cached(overview.comparison_coverage, period=period)
 if coverage["previous"] is not None:
-    st.info(labels("migration_partial", days=labels.number(coverage["previous"])))
+    st.info(labels("migration_partial", days=labels.number(coverage["previous"]))
+            if coverage["previous"] else labels("migration_none"))
 moves = ctx.cached(customers.tier_migration, period=period, metric=metric, shares=shares)
 div, unit = labels.scale(metric)
 left, right = st.columns(2)

@@ -1,5 +1,6 @@
 """流失预警 Churn: who is drifting away, judged by their own rhythm, and a model of who leaves."""
 
+import pandas as pd
 import streamlit as st
 
 from analytics import charts, churn
@@ -57,8 +58,11 @@ widgets.customer_table(labels, lost[[c for c in ("customer_id", "name", "sales_r
                                                  "last_order", "lost_on", "value_12m")
                                      if c in lost]], key="churn_lost", filename="churn_lost",
                        money=("value_12m",))
-st.plotly_chart(charts.cohort_heatmap(views.cohorts, labels),
-                key="cohort")
+if views.cohorts.empty:  # no cohort with a later quarter yet
+    st.caption(labels("cohorts_none"))
+else:
+    st.plotly_chart(charts.cohort_heatmap(views.cohorts, labels),
+                    key="cohort")
 
 st.header(labels("model_title"))
 m1, m2, m3 = st.columns([2, 1, 1])
@@ -100,14 +104,15 @@ if result.settings is not None:
 left, right = st.columns(2)
 left.plotly_chart(charts.scorer_comparison(result.pooled, labels), key="scorers")
 right.plotly_chart(charts.calibration(result.calibration, labels), key="calibration")
-widgets.table(labels, result.pooled.assign(scorer=result.pooled["scorer"].map(
-    lambda s: labels(f"scorer_{s}"))), key="model_card", filename="churn_backtest")
+# a ranking baseline has no probability to judge: "—", not an empty number
+card = result.pooled.assign(scorer=result.pooled["scorer"].map(lambda s: labels(f"scorer_{s}")),
+                            brier=result.pooled["brier"].map(
+                                lambda v: "—" if pd.isna(v) else f"{v:.4f}"))
+widgets.table(labels, card, key="model_card", filename="churn_backtest")
 st.caption(labels("model_features", features=churn.feature_names(result.columns, labels)))
 
 st.subheader(labels("risk_list"))
-st.caption(labels("risk_training", cutoffs=scores.train_cutoffs,
-                  date=labels.date(scores.as_of)) + " " + churn.score_settings_text(
-    scores, labels))
+st.caption(churn.score_settings_text(scores, labels) + " " + labels("risk_training"))
 in_view = set(status["customer_id"])  # the page's filters narrow the list, not the model
 # a set, not isin: pandas' isin on Arrow strings takes 0.2 s for a large book's customers
 widgets.customer_table(labels, risk[[c in in_view for c in risk["customer_id"]]],

@@ -177,17 +177,18 @@ def test_the_public_setting_is_near_the_logs_ceiling(cdnow: Tables) -> None:
     pooled = result.pooled.set_index("scorer")
     assert pooled.loc["model", "customers"] == 23_570
     model, bg = pooled.loc["model"], pooled.loc["bgnbd"]
-    assert model["roc_auc"] >= 0.765                          # measured 0.768
+    assert model["roc_auc"] >= 0.765                          # measured 0.771
     assert model["roc_auc"] > bg["roc_auc"] + 0.01            # BG/NBD 0.751
     assert model["roc_auc"] > pooled.loc["recency", "roc_auc"] + 0.005   # 0.757
-    assert model["brier"] <= 0.160                            # measured 0.155; BG/NBD 0.151
+    assert model["brier"] <= 0.150                            # measured 0.147; BG/NBD 0.151
+    assert model["brier"] < bg["brier"]
     test = dataset(cdnow, [t], 180)
     columns = feature_columns(test)
     p = cross_val_predict(pipeline(columns), test[columns], test["churned"],
                           cv=StratifiedKFold(5, shuffle=True, random_state=0),
                           method="predict_proba")[:, 1]
     ceiling = roc_auc_score(test["churned"], p)
-    assert ceiling < 0.785             # measured 0.772: #19's 0.79 is out of reach here
+    assert ceiling < 0.785             # measured 0.771: #19's 0.79 is out of reach here
     assert model["roc_auc"] > ceiling - 0.01
 
 

@@ -52,7 +52,10 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
     for column, key in (("previous_days", "compare_previous_partial"),
                         ("year_ago_days", "compare_year_ago_partial")):
         if column in comparison and comparison[column].notna().any():
-            st.caption(labels(key, days=labels.number(float(comparison[column].iloc[0]))))
+            days = float(comparison[column].iloc[0])
+            # "0 days of data" reads like a bug: no data is said as such
+            st.caption(labels(key.replace("_partial", "_none")) if days == 0 else
+                       labels(key, days=labels.number(days)))
     rows = [comparison.iloc[i:i + per_row] for i in range(0, len(comparison), per_row)]
     for chunk in rows:
         cols = st.columns(per_row)

@@ -19,7 +19,7 @@ from analytics.churn.model import (
     score,
 )
 from analytics.churn.reasons import describe_all
-from analytics.churn.settings import NotEnoughHistory, Settings
+from analytics.churn.settings import HORIZON_DAYS, NotEnoughHistory, Settings
 from analytics.churn.status import (
     DEFAULT_RULES,
     Rules,
@@ -101,8 +101,12 @@ def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = B
 
 
 def _why(s: Settings, labels: Labels) -> str:
-    why = labels("settings_short" if s.shortened else "settings_default",
-                 days=labels.number(s.history_days))
+    key = "settings_default"
+    if s.horizon < HORIZON_DAYS and "horizon" not in s.given:
+        key = "settings_short_horizon"
+    elif s.spacing != "quarter" and "spacing" not in s.given:
+        key = "settings_short_spacing"
+    why = labels(key, days=labels.number(s.history_days))
     given = [labels(f"setting_{g}") for g in s.given]
     if given:
         named = ("、" if labels.lang == "zh" else ", ").join(given)
@@ -125,7 +129,7 @@ def score_settings_text(scores: Scores, labels: Labels) -> str:
         return ""
     return labels("churn_settings_score", horizon=s.horizon, cutoffs=scores.train_cutoffs,
                   spacing=labels(f"spacing_{s.spacing}"), warmup=s.warmup,
-                  date=labels.date(scores.as_of), why=_why(s, labels))
+                  date=labels.date(scores.as_of))
 
 
 def need_text(err: NotEnoughHistory, labels: Labels, *, page: bool = True) -> str:
