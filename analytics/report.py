@@ -63,7 +63,8 @@ class Section:
     kpis: list[tuple[str, str, str]] = field(default_factory=list)  # label, value, change
     figures: list[go.Figure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # what is missing or stood in
+    about: list[str] = field(default_factory=list)      # how the section was computed
 
 
 def _churn_settings(tables: Tables, month: Period, labels: Labels) -> list[str]:
@@ -198,7 +199,7 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
         if alerts.attrs.get("churn_basis") == "rules":
             risk.notes.append(labels("warning_rules"))
         else:
-            risk.notes.extend(_churn_settings(tables, month, labels))
+            risk.about.extend(_churn_settings(tables, month, labels))
         if len(alerts):
             alerts = alerts.assign(reasons=[warning.describe(r, labels)
                                             for r in alerts["reasons"]])
@@ -349,7 +350,7 @@ def to_html(report: Report, labels: Labels) -> str:
         for table in section.tables:
             parts.append(_display(table, labels).to_html(index=False, escape=True,
                                                          border=0))
-        for note in section.notes:
+        for note in section.notes + section.about:
             parts.append(f"<p class=\"note\">{html.escape(note)}</p>")
         parts.append("</section>")
     parts.append("</body></html>")
