@@ -905,6 +905,7 @@ TEXT: dict[str, str] = {
     "compare_year_ago_none": "The same period last year has no data: no change against it is shown.",
     "migration_none": "The previous period has no data: there is no migration to compare, and every customer shows as \"new\".",
     "cohorts_none": "The retention matrix needs first orders in at least two quarters.",
+    "churn_few": "Too few customers here (who stayed or who left) to train a churn model; the status indicators still work, and the early-warning lists use the status rules.",
 }
 
 VALUES: dict[str, dict[str, str]] = {

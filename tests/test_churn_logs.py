@@ -24,6 +24,7 @@ import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -253,7 +254,8 @@ def test_short_logs_get_a_model_and_say_which(
     out = capsys.readouterr()
     frame = pd.read_csv(pd.io.common.StringIO(out.out))
     assert "raising" in frame.columns and frame["raising"].fillna("").str.len().gt(0).any()
-    assert "recency_over_cycle" not in out.out          # reasons in words, not feature names
+    words = " ".join(frame["raising"].fillna("")) + " ".join(frame["lowering"].fillna(""))
+    assert "recency_over_cycle" not in words and "_" not in words   # in words, not names
     assert main(["alerts", "--lang", "en"]) == 0
     digest = capsys.readouterr().out
     assert "none" not in digest.split("Over the credit limit")[0]
@@ -368,3 +370,23 @@ def test_reasons_on_the_public_log(cdnow: Tables) -> None:
 def test_reasons_on_the_demo(demo_warehouse: Warehouse) -> None:
     scores = churn.score(demo_warehouse.tables())
     _check_reasons(scores, scores.columns)
+
+
+def test_a_scope_of_a_few_customers_gets_the_rules(cut_logs: dict[int, Path]) -> None:
+    """A rep with one customer: time enough, too few outcomes to learn from; one
+    sentence, and the early warning by the status rules."""
+    from analytics import narrowing
+
+    tables = Warehouse(cut_logs[7]).tables()
+    few = sorted(churn.load_history(tables).days["customer_id"].unique())[:1]
+    small = narrowing.to_customers(tables, ibis_ids(few), master=False)
+    with pytest.raises(churn.NotEnoughHistory) as err:
+        churn.score(small)
+    assert churn.need_text(err.value, Labels("en")).startswith(("Too few", "Not enough"))
+    alerts = early.early_warning(small, as_of=date(1997, 7, 31))
+    assert alerts.attrs["churn_basis"] == "rules"
+    assert set(alerts["customer_id"]) <= set(few)
+
+
+def ibis_ids(ids: list[str]) -> ibis.Table:
+    return ibis.memtable(pd.DataFrame({"customer_id": ids}))

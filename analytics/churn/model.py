@@ -50,6 +50,7 @@ LOG_COLUMNS = ("recency_days", "tenure_days", "cycle_days", "cycle_spread", "ord
 TRAIN_CUSTOMERS = 5000       # training uses at most this many customers (all, for most traders)
 RANDOM_STATE = 0
 LOGISTIC_CS = (0.01, 0.03, 0.1, 0.3, 1.0)   # inverse regularisation strengths tried
+MIN_OUTCOMES = 5    # rows of the rarer outcome (stayed / churned) needed to train at all
 
 
 def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
@@ -89,6 +90,19 @@ def pipeline(columns: list[str], kind: str = "logistic") -> Pipeline:
 
 def _log1p(x: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(x, 0, None))
+
+
+def fit(columns: list[str], kind: str, x: pd.DataFrame, y: pd.Series, chosen: Settings
+        ) -> Pipeline:
+    """The pipeline fitted on ``x``, ``y``; a scope of a few customers (a rep's small book)
+    may not hold both outcomes often enough to learn from: TooFewOutcomes, not a crash."""
+    counts = y.value_counts()
+    if len(counts) < 2 or counts.min() < MIN_OUTCOMES:
+        raise setting.TooFewOutcomes(chosen.history_days, need_days=0)
+    model = pipeline(columns, kind)
+    if kind == "logistic":   # the regularisation's folds must each hold both outcomes
+        model.set_params(model__cv=int(min(3, counts.min())))
+    return model.fit(x, y)
 
 
 def settings_for(tables: Tables, **given: object) -> Settings:
@@ -208,7 +222,7 @@ def backtest(tables: Tables, *, kind: str = "logistic", horizon: int | None = No
         t_stamp = pd.Timestamp(t)
         train = train_all[train_all["cutoff"] + pd.Timedelta(days=h) <= t_stamp]
         test = test_all[test_all["cutoff"] == t_stamp]
-        model = pipeline(columns, kind).fit(train[columns], train["churned"])
+        model = fit(columns, kind, train[columns], train["churned"], chosen)
         scores = {"model": pd.Series(model.predict_proba(test[columns])[:, 1],
                                      index=test.index),
                   **baseline_scores(test)}
@@ -284,10 +298,7 @@ def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
     cuts, h = list(chosen.cutoffs), chosen.horizon
     data = dataset(tables, cuts, h, customers=training_customers(tables))
     columns = feature_columns(data)
-    if data["churned"].nunique() < 2:
-        raise setting.NotEnoughHistory(chosen.history_days,
-                                       need_days=chosen.history_days + chosen.horizon)
-    model = pipeline(columns, kind).fit(data[columns], data["churned"])
+    model = fit(columns, kind, data[columns], data["churned"], chosen)
     now = process_features(feature_table(tables, [as_of]), h).drop(columns="cutoff") \
         .set_index("customer_id")
     for col in columns:

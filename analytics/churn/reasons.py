@@ -208,7 +208,8 @@ def describe(fact: str, row: Mapping[str, object], labels: Labels) -> str:
     if fact == "tenure":
         return labels("reason_tenure_days", years=f"{_f(row, 'tenure_days') / 365.25:.1f}")
     if fact == "pattern":
-        return labels("reason_pattern", pct=_n(_f(row, "bgnbd_p_none") * 100),
+        share = _f(row, "bgnbd_p_none")
+        return labels("reason_pattern", pct="—" if math.isnan(share) else f"{share * 100:.0f}",
                       days=_n(_f(row, "_horizon")))
     if fact in ("type", "province"):
         return labels(f"reason_{fact}", value=labels.value(fact, row.get(fact)))

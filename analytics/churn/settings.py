@@ -39,6 +39,11 @@ class NotEnoughHistory(ValueError):
         self.need_days = need_days
 
 
+class TooFewOutcomes(NotEnoughHistory):
+    """Time enough, but too few customers who stayed or who left (a small scope) to learn
+    from."""
+
+
 @dataclass(frozen=True)
 class Settings:
     horizon: int

@@ -19,7 +19,12 @@ from analytics.churn.model import (
     score,
 )
 from analytics.churn.reasons import describe_all
-from analytics.churn.settings import HORIZON_DAYS, NotEnoughHistory, Settings
+from analytics.churn.settings import (
+    HORIZON_DAYS,
+    NotEnoughHistory,
+    Settings,
+    TooFewOutcomes,
+)
 from analytics.churn.status import (
     DEFAULT_RULES,
     Rules,
@@ -134,6 +139,8 @@ def score_settings_text(scores: Scores, labels: Labels) -> str:
 
 def need_text(err: NotEnoughHistory, labels: Labels, *, page: bool = True) -> str:
     """What the history lacks for the model, in one sentence."""
+    if isinstance(err, TooFewOutcomes):
+        return labels("churn_few")
     return labels("churn_need" if page else "churn_need_cli", days=labels.number(err.days),
                   need=labels.number(err.need_days))
 
