@@ -99,10 +99,9 @@ def fit(columns: list[str], kind: str, x: pd.DataFrame, y: pd.Series, chosen: Se
     counts = y.value_counts()
     if len(counts) < 2 or counts.min() < MIN_OUTCOMES:
         raise setting.TooFewOutcomes(chosen.history_days, need_days=0)
-    model = pipeline(columns, kind)
-    if kind == "logistic":   # the regularisation's folds must each hold both outcomes
-        model.set_params(model__cv=int(min(3, counts.min())))
-    return model.fit(x, y)
+    # MIN_OUTCOMES ≥ 3 rows of each outcome: every fold of the regularisation's 3-fold
+    # choice holds both
+    return pipeline(columns, kind).fit(x, y)
 
 
 def settings_for(tables: Tables, **given: object) -> Settings:
