@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from analytics import text_en, text_zh
@@ -43,6 +44,13 @@ class Labels:
     def values(self, field: str, series: pd.Series) -> pd.Series:
         mapping = VALUES[self.lang].get(field, {})
         return series.map(lambda v: mapping.get(str(v), v) if v is not None else v)
+
+    def coded(self, prefix: str, series: pd.Series) -> pd.Series:
+        """Each code as its text ``{prefix}_{code}``, looked up once per distinct code (a
+        report of half a million lines holds a handful)."""
+        codes, uniques = pd.factorize(series)
+        texts = np.array([self(f"{prefix}_{c}") for c in uniques] + [None], dtype=object)
+        return pd.Series(texts[codes], index=series.index)  # code -1 (missing) → the None
 
     def column(self, name: str) -> str:
         return self._text.get(f"col_{name}", name)

@@ -906,6 +906,7 @@ TEXT: dict[str, str] = {
     "migration_none": "The previous period has no data: there is no migration to compare, and every customer shows as \"new\".",
     "cohorts_none": "The retention matrix needs first orders in at least two quarters.",
     "churn_few": "Too few customers here (who stayed or who left) to train a churn model; the status indicators still work, and the early-warning lists use the status rules.",
+    "import_fixed_width": "fixed width (cut by column position)",
 }
 
 VALUES: dict[str, dict[str, str]] = {

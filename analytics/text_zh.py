@@ -904,6 +904,7 @@ TEXT: dict[str, str] = {
     "migration_none": "上期没有数据：无法比较层级迁移，所有客户都显示为“新增”。",
     "cohorts_none": "留存矩阵需要至少两个季度的首单数据。",
     "churn_few": "这里的客户太少（留下的或流失的不足几位），无法训练流失模型；状态指标照常可用，预警清单按状态规则列出。",
+    "import_fixed_width": "固定宽度（按列位置切分）",
 }
 
 VALUES: dict[str, dict[str, str]] = {

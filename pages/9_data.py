@@ -45,7 +45,9 @@ with tab_import:
             if len(raw.sheets) > 1:
                 st.selectbox(labels("import_sheet"), raw.sheets, key=f"sheet_{n}")
             st.caption(labels("import_detected", encoding=raw.encoding or "xlsx",
-                              delimiter=repr(raw.delimiter) if raw.delimiter else "—",
+                              delimiter=labels("import_fixed_width")
+                              if raw.delimiter == ingest.read.FIXED_WIDTH
+                              else repr(raw.delimiter) if raw.delimiter else "—",
                               line=raw.header_row + 1, rows=f"{len(raw.frame):,}",
                               columns=len(raw.frame.columns)))
             columns = list(raw.frame.columns)
@@ -57,7 +59,7 @@ with tab_import:
             none = labels("import_skip_column")
             st.subheader(labels("import_mapping"))
             st.caption(labels("import_mapping_help"))
-            sample_values = [next((v for v in raw.frame[c] if v), "") for c in columns]
+            sample_values = raw.examples()
             edited = st.data_editor(
                 pd.DataFrame({"source_column": columns, "sample": sample_values,
                               "target_field": [names.get(suggested.get(c) or "", none)
@@ -135,20 +137,21 @@ with tab_import:
                     # what blocks first, grouped by reason with examples; the full list below
                     summary = ingest.problem_summary(plan.problems)
                     summary = summary.assign(
-                        problem=summary["problem"].map(lambda c: labels(f"problem_{c}")),
-                        severity=summary["severity"].map(lambda c: labels(f"severity_{c}")))
+                        problem=labels.coded("problem", summary["problem"]),
+                        severity=labels.coded("severity", summary["severity"]))
                     widgets.table(labels, summary, key="import_summary",
                                   filename="import_summary", translate=False)
                     report = plan.problems.assign(
-                        problem=plan.problems["problem"].map(lambda c: labels(f"problem_{c}")),
-                        severity=plan.problems["severity"].map(lambda c: labels(f"severity_{c}")))
+                        problem=labels.coded("problem", plan.problems["problem"]),
+                        severity=labels.coded("severity", plan.problems["severity"]))
                     with st.expander(labels("import_report_all", rows=labels.number(
                             len(report)))):
                         widgets.table(labels, report, key="import_report",
                                       filename="import_report", preview_rows=200)
                 main_table = "orders" if target == "transactions" else target
                 st.subheader(labels("import_preview"))
-                st.dataframe(plan.frames[main_table].head(20), hide_index=True)
+                st.dataframe(plan.frames[main_table].head(20), hide_index=True,
+                             placeholder=widgets.MISSING)
                 skip = st.checkbox(labels("import_skip_bad", rows=f"{plan.rows_bad:,}"),
                                    key="import_skip") if plan.rows_bad else False
                 go, cancel = st.columns([1, 5])
@@ -208,7 +211,8 @@ with tab_versions:
                              "user": v.user, "current": "✔" if v.current else ""}
                             for v in versions])
     if len(history):
-        st.dataframe(history.rename(columns=labels.column), hide_index=True, width="stretch")
+        st.dataframe(history.rename(columns=labels.column), hide_index=True, width="stretch",
+                     placeholder=widgets.MISSING)
         older = [v.version for v in versions if not v.current]
         if older and ctx.scope.can_import:
             pick = st.selectbox(labels("rollback_pick"), older, key="rollback_pick")

@@ -137,6 +137,24 @@ def _encoding(name: str) -> Callable[[ingest.ImportPlan, ingest.RawTable], None]
 
 
 D = date
+def fixed_width(rows: list[list[str]], encoding: str, widths: list[int],
+                title: str = "") -> bytes:
+    """A fixed-width export as an ERP prints it: each cell padded to its column's width in
+    the file's bytes (a Chinese character, and Φ in GBK, is two)."""
+    out = [title.encode(encoding)] if title else []
+    for row in rows:
+        cells = [c.encode(encoding) for c in row]
+        out.append(b"".join(c + b" " * (w - len(c)) for c, w in zip(cells, widths, strict=True))
+                   .rstrip())
+    return b"\n".join(out) + b"\n"
+
+
+FIXED_ROWS = [["客户名称", "单据日期", "规格", "重量", "金额"],
+              ["佛山华盛钢材", "2025-12-01", "HRB400 Φ12", "12.5", "5000.00"],
+              ["顺德小五金", "2025-12-02", "", "", "1200.50"],        # blank spec and weight
+              ["江门 建工", "2025-12-03", "Q235 6×1500", "3.2", "450.00"]]
+
+
 CASES = [
     Case("utf8-english-headers", lambda: csv_text(
         "customer,date,amount,tonnes", ["ACME Steel,2025-01-05,100,1", "Beta,2025-01-06,200,2"]
@@ -342,6 +360,23 @@ CASES = [
          filename="cdnow.txt", good=2, check=lambda p, r: (
              r.delimiter == " " and p.frames["orders"]["amount_cny"].tolist()
              == pytest.approx([11.77, 29.33])) or pytest.fail(str(r.delimiter))),
+    # a fixed-width export, cells padded by bytes in GB18030 (Chinese, Φ and × two bytes),
+    # a title line, a blank cell and names and specs with spaces: cut by position
+    Case("fixed-width-gb18030", lambda: fixed_width(FIXED_ROWS, "gb18030", [20, 12, 14, 8, 10],
+                                                    title="销售出库明细 2025年12月"),
+         filename="出库.txt", good=3, check=lambda p, r: (
+             r.delimiter == "fixed" and p.frames["orders"]["customer_id"].tolist()
+             == ["佛山华盛钢材", "顺德小五金", "江门建工"]
+             and p.frames["orders"]["spec"].tolist()[::2] == ["HRB400 Φ12", "Q235 6×1500"]
+             and p.frames["orders"]["amount_cny"].tolist() == pytest.approx(
+                 [5000.0, 1200.5, 450.0])) or pytest.fail(str(p.frames["orders"]))),
+    # the same in UTF-8, padded by characters as a Western tool pads them
+    Case("fixed-width-utf8", lambda: "\n".join(
+        "".join(c.ljust(w) for c, w in zip(row, [14, 12, 14, 8, 10], strict=True)).rstrip()
+        for row in FIXED_ROWS).encode() + b"\n",
+         filename="fw.txt", good=3, check=lambda p, r: (
+             r.delimiter == "fixed" and p.frames["orders"]["volume_t"].isna().tolist()
+             == [False, True, False]) or pytest.fail(str(p.frames["orders"]))),
     # -- issue 20: what ERP exports hold -----------------------------------------------------
     # the public wholesaler log's shape: invoice number, quantity in pieces, unit price, no
     # amount, a C-prefixed cancellation with a negative quantity, a line without a customer
@@ -623,3 +658,75 @@ def test_rows_already_in_the_warehouse_are_found_by_a_composite_dated_key(tmp_pa
                               existing=wh.tables())
     assert plan.rows_bad == 1
     assert plan.problems[["line", "problem"]].values.tolist() == [[2, "already_imported"]]
+
+
+def test_the_fast_reader_reads_a_regular_file_as_the_padding_reader_does() -> None:
+    """Arrow's reader takes files whose lines are all as wide as the table; the C reader
+    (which pads a title line or short lines) must read the same cells from them."""
+    text = ("单据号,客户,规格,金额\r\n"
+            "0012,\"佛山,华盛\",\"角钢\n5#\",1,234.50\r\n"   # a quoted comma and line break
+            "\r\n"
+            "0013, 乙 ,Φ12,-3\r\n")
+    text = text.replace("1,234.50", "\"1,234.50\"")
+    fast = ingest.read._read_cells(text, ",", 4)
+    padded = pd.read_csv(io.StringIO(text), sep=",", header=None, dtype=str,
+                         names=list(range(4)), keep_default_na=False, engine="c")
+    assert fast.equals(padded)
+    assert fast.iloc[1].tolist() == ["0012", "佛山,华盛", "角钢\n5#", "1,234.50"]
+    # a title line narrower than the table: the C reader pads it
+    titled = ingest.read._read_cells("销售明细\n" + text, ",", 4)
+    assert titled.iloc[0].tolist() == ["销售明细", "", "", ""]
+    assert titled.iloc[1:].reset_index(drop=True).equals(fast)
+
+
+def test_subtotals_are_found_in_number_and_text_columns_alike() -> None:
+    """Only the cells a number or date column could not read are looked at for a subtotal
+    label, so 合计 in the amount column still leaves the line out, and numbers never do."""
+    data = ("日期,客户名称,金额\n2025-01-05,甲,1000\n2025-01-06,乙,合计\n合计,,2000\n"
+            "2025-01-07,\uff34\uff4f\uff54\uff41\uff4c,5\n2025-01-08,Top Steel,7\n").encode()
+    raw = ingest.read_file(data, "t.csv")
+    plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
+        list(raw.frame.columns), "transactions"), data=data)
+    assert plan.left_out == {"subtotal_line": 3}
+    assert sorted(plan.frames["orders"]["customer_id"]) == ["Top Steel", "甲"]
+
+
+def test_ids_are_matched_as_normalised_whichever_path_they_take() -> None:
+    """Plain ASCII ids skip normalising; every other id is normalised as before."""
+    values = pd.Series(["SO001", "佛山（华盛）", "佛山 (华盛)", "SO\u200b001", " A  B ", None],
+                       dtype=object)
+    field = next(f for f in ingest.load.fields("orders") if f.name == "customer_id")
+    out, _ = ingest.load._parse_column(values, field, "客户")
+    assert out[:5].tolist() == ["SO001", "佛山(华盛)", "佛山(华盛)", "SO001", "A B"]
+    assert pd.isna(out[5])
+
+
+def test_a_decision_decides_again_from_the_same_parse(tmp_path: Path) -> None:
+    """The page parses an upload once and decides again from that parse on every decision;
+    each decision equals a whole plan made from scratch, and none changes the parse (import
+    again gives look-alike lines new ids: those must not leak into the next decision)."""
+    wh = Warehouse(tmp_path)
+    first = "客户,日期,金额\n甲,2025-01-05,1000\n乙,2025-01-06,200\n".encode()
+    raw = ingest.read_file(first, "a.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
+    ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=first))
+    second = "客户,日期,金额\n甲,2025-01-05,1000\n丙,2025-01-07,50\n丙,2025-01-07,50\n".encode()
+    raw2 = ingest.read_file(second, "b.csv")
+    upload = ingest.parse_upload(raw2, "transactions", mapping, data=second)
+    before = upload.parsed.copy() if upload.parsed is not None else None
+    for mode in ("append", "replace"):
+        for again in (False, True):
+            got = ingest.decide(upload, mode=mode, existing=wh.tables(), import_again=again)
+            whole = ingest.plan_import(raw2, "transactions", mapping, data=second, mode=mode,
+                                       existing=wh.tables(), import_again=again)
+            assert got.left_out == whole.left_out
+            assert got.problems.equals(whole.problems)
+            assert got.frames.keys() == whole.frames.keys()
+            for name, frame_ in got.frames.items():
+                assert frame_.equals(whole.frames[name]), (mode, again, name)
+    assert upload.parsed is not None and before is not None and upload.parsed.equals(before)
+    # the decisions differ where they should: append leaves out the line the warehouse has
+    assert ingest.decide(upload, mode="append", existing=wh.tables()).left_out == {
+        "already_imported": 1}
+    assert ingest.decide(upload, mode="append", existing=wh.tables(),
+                         import_again=True).left_out == {}

@@ -99,7 +99,7 @@ def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[
 # An upload's parsed table and plan live in the uploader's own session, one of each: a
 # 200 MB file parses to a few GB, and a process-wide cache kept eight of them after their
 # sessions had ended. The session's state goes when the session ends or its user signs out.
-_RAW, _PLAN = "_upload_raw", "_upload_plan"
+_RAW, _PARSED, _PLAN = "_upload_raw", "_upload_parsed", "_upload_plan"
 
 
 def _upload_key(data: bytes, name: str) -> tuple[str, int, str]:
@@ -113,8 +113,8 @@ def read_upload(data: bytes, name: str, sheet: str | None) -> ingest.RawTable:
     kept = st.session_state.get(_RAW)
     if kept is not None and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
-    st.session_state.pop(_RAW, None)
-    st.session_state.pop(_PLAN, None)  # let the old ones go before parsing the new one
+    for kept_key in (_RAW, _PARSED, _PLAN):  # let the old ones go before parsing the new one
+        st.session_state.pop(kept_key, None)
     raw = ingest.read_file(data, name, sheet=sheet)
     st.session_state[_RAW] = (key, raw)
     return raw
@@ -126,18 +126,26 @@ def plan_upload(data: bytes, name: str, sheet: str | None, target: str,
                 keep_repeats: bool = False, allow_orphans: bool = False,
                 import_again: bool = False) -> ingest.ImportPlan:
     """The import plan for an upload; keyed by the data version, so a plan made before an
-    import landed is made again against the new data."""
+    import landed is made again against the new data. The parse (the upload under its
+    mapping) is kept apart: a decision (the mode, keeping repeats, importing look-alikes)
+    decides again from it without parsing the file again."""
     key = (_upload_key(data, name), sheet, target, mapping, mode, version, constants, decimal,
            keep_repeats, allow_orphans, import_again)
     kept = st.session_state.get(_PLAN)
     if kept is not None and kept[0] == key:
         return kept[1]  # type: ignore[no-any-return]
     st.session_state.pop(_PLAN, None)
-    raw = read_upload(data, name, sheet)
+    parse_key = (_upload_key(data, name), sheet, target, mapping, constants, decimal)
+    parsed = st.session_state.get(_PARSED)
+    if parsed is None or parsed[0] != parse_key:
+        st.session_state.pop(_PARSED, None)
+        raw = read_upload(data, name, sheet)
+        parsed = (parse_key, ingest.parse_upload(raw, target, dict(mapping), data=data,
+                                                 constants=dict(constants), decimal=decimal))
+        st.session_state[_PARSED] = parsed
     existing = base_tables(version) if version != "empty" else None
-    plan = ingest.plan_import(raw, target, dict(mapping), data=data, mode=mode,
-                              existing=existing, constants=dict(constants), decimal=decimal,
-                              keep_repeats=keep_repeats, allow_orphans=allow_orphans,
-                              import_again=import_again)
+    plan = ingest.decide(parsed[1], mode=mode, existing=existing,
+                         keep_repeats=keep_repeats, allow_orphans=allow_orphans,
+                         import_again=import_again)
     st.session_state[_PLAN] = (key, plan)
     return plan

@@ -29,6 +29,9 @@ VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
+MISSING = "—"  # how a missing value is shown in every table
+
+
 def plain(value: object) -> str:
     """Data-derived text for an element that renders markdown (headers, captions, notes):
     every markdown character escaped and lines joined, so a customer named
@@ -105,13 +108,19 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     ``signed`` columns show a + sign and the language's rise / fall colours (红涨绿跌 in
     Chinese, green up / red down in English).
     """
-    rounded = frame.copy()
+    rounded = frame.copy(deep=False)  # copy-on-write: the caller's frame stays as it is
     for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
         for c in cols:
             if c in rounded:  # signed percentages are price changes: two decimals, as quoted
                 rounded[c] = rounded[c].astype(float).round(2 if c in signed and digits == 1
                                                             else digits)
-    shown = _display(labels, rounded) if translate else rounded
+    # only the rows on screen are put into words on each rerun; the downloads put the whole
+    # table into words when clicked (half a million report lines took seconds per rerun)
+    on_screen = rounded if preview_rows is None else rounded.head(preview_rows)
+    on_screen = _display(labels, on_screen) if translate else on_screen
+
+    def shown() -> pd.DataFrame:
+        return _display(labels, rounded) if translate else rounded
     config: dict[str, st.column_config.Column] = {}
     for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f")):
         for c in cols:
@@ -123,25 +132,25 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
             digits = 2 if c in percent else 0
             name = labels.column(c) if translate else c
             config[name] = st.column_config.NumberColumn(format=f"%+.{digits}f")
-    on_screen = shown if preview_rows is None else shown.head(preview_rows)
     styled = _signed_style(labels, on_screen, [labels.column(c) if translate else c
                                                for c in signed if c in frame])
     # tall enough for up to 25 rows without an inner scrollbar; longer tables scroll
     height = min(len(on_screen), 25) * 35 + 38
+    # a missing value reads "—" as everywhere else, not the grid's grey "None"
     event = st.dataframe(styled, hide_index=True, column_config=config, width="stretch",
-                         height=height, key=key,
+                         height=height, key=key, placeholder=MISSING,
                          **({"on_select": "rerun", "selection_mode": "single-row"}
                             if selectable else {}))
     buttons = st.container(horizontal=True)
     # the files are made when the button is clicked, not on every rerun: on a large book an
     # XLSX of tens of thousands of rows costs seconds each time the page redraws
-    buttons.download_button(labels("download_csv"), lambda: exports.to_csv(shown),
+    buttons.download_button(labels("download_csv"), lambda: exports.to_csv(shown()),
                             file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv",
-                            on_click=_audit_export, args=(f"{filename}.csv", len(shown)))
+                            on_click=_audit_export, args=(f"{filename}.csv", len(frame)))
     buttons.download_button(labels("download_xlsx"),
-                            lambda: exports.to_xlsx(shown, sheet=filename),
+                            lambda: exports.to_xlsx(shown(), sheet=filename),
                             file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
-                            on_click=_audit_export, args=(f"{filename}.xlsx", len(shown)),
+                            on_click=_audit_export, args=(f"{filename}.xlsx", len(frame)),
                           mime="application/vnd.openxmlformats-officedocument."
                                "spreadsheetml.sheet")
     if selectable and event is not None:

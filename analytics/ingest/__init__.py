@@ -9,13 +9,16 @@ from analytics.ingest.errors import IngestError
 from analytics.ingest.load import (
     STORING,
     ImportPlan,
+    ParsedUpload,
     apply_import,
+    decide,
+    parse_upload,
     plan_import,
     problem_summary,
 )
 from analytics.ingest.mapping import TARGETS, constant_fields, guess_constants, suggest_mapping
 from analytics.ingest.read import RawTable, read_file
 
-__all__ = ["STORING", "TARGETS", "ImportPlan", "IngestError", "RawTable", "apply_import",
-           "constant_fields", "guess_constants", "plan_import", "problem_summary", "read_file",
-           "suggest_mapping"]
+__all__ = ["STORING", "TARGETS", "ImportPlan", "IngestError", "ParsedUpload", "RawTable",
+           "apply_import", "constant_fields", "decide", "guess_constants", "parse_upload",
+           "plan_import", "problem_summary", "read_file", "suggest_mapping"]

@@ -7,6 +7,7 @@ file line, the column, the value and a reason code (translated on the page).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics import schema
 from analytics.ingest import parse
@@ -31,6 +34,10 @@ WARNING_CODES = {"too_long", "ambiguous_day_month"}
 # A subtotal or total line of an ERP report: the rows above it summed, not a sale.
 SUBTOTAL = re.compile(r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计|累\s*计|本[日月页年]合计|"
                       r"(sub[-\s]?|grand\s*)?totals?|sum)\b[\s:：]*", re.IGNORECASE)
+# how a subtotal cell begins, spaces out and lower-cased (sub/sum, grand, total): a cheap
+# vectorised test before the exact expression
+_SUBTOTAL_STARTS = ("合计", "小计", "总计", "共计", "累计", "本日", "本月", "本页", "本年", "su",
+                    "gr", "to")
 # Excel writes a long numeric id as 4.40604E+14: the digits past the sixth are gone.
 SCIENTIFIC_ID = re.compile(r"^[-+]?\d(\.\d+)?[eE][+]?\d+$")
 # Fields that name a customer, an order or a product: matched exactly, so written one way.
@@ -120,7 +127,13 @@ def _parse_column(raw: pd.Series, f: Field, header: str, decimal: str = "."
         return parse.parse_bools(raw)
     values, problems = parse.parse_text(raw)
     if f.name in KEY_FIELDS:
-        values = values.map(normalize_key, na_action="ignore")
+        # most ids are printable ASCII without spaces, which normalising leaves as they are
+        as_is = values.astype(str).str.fullmatch("[!-~]+").fillna(True).to_numpy(bool)
+        if not as_is.all():
+            keyed, _ = parse.by_value(values[~as_is], lambda v: (
+                None if v is None or v != v else normalize_key(str(v)), None))
+            values = values.copy()
+            values[~as_is] = keyed
     return values, problems
 
 
@@ -137,8 +150,12 @@ def _content_ids(parsed: pd.DataFrame) -> list[str]:
     quantity, amount …) and how many identical lines came before it in the file: the same
     data re-saved, re-exported with a title line, or with one more row gets the same ids, so
     an append of it is recognised line by line."""
-    content = parsed[[c for c in CONTENT_FIELDS if c in parsed]]
-    text = content.astype(object).map(str).agg("\x1f".join, axis=1)
+    # column by column (a row-wise join took seconds at 500,000 lines); the text must stay
+    # exactly what it was, or ids kept in warehouses would no longer match
+    parts = [parsed[c].astype(object).map(str) for c in CONTENT_FIELDS if c in parsed]
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + "\x1f" + part
     nth = text.groupby(text).cumcount()
     return ["TX" + hashlib.sha256(f"{t}\x1e{n}".encode()).hexdigest()[:16]
             for t, n in zip(text, nth, strict=True)]
@@ -161,9 +178,36 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
     ORPHAN_SHARE of the orders without their customer is blocked unless ``allow_orphans``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
+    return decide(parse_upload(raw, target, mapping, data=data, constants=constants,
+                               decimal=decimal),
+                  mode=mode, existing=existing, allow_orphans=allow_orphans,
+                  keep_repeats=keep_repeats, import_again=import_again)
+
+
+@dataclass
+class ParsedUpload:
+    """An upload read into typed columns under a mapping: what every later decision (the
+    mode, keeping repeats, importing look-alikes again, the warehouse it is checked
+    against) starts from, so a decision on a large file does not parse it again."""
+    raw: RawTable
+    target: str
+    plan: ImportPlan                 # blocking, notes, the parsing problems so far
+    parsed: pd.DataFrame | None      # None when blocked
+    lines: pd.Series | None
+    subtotal: pd.Series | None
+    problems: list[pd.DataFrame]
+    numbered: bool = False           # the file carries order numbers
+    repeated: pd.Series | None = None  # a line exactly like an earlier one
+
+
+def parse_upload(raw: RawTable, target: str, mapping: dict[str, str | None], *,
+                 data: bytes = b"", constants: dict[str, str] | None = None,
+                 decimal: str | None = None) -> ParsedUpload:
+    """The parsing half of ``plan_import``: every cell read into its field's type, with a
+    reason for each that does not read, subtotal lines found, amounts derived."""
     wanted = {f.name: f for f in fields(target)}
     chosen = {src: dst for src, dst in mapping.items() if dst and src in raw.frame}
-    plan = ImportPlan(target=target, source=raw.source, checksum=checksum(data), mode=mode,
+    plan = ImportPlan(target=target, source=raw.source, checksum=checksum(data), mode="append",
                       mapping=dict(mapping), frames={},
                       problems=pd.DataFrame(columns=PROBLEM_COLUMNS),
                       rows_total=len(raw.frame), rows_bad=0)
@@ -194,7 +238,7 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                 plan.blocking.append(("scientific_ids", {"column": src,
                                                          "example": str(sci.iloc[0])}))
     if plan.blocking:
-        return plan
+        return ParsedUpload(raw, target, plan, None, None, None, [])
 
     lines = raw.line_numbers()
     parsed = pd.DataFrame(index=raw.frame.index)
@@ -204,11 +248,18 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         problems.append(pd.DataFrame({"line": lines[rows], "column": "", "field": "",
                                       "value": "", "problem": [raw.row_problems[r] for r in rows],
                                       "severity": ERROR}))
-    subtotal = _subtotal_lines(raw.frame)
+    codes_of: dict[str, pd.Series] = {}
+    for src, dst in chosen.items():
+        values, codes_of[src] = _parse_column(raw.frame[src], wanted[dst], src,
+                                              "," if mark == "," else ".")
+        parsed[dst] = values
+    # a cell read as a number or a date is no subtotal's label: only the others are looked at
+    subtotal = _subtotal_lines(raw.frame, only={
+        src: codes.notna() for src, codes in codes_of.items()
+        if wanted[chosen[src]].dtype in (schema.DATE, schema.DOUBLE, schema.BIGINT)})
     for src, dst in chosen.items():
         f = wanted[dst]
-        values, codes = _parse_column(raw.frame[src], f, src, "," if mark == "," else ".")
-        parsed[dst] = values
+        codes = codes_of[src]
         bad = codes.notna() & ~((codes == "missing") & (not f.required)) & ~subtotal
         if bad.any():
             severity = pd.Series(ERROR if f.required else WARNING, index=codes.index)
@@ -235,8 +286,33 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         text, codes = parse.parse_text(pd.Series([value]))
         if codes.notna().any() and codes.iloc[0] != "missing":
             plan.blocking.append(("bad_constant", {"field": name}))
-            return plan
+            return ParsedUpload(raw, target, plan, None, None, None, [])
         parsed[name] = text.iloc[0]
+    numbered = "order_id" in parsed
+    repeated = parsed.duplicated(keep="first") if numbered else None
+    if target == TRANSACTIONS and not numbered:
+        # no order numbers: ids from each line's content, so the same data imported again —
+        # re-saved, re-exported, with a BOM, a title line or one more row — is caught
+        parsed["order_id"] = _content_ids(parsed)
+    return ParsedUpload(raw, target, plan, parsed, lines, subtotal, problems, numbered,
+                        repeated)
+
+
+def decide(upload: ParsedUpload, *, mode: str = "append", existing: Tables | None = None,
+           allow_orphans: bool = False, keep_repeats: bool = False,
+           import_again: bool = False) -> ImportPlan:
+    """The deciding half of ``plan_import``: what is left out (subtotals, repeats, lines the
+    warehouse holds), the checks against the warehouse, and the rows to write. Leaves
+    ``upload`` as it was, so the next decision starts from the same parse."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    plan = dataclasses.replace(upload.plan, mode=mode, blocking=list(upload.plan.blocking),
+                               notes=list(upload.plan.notes))
+    if upload.parsed is None or upload.lines is None or upload.subtotal is None:
+        return plan
+    raw, target, lines, subtotal = upload.raw, upload.target, upload.lines, upload.subtotal
+    parsed = upload.parsed.copy(deep=False)  # copy-on-write: the upload's frame stays as it is
+    problems = list(upload.problems)
     left_out = subtotal.copy()
     if subtotal.any():
         subtotal_cells = raw.frame[subtotal].astype(object).map(str)
@@ -244,11 +320,11 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
                               for row in subtotal_cells.to_numpy()], index=subtotal_cells.index)
         problems.append(_report(subtotal, lines, row_text.reindex(raw.frame.index, fill_value=""),
                                 "", "subtotal_line"))
-    numbered = "order_id" in parsed
-    if numbered and not keep_repeats:
+    numbered = upload.numbered
+    if upload.repeated is not None and not keep_repeats:
         # a line repeated exactly under one order number is the same line twice (a re-run
         # export, a copy-paste), never two sales: left out and counted
-        repeat = parsed.duplicated(keep="first") & ~left_out & parsed["order_id"].notna()
+        repeat = upload.repeated & ~left_out & parsed["order_id"].notna()
         if repeat.any():
             problems.append(_report(repeat, lines, parsed["order_id"], "order_id",
                                     "exact_repeat"))
@@ -259,10 +335,6 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
         kept = ~left_out & parsed["order_id"].notna()
         parsed["line_no"] = pd.Series(pd.NA, index=parsed.index, dtype="Int64")
         parsed.loc[kept, "line_no"] = parsed[kept].groupby("order_id").cumcount() + 1
-    if target == TRANSACTIONS and "order_id" not in parsed:
-        # no order numbers: ids from each line's content, so the same data imported again —
-        # re-saved, re-exported, with a BOM, a title line or one more row — is caught below
-        parsed["order_id"] = _content_ids(parsed)
     parsed_kept = parsed[~left_out]
     checks = _value_checks(parsed_kept, lines[~left_out], target, existing, mode,
                            numbered=numbered)
@@ -325,18 +397,32 @@ def _report(mask: pd.Series, lines: pd.Series, values: pd.Series, column: str, p
                          "problem": problem, "severity": WARNING})
 
 
-def _subtotal_lines(frame: pd.DataFrame) -> pd.Series:
+def _subtotal_lines(frame: pd.DataFrame, only: dict[str, pd.Series] | None = None
+                    ) -> pd.Series:
     """Lines that are a report's subtotal or total (合计 / 小计 / 总计 / Total in any text
-    cell): left out, or the file's total would be counted as one more customer's sale."""
+    cell): left out, or the file's total would be counted as one more customer's sale.
+    ``only`` limits a column to the cells its mask marks."""
     hit = pd.Series(False, index=frame.index)
     for col in frame.columns:
         values = frame[col].astype(str)
-        distinct = pd.Series(pd.unique(values))
-        short = distinct[distinct.str.len() <= 20]
-        flagged = set(short[short.map(lambda v: bool(SUBTOTAL.match(
-            unicodedata.normalize("NFKC", v))))])
+        if only and col in only:
+            values = values[only[col]]
+            if values.empty:
+                continue
+        # a vectorised test over the column (how it begins, or a character NFKC may change)
+        # leaves the exact regular expression a handful of cells: it ran per distinct cell,
+        # and a column of order numbers has as many as lines
+        head = values.str.slice(0, 12).str.strip().str.replace(" ", "", regex=False) \
+            .str.slice(0, 2).str.lower()
+        odd = (head >= "\uff00") & (head < "\ufff0") | head.str.startswith("\u3000")
+        maybe = ((head.isin(_SUBTOTAL_STARTS) | odd) & (values.str.len() <= 20)).fillna(False)
+        if not maybe.any():
+            continue
+        distinct = pd.unique(values[maybe])
+        flagged = [v for v in distinct
+                   if SUBTOTAL.match(unicodedata.normalize("NFKC", str(v)))]
         if flagged:
-            hit |= values.isin(flagged)
+            hit |= (maybe & values.isin(flagged)).reindex(frame.index, fill_value=False)
     return hit
 
 
@@ -404,7 +490,12 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
             table = getattr(existing, table_name, None)
             if table is not None and all(k in table.columns for k in keys):
                 there = _already_there(table, parsed, keys)
-                hit = _key_strings(parsed, keys).isin(set(_key_strings(there, keys)))
+                # Arrow's hash lookup: pandas' isin on Arrow strings converts the other side
+                # one value at a time (4 s for 500,000 keys)
+                mine = pa.array(_key_strings(parsed, keys), type=pa.large_string())
+                theirs = pa.array(_key_strings(there, keys), type=pa.large_string())
+                hit = pd.Series(pc.is_in(mine, value_set=theirs).to_numpy(zero_copy_only=False),
+                                index=parsed.index).fillna(False).astype(bool)
                 # an order line already there is the same sale: skipped (a warning); a keyed
                 # row of another table may carry a correction, so the user decides (an error)
                 flag(hit & ~dup, keys[0], "already_imported",
@@ -412,8 +503,10 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
     customer_col = "customer" if target == TRANSACTIONS else "customer_id"
     if target in ("orders", "invoices", "complaints", "surveys") and customer_col in parsed \
             and existing is not None and existing.customers is not None:
-        known = set(existing.customers.select("customer_id").to_pandas()["customer_id"])
-        flag(parsed[customer_col].notna() & ~parsed[customer_col].isin(known), customer_col,
+        known = existing.customers.select("customer_id").to_pandas()["customer_id"]
+        flag(parsed[customer_col].notna()
+             & ~parsed[customer_col].astype(object).isin(known.astype(object).to_numpy()),
+             customer_col,
              "unknown_customer", WARNING)
     return out
 
@@ -432,9 +525,13 @@ def _key_strings(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
             values = col.dropna()
             whole = bool((values == values.round()).all())
             text = col.astype("Int64").astype(str) if whole else col.astype(str)
+        elif isinstance(col.dtype, pd.StringDtype):
+            text = col
         else:
-            text = col.astype(object).map(str)
-        text = text.astype(object).map(str)
+            text = col.astype(object).map(str, na_action="ignore")
+        # Arrow strings joined in one vectorised pass; a missing part leaves the key missing,
+        # and a missing key matches nothing
+        text = text.astype(str)
         out = text if out is None else out + "\x1f" + text
     assert out is not None
     return out
