@@ -49,9 +49,11 @@ by = st.segmented_control(labels("ageing_by"), ("customer_id", "sales_rep", "typ
                           key="ageing_by", format_func=lambda b: labels(f"ageing_by_{b}"))
 table = ctx.cached(credit.ageing_summary, as_of=as_of, by=by)
 total = ctx.cached(credit.ageing_summary, as_of=as_of, by=None)
-k = st.columns(len(credit.BUCKETS) + 1)
-for col, bucket in zip(k, (*credit.BUCKETS, "total"), strict=True):
-    col.metric(labels.value("bucket", bucket), labels.money(float(total[bucket].sum())))
+# four cards a row: seven in one cut 3298万元 to "3298万…" on a laptop's width
+cards = (*credit.BUCKETS, "total")
+for start in range(0, len(cards), 4):
+    for col, bucket in zip(st.columns(4), cards[start:start + 4], strict=False):
+        col.metric(labels.value("bucket", bucket), labels.money(float(total[bucket].sum())))
 if by and len(table):
     st.plotly_chart(charts.ageing_bars(table, by, labels), key="ageing_chart")
     widgets.table(labels, table, key="ageing_table", filename=f"ageing_by_{by}",
