@@ -730,3 +730,11 @@ def test_a_decision_decides_again_from_the_same_parse(tmp_path: Path) -> None:
         "already_imported": 1}
     assert ingest.decide(upload, mode="append", existing=wh.tables(),
                          import_again=True).left_out == {}
+
+
+def test_each_columns_example_is_its_first_filled_cell() -> None:
+    """The mapping editor's example column: the first non-blank cell, however far down."""
+    rows = "\n".join(["1,,x"] * 1500 + ["2,5,y"])
+    raw = ingest.read_file(f"a,b,c\n,,\n{rows}\n".encode(), "t.csv")
+    assert raw.examples() == ["1", "5", "x"]
+    assert ingest.read_file(b"a,b\n1,\n", "t.csv").examples() == ["1", ""]
