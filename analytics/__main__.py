@@ -633,7 +633,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if _scope(args).sees_profit:
             book = inventory.mark_to_market(tables, as_of=as_of)
             total = inventory.mtm_total(book)
-            year = Period(as_of.replace(year=as_of.year - 1), as_of)
+            year = preset("last_12_months", as_of=as_of)  # safe on 29 February
             history = inventory.mtm_history(tables, period=year)
             stock |= {"floating_cny": total["floating_cny"],
                       "floating_pct": total["floating_pct"],

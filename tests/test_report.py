@@ -246,6 +246,13 @@ secret = "{secret}"
     assert query["sign"] == [expected]
 
 
+def test_alerts_on_29_february(capsys: pytest.CaptureFixture[str]) -> None:
+    """The digest's stock section looks back a year from a leap day, which the year before
+    does not have (it raised ValueError there); its mark-to-market still comes out."""
+    assert main(["alerts", "--as-of", "2024-02-29", "--lang", "en"]) == 0
+    assert "29 Feb 2024" in capsys.readouterr().out or pytest.fail("no dated digest")
+
+
 def test_a_refusing_robot_is_a_clear_failure(robot: Any, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     _Robot.answer = {"errcode": 310000, "errmsg": "sign not match"}
