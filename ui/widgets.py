@@ -88,7 +88,7 @@ def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
     for col in shown.columns:  # an unknown text value reads as "—", not "None"
         values = shown[col].dropna()
         if len(values) and values.map(lambda v: isinstance(v, str)).all():
-            shown[col] = shown[col].where(shown[col].notna(), "—")
+            shown[col] = shown[col].where(shown[col].notna(), MISSING)
     for col, field in VALUE_FIELDS.items():
         if col in shown and field:
             shown[col] = labels.values(field, shown[col])

@@ -176,8 +176,6 @@ def plan_import(raw: RawTable, target: str, mapping: dict[str, str | None], *,
     number, else by content), unless ``import_again`` for lines without order numbers (new
     purchases that look like old ones). A customer-master replace that would leave more than
     ORPHAN_SHARE of the orders without their customer is blocked unless ``allow_orphans``."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
     return decide(parse_upload(raw, target, mapping, data=data, constants=constants,
                                decimal=decimal),
                   mode=mode, existing=existing, allow_orphans=allow_orphans,
