@@ -31,6 +31,8 @@ exposure = ctx.cached(credit.exposure, as_of=as_of)
 over = int(exposure["over_limit"].sum())
 if over:
     st.warning(labels("over_limit_count", n=over))
+if exposure.empty:  # say why, not an empty grid (a transactions-only book has no receivables)
+    st.info(labels("exposure_none"))
 widgets.customer_table(labels, exposure[[c for c in (
     "customer_id", "name", "sales_rep", "grade", "grade_source", "credit_limit_cny",
     "payment_terms_days", "open_receivables_cny", "uninvoiced_cny", "open_orders_cny",

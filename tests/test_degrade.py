@@ -64,6 +64,9 @@ def test_every_page_works_on_a_transactions_file(lang: str, minimal_warehouse: P
     messages = [i.value for i in at.info]
     assert any(labels("missing_column", table=labels.value("table", "orders"),
                       column="category") == m for m in messages), messages
+    # the credit page says why its exposure list is empty, and what to import
+    at.switch_page("pages/8_credit.py").run()
+    assert labels("exposure_none") in [i.value for i in at.info]
 
 
 def test_pyramid_offers_revenue_only(minimal_warehouse: Path,
