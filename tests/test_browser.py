@@ -247,6 +247,24 @@ def _sign_in(page: Page, user: str, password: str, shown: str) -> None:
     expect(signed_in).to_be_visible(timeout=60_000)
 
 
+def _open_report(page: Page) -> None:
+    """Open the report's expander; a click that a rerun swallowed (the page had not yet
+    started its run when it looked idle) is made again, as a user would."""
+    idle = page.locator('[data-testid="stStatusWidget"]')
+    make = page.get_by_role("button", name="Make the report")
+    expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=90_000)
+    for _ in range(3):
+        expect(idle).to_have_count(0, timeout=90_000)
+        if make.count() == 0:
+            page.get_by_text("Monthly management report").click()
+        try:
+            expect(make).to_be_visible(timeout=15_000)
+            return
+        except AssertionError:
+            continue
+    expect(make).to_be_visible(timeout=30_000)
+
+
 def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
         tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     """An executive makes the monthly report and signs out; a rep signs in in the same tab:
@@ -256,8 +274,7 @@ def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
         page.goto(f"{url}/?lang=en")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
         _sign_in(page, "boss", "boss-password-1", "boss (Executive)")
-        expect(idle).to_have_count(0, timeout=90_000)
-        page.get_by_text("Monthly management report").click()
+        _open_report(page)
         page.get_by_role("button", name="Make the report").click()
         expect(page.get_by_role("button", name="Download PDF")).to_be_visible(timeout=120_000)
         page.get_by_role("button", name="Sign out").click()
@@ -265,9 +282,7 @@ def test_what_one_user_made_is_gone_for_the_next_in_the_same_tab(
         expect(idle).to_have_count(0, timeout=60_000)
         _sign_in(page, "rep", "rep-password-1", "rep (Sales rep)")
         expect(idle).to_have_count(0, timeout=90_000)
-        expect(page.locator('[data-testid="stMetric"]').first).to_be_visible(timeout=60_000)
-        page.get_by_text("Monthly management report").click()
-        expect(page.get_by_role("button", name="Make the report")).to_be_visible()
+        _open_report(page)
         try:
             # the report's buttons sit in its expander (tables below have their own
             # "Download Excel"): none there, and no PDF or HTML anywhere
