@@ -732,6 +732,43 @@ def test_a_decision_decides_again_from_the_same_parse(tmp_path: Path) -> None:
                          import_again=True).left_out == {}
 
 
+def test_a_decision_asks_the_warehouse_once_per_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deciding again (keep repeats on and off) asks the warehouse only when the lines it
+    looks at or the warehouse's version changed; a newer version is asked afresh, so a line
+    imported since is found."""
+    wh = Warehouse(tmp_path)
+    first = "单号,客户,日期,金额\nS1,甲,2025-01-05,1000\n".encode()
+    raw = ingest.read_file(first, "a.csv")
+    mapping = ingest.suggest_mapping(list(raw.frame.columns), "transactions")
+    ingest.apply_import(wh, ingest.plan_import(raw, "transactions", mapping, data=first))
+    second = ("单号,客户,日期,金额\nS1,甲,2025-01-05,1000\nS2,乙,2025-01-06,50\n"
+              "S2,乙,2025-01-06,50\n").encode()
+    upload = ingest.parse_upload(ingest.read_file(second, "b.csv"), "transactions", mapping,
+                                 data=second)
+    asked: list[int] = []
+    held = ingest.load._held
+    monkeypatch.setattr(ingest.load, "_held",
+                        lambda table, parsed, keys: asked.append(len(parsed)) or held(
+                            table, parsed, keys))
+    old = wh.tables()
+    for keep in (False, True, False, True):
+        plan = ingest.decide(upload, mode="append", existing=old, keep_repeats=keep)
+        assert plan.left_out == ({"already_imported": 1} if keep
+                                 else {"already_imported": 1, "exact_repeat": 1})
+    assert asked == [2, 3]  # the lines without the repeat, then with it; never again
+    # a newer version holds S2 too: asked again, and found
+    third = "单号,客户,日期,金额\nS2,乙,2025-01-06,50\n".encode()
+    ingest.apply_import(wh, ingest.plan_import(ingest.read_file(third, "c.csv"), "transactions",
+                                               mapping, data=third, existing=wh.tables()))
+    plan = ingest.decide(upload, mode="append", existing=wh.tables())
+    # the third file's own check (1 line), then this upload against the new version: asked
+    # again although the probe is the same (ibis tables of two versions compare equal)
+    assert asked == [2, 3, 1, 2]
+    assert plan.left_out == {"already_imported": 2, "exact_repeat": 1}
+    assert plan.rows_good == 0
+
+
 def test_each_columns_example_is_its_first_filled_cell() -> None:
     """The mapping editor's example column: the first non-blank cell, however far down."""
     rows = "\n".join(["1,,x"] * 1500 + ["2,5,y"])

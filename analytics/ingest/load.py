@@ -196,6 +196,10 @@ class ParsedUpload:
     problems: list[pd.DataFrame]
     numbered: bool = False           # the file carries order numbers
     repeated: pd.Series | None = None  # a line exactly like an earlier one
+    # checks against the warehouse already made for this upload, by what they looked at (see
+    # _remembered): a decision that leaves the probed lines as they were does not ask again
+    checked: dict[tuple[object, ...], pd.Series] = field(default_factory=dict, repr=False,
+                                                          compare=False)
 
 
 def parse_upload(raw: RawTable, target: str, mapping: dict[str, str | None], *,
@@ -335,7 +339,7 @@ def decide(upload: ParsedUpload, *, mode: str = "append", existing: Tables | Non
         parsed.loc[kept, "line_no"] = parsed[kept].groupby("order_id").cumcount() + 1
     parsed_kept = parsed[~left_out]
     checks = _value_checks(parsed_kept, lines[~left_out], target, existing, mode,
-                           numbered=numbered)
+                           numbered=numbered, memo=upload.checked)
     there = pd.concat([c for c in checks if (c["problem"] == "already_imported").all()
                        and target in ORDER_TARGETS] or [pd.DataFrame(columns=PROBLEM_COLUMNS)])
     already = pd.Series(False, index=lines.index)
@@ -447,8 +451,57 @@ def _keys(target: str) -> tuple[str, ...]:
     return ("order_id",) if target == TRANSACTIONS else schema.spec(target).key
 
 
+_MEMO_SIZE = 16  # kept checks per upload: a decision makes three, a page session a handful
+
+
+def _remembered(memo: dict[tuple[object, ...], pd.Series] | None, what: tuple[object, ...],
+                frame: pd.DataFrame, compute: Callable[[], pd.Series]) -> pd.Series:
+    """``compute()`` (a mask over ``frame``'s rows), kept in ``memo`` under ``what`` and a
+    digest of ``frame`` (index included). Toggling "keep repeats" or the mode on a 500,000-line
+    upload asked the warehouse again each time (1.0 s of a 1.5 s decision) although the lines
+    it looked at had not changed. ``what`` holds the ibis table it asked (by identity, see
+    _Same), so another version is asked afresh."""
+    if memo is None:
+        return compute()
+    key = (*what, tuple(frame.columns), _digest(frame))
+    if key not in memo:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = compute()
+    return memo[key]
+
+
+@dataclass(frozen=True, eq=False)
+class _Same:
+    """An object compared by identity. Ibis tables compare by structure, and two versions'
+    ``orders`` are equal that way (same name, same schema, backends equal by class), so a memo
+    keyed by the table found a newer version's answer in an older one's. A Tables is bound to
+    one version's file, and the object is kept alive here, so its id is never reused."""
+    obj: object
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    """A digest of ``frame``'s index and cells, from their Arrow buffers: pandas' row hashing
+    took 0.5 s for 500,000 keys, as long as the check it was to spare. Equal digests mean equal
+    frames; a frame equal in content but laid out otherwise only misses the memo."""
+    digest = hashlib.blake2b(frame.index.to_numpy().tobytes())
+    for col in frame.columns:
+        cells = pa.array(frame[col])
+        digest.update(f"{col}|{cells.type}|{cells.offset}|{len(cells)}".encode())
+        for buffer in cells.buffers():
+            digest.update(b"-" if buffer is None else memoryview(buffer))
+    return digest.hexdigest()
+
+
 def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
-                  existing: Tables | None, mode: str, *, numbered: bool = True
+                  existing: Tables | None, mode: str, *, numbered: bool = True,
+                  memo: dict[tuple[object, ...], pd.Series] | None = None
                   ) -> list[pd.DataFrame]:
     out = []
 
@@ -481,19 +534,15 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
                 flag(same, keys[0], "possible_duplicate", WARNING)
             dup = pd.Series(False, index=parsed.index)
         else:
-            dup = parsed.duplicated(keys, keep="first") & parsed[keys].notna().all(axis=1)
+            dup = _remembered(memo, ("duplicate",), parsed[keys], lambda: parsed.duplicated(
+                keys, keep="first") & parsed[keys].notna().all(axis=1))
             flag(dup, keys[0], "duplicate_key", ERROR)
         if existing is not None and mode == "append":
             table_name = "orders" if target == TRANSACTIONS else target
             table = getattr(existing, table_name, None)
             if table is not None and all(k in table.columns for k in keys):
-                there = _already_there(table, parsed, keys)
-                # Arrow's hash lookup: pandas' isin on Arrow strings converts the other side
-                # one value at a time (4 s for 500,000 keys)
-                mine = pa.array(_key_strings(parsed, keys), type=pa.large_string())
-                theirs = pa.array(_key_strings(there, keys), type=pa.large_string())
-                hit = pd.Series(pc.is_in(mine, value_set=theirs).to_numpy(zero_copy_only=False),
-                                index=parsed.index).fillna(False).astype(bool)
+                hit = _remembered(memo, ("held", _Same(table)), parsed[keys],
+                                  lambda: _held(table, parsed, keys))
                 # an order line already there is the same sale: skipped (a warning); a keyed
                 # row of another table may carry a correction, so the user decides (an error)
                 flag(hit & ~dup, keys[0], "already_imported",
@@ -501,12 +550,27 @@ def _value_checks(parsed: pd.DataFrame, lines: pd.Series, target: str,
     customer_col = "customer" if target == TRANSACTIONS else "customer_id"
     if target in ("orders", "invoices", "complaints", "surveys") and customer_col in parsed \
             and existing is not None and existing.customers is not None:
-        known = existing.customers.select("customer_id").to_pandas()["customer_id"]
-        flag(parsed[customer_col].notna()
-             & ~parsed[customer_col].astype(object).isin(known.astype(object).to_numpy()),
-             customer_col,
-             "unknown_customer", WARNING)
+        customers = existing.customers
+
+        def unknown() -> pd.Series:
+            known = customers.select("customer_id").to_pandas()["customer_id"]
+            return (parsed[customer_col].notna()
+                    & ~parsed[customer_col].astype(object).isin(known.astype(object).to_numpy()))
+
+        flag(_remembered(memo, ("unknown", _Same(customers)), parsed[[customer_col]], unknown),
+             customer_col, "unknown_customer", WARNING)
     return out
+
+
+def _held(table: ibis.Table, parsed: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Which of ``parsed``'s rows ``table`` already holds, by ``keys``."""
+    there = _already_there(table, parsed, keys)
+    # Arrow's hash lookup: pandas' isin on Arrow strings converts the other side one value at
+    # a time (4 s for 500,000 keys)
+    mine = pa.array(_key_strings(parsed, keys), type=pa.large_string())
+    theirs = pa.array(_key_strings(there, keys), type=pa.large_string())
+    return pd.Series(pc.is_in(mine, value_set=theirs).to_numpy(zero_copy_only=False),
+                     index=parsed.index).fillna(False).astype(bool)
 
 
 def _key_strings(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
