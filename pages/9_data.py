@@ -141,13 +141,19 @@ with tab_import:
                         severity=labels.coded("severity", summary["severity"]))
                     widgets.table(labels, summary, key="import_summary",
                                   filename="import_summary", translate=False)
-                    report = plan.problems.assign(
-                        problem=labels.coded("problem", plan.problems["problem"]),
-                        severity=labels.coded("severity", plan.problems["severity"]))
+                    problems = plan.problems
+
+                    def worded(lines: pd.DataFrame) -> pd.DataFrame:
+                        return lines.assign(problem=labels.coded("problem", lines["problem"]),
+                                            severity=labels.coded("severity",
+                                                                  lines["severity"]))
                     with st.expander(labels("import_report_all", rows=labels.number(
-                            len(report)))):
-                        widgets.table(labels, report, key="import_report",
-                                      filename="import_report", preview_rows=200)
+                            len(problems)))):
+                        # the lines on screen put into words on each rerun, the whole list
+                        # when downloaded (half a million lines took a fifth of a decision)
+                        widgets.table(labels, worded(problems.head(widgets.PREVIEW_ROWS)),
+                                      key="import_report", filename="import_report",
+                                      whole=(lambda: worded(problems), len(problems)))
                 main_table = "orders" if target == "transactions" else target
                 st.subheader(labels("import_preview"))
                 st.dataframe(plan.frames[main_table].head(20), hide_index=True,
@@ -184,7 +190,9 @@ with tab_import:
 with tab_tables:
     if wh.exists():
         summary = pd.DataFrame(ctx.cached_unfiltered(warehouse.table_summary))
-        present = [r["table"] for r in summary.to_dict("records") if pd.notna(r["rows"])]
+        counts = {r["table"]: int(r["rows"]) for r in summary.to_dict("records")
+                  if pd.notna(r["rows"])}
+        present = list(counts)
         summary["table"] = labels.values("table", summary["table"]) + " (" + \
             summary["table"] + ")"
         summary["rows"] = summary["rows"].map(lambda v: labels.number(v) if pd.notna(v)
@@ -194,10 +202,13 @@ with tab_tables:
         name = st.selectbox(labels("data_export_pick"), present, key="export_table",
                             format_func=lambda t: f"{labels.value('table', t)} ({t})")
         if name:
-            frame_ = ctx.cached_unfiltered(warehouse.export_table, name=name)
-            st.caption(f"{labels.number(len(frame_))} {labels('col_rows')}")
-            widgets.table(labels, frame_, key="export_preview", filename=name,
-                          preview_rows=200, translate=False)
+            head = ctx.cached_unfiltered(warehouse.export_table, name=name,
+                                         rows=widgets.PREVIEW_ROWS)
+            st.caption(f"{labels.number(counts[name])} {labels('col_rows')}")
+            # taken now (scoped, unfiltered, like the preview): the download runs at its click
+            scoped = data.scoped_tables(ctx.version, ctx.scope, None)
+            widgets.table(labels, head, key="export_preview", filename=name, translate=False,
+                          whole=(lambda: warehouse.export_table(scoped, name), counts[name]))
     else:
         st.info(labels("no_warehouse"))
 

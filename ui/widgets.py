@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -95,11 +96,15 @@ def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
     return shown.rename(columns={c: labels.column(c) for c in shown.columns})
 
 
+PREVIEW_ROWS = 200  # rows of a long table shown on screen; its downloads hold them all
+
+
 def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
           money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
           percent: tuple[str, ...] = (), preview_rows: int | None = None,
           translate: bool = True, selectable: bool = False,
-          signed: tuple[str, ...] = ()) -> int | None:
+          signed: tuple[str, ...] = (),
+          whole: tuple[Callable[[], pd.DataFrame], int] | None = None) -> int | None:
     """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
 
     ``preview_rows`` shows only the first rows on screen; the downloads are always complete.
@@ -107,20 +112,27 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     imported again). ``selectable`` lets the user pick a row; its position is returned.
     ``signed`` columns show a + sign and the language's rise / fall colours (红涨绿跌 in
     Chinese, green up / red down in English).
+    ``whole`` is (a function giving the whole table, its row count) when ``frame`` is only its
+    first rows: the downloads load the whole table when clicked, not on every rerun.
     """
-    rounded = frame.copy(deep=False)  # copy-on-write: the caller's frame stays as it is
-    for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
-        for c in cols:
-            if c in rounded:  # signed percentages are price changes: two decimals, as quoted
-                rounded[c] = rounded[c].astype(float).round(2 if c in signed and digits == 1
-                                                            else digits)
+    def rounded_(table: pd.DataFrame) -> pd.DataFrame:
+        out = table.copy(deep=False)  # copy-on-write: the caller's frame stays as it is
+        for cols, digits in ((money, 0), (tonnes, 1), (percent, 1)):
+            for c in cols:
+                if c in out:  # signed percentages are price changes: two decimals, as quoted
+                    out[c] = out[c].astype(float).round(2 if c in signed and digits == 1
+                                                        else digits)
+        return out
+    rounded = rounded_(frame)
     # only the rows on screen are put into words on each rerun; the downloads put the whole
     # table into words when clicked (half a million report lines took seconds per rerun)
     on_screen = rounded if preview_rows is None else rounded.head(preview_rows)
     on_screen = _display(labels, on_screen) if translate else on_screen
 
     def shown() -> pd.DataFrame:
-        return _display(labels, rounded) if translate else rounded
+        full = rounded if whole is None else rounded_(whole[0]())
+        return _display(labels, full) if translate else full
+    rows_out = len(frame) if whole is None else whole[1]
     config: dict[str, st.column_config.Column] = {}
     for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f")):
         for c in cols:
@@ -146,11 +158,11 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     # XLSX of tens of thousands of rows costs seconds each time the page redraws
     buttons.download_button(labels("download_csv"), lambda: exports.to_csv(shown()),
                             file_name=f"{filename}.csv", mime="text/csv", key=f"{key}_csv",
-                            on_click=_audit_export, args=(f"{filename}.csv", len(frame)))
+                            on_click=_audit_export, args=(f"{filename}.csv", rows_out))
     buttons.download_button(labels("download_xlsx"),
                             lambda: exports.to_xlsx(shown(), sheet=filename),
                             file_name=f"{filename}.xlsx", key=f"{key}_xlsx",
-                            on_click=_audit_export, args=(f"{filename}.xlsx", len(frame)),
+                            on_click=_audit_export, args=(f"{filename}.xlsx", rows_out),
                           mime="application/vnd.openxmlformats-officedocument."
                                "spreadsheetml.sheet")
     if selectable and event is not None:
