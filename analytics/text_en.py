@@ -908,6 +908,8 @@ TEXT: dict[str, str] = {
     "churn_few": "Too few customers here (who stayed or who left) to train a churn model; the status indicators still work, and the early-warning lists use the status rules.",
     "import_fixed_width": "fixed width (cut by column position)",
     "exposure_none": "No customer has open receivables, deliveries not invoiced or open orders, nor a credit limit: import invoices, payments or a customer master with credit limits on the Data page to see exposure.",
+    "col_cell_value": "Cell value",
+    "import_preview_none": "Nothing to write: every line of the file is left out or has an error.",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -906,6 +906,8 @@ TEXT: dict[str, str] = {
     "churn_few": "这里的客户太少（留下的或流失的不足几位），无法训练流失模型；状态指标照常可用，预警清单按状态规则列出。",
     "import_fixed_width": "固定宽度（按列位置切分）",
     "exposure_none": "没有客户有应收、已发货未开票或未发订单，也没有设定信用额度：请在“数据管理”导入发票、回款或带信用额度的客户资料后查看敞口。",
+    "col_cell_value": "单元格内容",
+    "import_preview_none": "没有要写入的行：文件中的每一行都已被略过或有错误。",
 }
 
 VALUES: dict[str, dict[str, str]] = {

@@ -140,13 +140,15 @@ with tab_import:
                         problem=labels.coded("problem", summary["problem"]),
                         severity=labels.coded("severity", summary["severity"]))
                     widgets.table(labels, summary, key="import_summary",
-                                  filename="import_summary", translate=False)
+                                  filename="import_summary", counts=("problem_lines",))
                     problems = plan.problems
 
                     def worded(lines: pd.DataFrame) -> pd.DataFrame:
+                        # "value" is the cell as the file wrote it (价值 elsewhere: worth)
                         return lines.assign(problem=labels.coded("problem", lines["problem"]),
                                             severity=labels.coded("severity",
-                                                                  lines["severity"]))
+                                                                  lines["severity"])
+                                            ).rename(columns={"value": "cell_value"})
                     with st.expander(labels("import_report_all", rows=labels.number(
                             len(problems)))):
                         # the lines on screen put into words on each rerun, the whole list
@@ -156,13 +158,17 @@ with tab_import:
                                       whole=(lambda: worded(problems), len(problems)))
                 main_table = "orders" if target == "transactions" else target
                 st.subheader(labels("import_preview"))
-                st.dataframe(plan.frames[main_table].head(20), hide_index=True,
-                             placeholder=widgets.MISSING)
+                if len(plan.frames[main_table]):
+                    st.dataframe(plan.frames[main_table].head(20).rename(columns=labels.column),
+                                 hide_index=True, placeholder=widgets.MISSING)
+                else:  # an empty grid reads "empty" in English on every page
+                    st.caption(labels("import_preview_none"))
                 skip = st.checkbox(labels("import_skip_bad", rows=f"{plan.rows_bad:,}"),
                                    key="import_skip") if plan.rows_bad else False
                 go, cancel = st.columns([1, 5])
                 clicked = go.button(labels("import_button"), type="primary",
-                                    disabled=bool(plan.rows_bad and not skip))
+                                    disabled=bool(plan.rows_bad and not skip)
+                                    or not plan.rows_good)
                 if cancel.button(labels("import_cancel")):
                     st.session_state["upload_round"] = n + 1
                     st.rerun()

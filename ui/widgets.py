@@ -103,7 +103,7 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
           money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
           percent: tuple[str, ...] = (), preview_rows: int | None = None,
           translate: bool = True, selectable: bool = False,
-          signed: tuple[str, ...] = (),
+          signed: tuple[str, ...] = (), counts: tuple[str, ...] = (),
           whole: tuple[Callable[[], pd.DataFrame], int] | None = None) -> int | None:
     """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
 
@@ -112,6 +112,7 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     imported again). ``selectable`` lets the user pick a row; its position is returned.
     ``signed`` columns show a + sign and the language's rise / fall colours (红涨绿跌 in
     Chinese, green up / red down in English).
+    ``counts`` are whole numbers shown with thousands separators (502,000, not 502000).
     ``whole`` is (a function giving the whole table, its row count) when ``frame`` is only its
     first rows: the downloads load the whole table when clicked, not on every rerun.
     """
@@ -134,7 +135,8 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
         return _display(labels, full) if translate else full
     rows_out = len(frame) if whole is None else whole[1]
     config: dict[str, st.column_config.Column] = {}
-    for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f")):
+    for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f"),
+                      (counts, "localized")):
         for c in cols:
             if c in frame:
                 name = labels.column(c) if translate else c
