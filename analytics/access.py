@@ -141,3 +141,13 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
             masked["contacts"] = out.contacts.filter(out.contacts.kind != "gift")
         out = out.with_(customer_filtered=out.customer_filtered, **masked)
     return out
+
+
+def visible_customers(tables: Tables, scope: Scope) -> list[str] | None:
+    """The customers ``scope`` may see in its narrowed ``tables`` (scoped), or None when the
+    scope narrows no rows (every customer): what a result computed once for the whole book
+    is narrowed to."""
+    if not (scope.reps or scope.provinces):
+        return None
+    table = tables.customers if tables.customers is not None else tables.get("orders")
+    return sorted(table.select("customer_id").distinct().to_pandas()["customer_id"].dropna())

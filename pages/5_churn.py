@@ -89,10 +89,9 @@ given = {k: v for k, v in given.items() if v is not None}
 scoring = {k: v for k, v in given.items() if k in ("horizon", "warmup")}
 try:
     with st.spinner(labels("model_running")):
-        result = ctx.cached_unfiltered(churn.backtest_view, kind=kind, **given)
-        # the same call as the Overview's early warning (ctx.early_warning): one model
-        scores = ctx.cached_unfiltered(churn.score_view, as_of=period.end, kind=kind,
-                                       **scoring)
+        result = ctx.churn_backtest(kind=kind, **given)
+        # the same model as the Overview's early warning (ctx.early_warning)
+        scores = ctx.churn_scores(as_of=period.end, kind=kind, **scoring)
         risk = ctx.churn_risk(as_of=period.end, kind=kind, bands=(low, high), **scoring)
 except churn.NotEnoughHistory as err:
     st.info(churn.need_text(err, labels))

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import churn
-from analytics.churn.features import PROCESS_INPUTS
+from analytics.churn.features import AT_STAKE, PROCESS_INPUTS
 from analytics.churn.history import History
 from analytics.i18n import Labels
 from analytics.period import Period
@@ -194,7 +194,7 @@ def test_engine_features_equal_a_pandas_computation(demo_dir: Path, demo_tables:
     # and a training set over several cutoffs equals the single-cutoff features
     many = churn.feature_table(demo_tables, [date(2024, 4, 1), cutoff, cutoff])
     one = many[many["cutoff"] == pd.Timestamp(cutoff)].drop(
-        columns=["cutoff", "value_365", *PROCESS_INPUTS])
+        columns=["cutoff", *AT_STAKE, *PROCESS_INPUTS])
     pd.testing.assert_frame_equal(one.set_index("customer_id"), ours)
 
 
@@ -319,3 +319,43 @@ def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.Mon
     at.switch_page("pages/5_churn.py").run()
     assert not at.exception
     assert len(trained) == 1
+
+
+def test_every_scope_reads_the_one_model_of_the_whole_book(demo_tables: Tables) -> None:
+    """A rep and a province manager read the whole book's scores narrowed to their
+    customers (issue 21): the same probabilities as the executive's; for the rep no margin
+    feature, no margin reason and revenue as the value at stake, which equals the value the
+    rep's own masked tables give (their features have no cost, so their value is revenue)."""
+    from analytics import access
+    end = date(2025, 12, 31)
+    book = churn.score_view(demo_tables, as_of=end)
+    assert "margin_pct_365" in book.columns  # the demo has costs: the model reads margin
+    assert any("margin" in r for r in book.customers["raising"]) or any(
+        "margin" in r for r in book.customers["lowering"])
+    rep = access.Scope(user="li", level="rep", reps=("李娜",), single_user=False)
+    manager = access.Scope(user="m", level="manager", provinces=("Guangxi",),
+                           single_user=False)
+    p = book.customers.set_index("customer_id")["probability"]
+    for scope in (rep, manager):
+        tables = access.scoped(demo_tables, scope)
+        ids = access.visible_customers(tables, scope)
+        assert ids and len(ids) < len(p)
+        mine = churn.scores_for(book, ids, sees_profit=scope.sees_profit)
+        assert set(mine.customers["customer_id"]) == set(ids) & set(p.index)
+        got = mine.customers.set_index("customer_id")["probability"]
+        assert (got == p.reindex(got.index)).all()
+    tables = access.scoped(demo_tables, rep)
+    mine = churn.scores_for(book, access.visible_customers(tables, rep), sees_profit=False)
+    assert "margin_pct_365" not in mine.columns and "margin_pct_365" not in mine.customers
+    assert "margin_pct_365" not in mine.typical
+    assert not any("margin" in r for r in mine.customers["raising"])
+    assert not any("margin" in r for r in mine.customers["lowering"])
+    own = churn.feature_table(tables, [end + timedelta(days=1)]).set_index("customer_id")
+    value = mine.customers.set_index("customer_id")["value_12m"]
+    assert np.allclose(value, own["value_365"].reindex(value.index), atol=0.01)
+    # revenue is not profit: the executive's values differ for the same customers
+    assert not np.allclose(value, book.customers.set_index("customer_id")["value_12m"]
+                           .reindex(value.index))
+    loss = mine.customers["expected_loss"].to_numpy()
+    assert (np.diff(loss) <= 1e-9).all()  # still biggest expected loss first
+    assert churn.scores_for(book, None, sees_profit=True) is book

@@ -621,3 +621,38 @@ def test_a_re_imported_orders_file_with_line_numbers_is_recognised(tmp_path: Pat
     ingest.apply_import(wh, _plan(data, "o.csv", "orders", wh, mode="replace"))
     again = _plan(data, "o.csv", "orders", wh)
     assert again.left_out == {"already_imported": 3} and again.rows_good == 0
+
+
+def _churn_page(user: str) -> AppTest:
+    at = _login(_app("en"), user, PASSWORDS[user])
+    at.switch_page("pages/5_churn.py").run()
+    assert not at.exception
+    return at
+
+
+def _risk_list(at: AppTest) -> pd.DataFrame:
+    frames = [d.value for d in at.dataframe if d.proto.id and "risk_list" in d.proto.id] or [
+        d.value for d in at.dataframe if Labels("en").column("raising") in d.value]
+    assert frames, "the risk list is on the page"
+    return frames[0]
+
+
+def test_a_rep_reads_the_whole_books_model_without_its_margin(users_file: Path) -> None:
+    """The churn page of a rep (张伟) and of the executive read one model: a customer has
+    the same probability for both; the rep's feature list and reasons never name margin,
+    the executive's do (the demo has costs)."""
+    labels = Labels("en")
+    margin = labels("feat_margin_pct_365")
+    boss, rep = _churn_page("boss"), _churn_page("rep")
+    features = {who: next(c.value for c in at.caption if c.value.startswith(
+        labels("model_features", features="").strip()[:-1])) for who, at in
+        (("boss", boss), ("rep", rep))}
+    assert margin in features["boss"].split(": ", 1)[1].split(", ")
+    assert margin not in features["rep"].split(": ", 1)[1].split(", ")
+    theirs, mine = _risk_list(boss), _risk_list(rep)
+    why = [labels.column("raising"), labels.column("lowering")]
+    assert not mine[why].apply(lambda col: col.str.contains("margin")).any().any()
+    name, p = labels.column("name"), labels.column("probability")
+    both = mine[[name, p]].merge(theirs[[name, p]], on=name, suffixes=("_rep", "_boss"))
+    assert len(both) and len(mine) < len(theirs)
+    assert (both[f"{p}_rep"] == both[f"{p}_boss"]).all()

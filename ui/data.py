@@ -17,7 +17,7 @@ import streamlit as st
 
 from analytics import churn, ingest
 from analytics import filters as flt
-from analytics.access import Scope, scoped, unresolved
+from analytics.access import Scope, scoped, unresolved, visible_customers
 from analytics.filters import Filters
 from analytics.i18n import Labels
 from analytics.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
@@ -84,15 +84,44 @@ def cached(fn: Callable[..., Any], version: str, scope: Scope, filters: Filters 
     return _call(fn_path, version, scope, filters, tuple(sorted(kwargs.items())))
 
 
+# The whole book, unnarrowed: the one churn model per data version is trained on it (and its
+# default is kept with the version), whoever asks; each scope narrows its scores
+BOOK = Scope()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _visible(version: str, scope: Scope) -> list[str] | None:
+    return visible_customers(scoped_tables(version, scope, None), scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def churn_scores(version: str, scope: Scope, as_of: date, kind: str,
+                 horizon: int | None = None, warmup: int | None = None) -> churn.Scores:
+    """The one model's scores (trained on the whole book, once per data version) as
+    ``scope`` reads them. Each rep and manager trained a model of their own before: 20–30 s
+    for their first page after an import, and a different probability for the same customer
+    than the executive saw."""
+    given = {k: v for k, v in (("horizon", horizon), ("warmup", warmup)) if v is not None}
+    book = cached(churn.score_view, version, BOOK, None, as_of=as_of, kind=kind, **given)
+    return churn.scores_for(book, _visible(version, scope), sees_profit=scope.sees_profit)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def churn_backtest(version: str, scope: Scope, kind: str,
+                   given: tuple[tuple[str, Any], ...] = ()) -> churn.Backtest:
+    """The one model's backtest (the whole book's) as ``scope`` reads it."""
+    book = cached(churn.backtest_view, version, BOOK, None, kind=kind, **dict(given))
+    return churn.backtest_for(book, _visible(version, scope), sees_profit=scope.sees_profit)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[float, float],
                lang: str, horizon: int | None = None, warmup: int | None = None
                ) -> pd.DataFrame:
-    """The churn page's risk list over the cached scores (the model the Overview and credit
+    """The churn page's risk list over the scope's scores (the model the Overview and credit
     pages share), with its reasons written out: a second for a large book, so cached too
     rather than redone on every rerun of the page."""
-    given = {k: v for k, v in (("horizon", horizon), ("warmup", warmup)) if v is not None}
-    scores = cached(churn.score_view, version, scope, None, as_of=as_of, kind=kind, **given)
+    scores = churn_scores(version, scope, as_of, kind, horizon, warmup)
     return churn.risk_table(scores, Labels(lang), bands=bands)
 
 

@@ -67,22 +67,33 @@ class Context:
 
     def early_warning(self, as_of: date) -> pd.DataFrame:
         """The early-warning list at ``as_of``. Its churn probabilities are the churn page's
-        (one model per scope and data version, trained on the unfiltered book; the filters
-        narrow the list), so the Overview, the credit page and the churn page train it once
-        between them and show a customer the same probability."""
+        (one model per data version, trained on the whole book; the scope and the filters
+        narrow the list), so every page and every user shows a customer the same
+        probability."""
         try:
             # the churn page's call with its default model: one cached model for both
-            scores = self.cached_unfiltered(churn.score_view, as_of=as_of,
-                                            kind=churn.MODELS[0]).customers
+            scores = self.churn_scores(as_of=as_of, kind=churn.MODELS[0]).customers
         except churn.NotEnoughHistory:  # the status rules stand in for the model
             return self.cached(warning.early_warning, as_of=as_of, rules=True)
         keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
         return self.cached(warning.early_warning, as_of=as_of, churn_scores=scores[keep])
 
+    def churn_scores(self, *, as_of: date, kind: str, horizon: int | None = None,
+                     warmup: int | None = None) -> churn.Scores:
+        """The one churn model's scores for this user (trained on the whole book once per
+        data version; narrowed to the scope, profit masked for a rep; filters not applied)."""
+        return self._guarded(lambda: data.churn_scores(self.version, self.scope, as_of, kind,
+                                                       horizon, warmup))
+
+    def churn_backtest(self, *, kind: str, **given: Any) -> churn.Backtest:
+        """The one churn model's backtest, as this user reads it."""
+        return self._guarded(lambda: data.churn_backtest(self.version, self.scope, kind,
+                                                         tuple(sorted(given.items()))))
+
     def churn_risk(self, *, as_of: date, kind: str, bands: tuple[float, float],
                    horizon: int | None = None, warmup: int | None = None) -> pd.DataFrame:
-        """The churn page's risk list in the user's language, from the same cached model as
-        ``early_warning`` (unfiltered, scoped) at the default settings."""
+        """The churn page's risk list in the user's language, from the same model as
+        ``early_warning`` (scoped, unfiltered)."""
         return self._guarded(lambda: data.churn_risk(self.version, self.scope, as_of, kind,
                                                      bands, self.labels.lang, horizon,
                                                      warmup))

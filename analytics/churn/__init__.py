@@ -64,16 +64,19 @@ __all__ = [
     "status_trend",
 ]
 from analytics.churn.views import (
+    backtest_for,
     backtest_view,
     feature_names,
     need_text,
     risk_table,
     score_settings_text,
     score_view,
+    scores_for,
     settings_text,
     status_view,
     status_views,
 )
 
-__all__ += ["backtest_view", "feature_names", "need_text", "risk_table", "score_settings_text",
-            "score_view", "settings_text", "status_view", "status_views"]
+__all__ += ["backtest_for", "backtest_view", "feature_names", "need_text", "risk_table",
+            "score_settings_text", "score_view", "scores_for", "settings_text", "status_view",
+            "status_views"]

@@ -250,13 +250,16 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
             out[col] = master[col].fillna("unknown").astype(str)
     out["value_365"] = (raw["profit_365"] if "gross_profit_cny" in day_columns
                         else raw["revenue_365"]).fillna(0.0).astype(float)
+    # revenue beside it: what is at stake for a reader who may not see profit (a rep reading
+    # the one model trained on the whole book)
+    out["revenue_365"] = rev_365
     # The engine's sums and spreads change in their last bits with the order it meets the rows
     # (threads, a summary table or the raw lines): rounded far below any meaning (money to the
     # cent, the rest to 1e-9), the same book gives the same features and so the same model,
     # whichever way they were computed.
-    floats = [c for c in out.columns if out[c].dtype == "float64" and c != "value_365"]
+    floats = [c for c in out.columns if out[c].dtype == "float64" and c not in AT_STAKE]
     out[floats] = out[floats].round(9)
-    out["value_365"] = out["value_365"].round(2)
+    out[list(AT_STAKE)] = out[list(AT_STAKE)].round(2)
     return out
 
 
@@ -272,6 +275,9 @@ def _master(tables: Tables, ids: pd.Series) -> pd.DataFrame:
 
 
 PROCESS_INPUTS = ("purchase_days", "first_purchase_cny")
+# carried beside the features, never features: the 365 days' value (gross profit where costs
+# are known, else revenue) and revenue, in yuan
+AT_STAKE = ("value_365", "revenue_365")
 
 
 def process_features(frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -311,7 +317,7 @@ def features(tables: Tables, cutoff: date, *, customers: Sequence[str] | None = 
     in FEATURE_TEXT. Numeric features may be NaN (the pipeline imputes); categorical ones
     are text."""
     frame = feature_table(tables, [cutoff], customers=customers)
-    return frame.drop(columns=["cutoff", "value_365", *PROCESS_INPUTS]) \
+    return frame.drop(columns=["cutoff", *AT_STAKE, *PROCESS_INPUTS]) \
         .set_index("customer_id")
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analytics.churn import settings as setting
 from analytics.churn.features import (
+    AT_STAKE,
     CATEGORICAL,
     HORIZON_DAYS,
     customer_ids,
@@ -140,7 +141,7 @@ def dataset(tables: Tables, cuts: list[date] | tuple[date, ...], horizon: int = 
 
 
 def feature_columns(data: pd.DataFrame) -> list[str]:
-    skip = {"customer_id", "churned", "cutoff", "value_365"}
+    skip = {"customer_id", "churned", "cutoff", *AT_STAKE}
     return [c for c in data.columns if c not in skip and data[c].notna().any()]
 
 
@@ -309,7 +310,8 @@ def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
     value = now["value_365"]
     out = pd.DataFrame({"probability": p, "band": band(p, bands), "value_12m": value,
                         "expected_loss": p * value.clip(lower=0), "raising": raising,
-                        "lowering": lowering}, index=now.index)
+                        "lowering": lowering, "revenue_12m": now["revenue_365"]},
+                       index=now.index)
     out["past_cycle"] = past_cycle(now)
     out = floor_past_cycle(out)
     out["_horizon"] = h

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -87,6 +89,62 @@ def score_view(tables: Tables, *, as_of: date, kind: str = "logistic",
     last = min(as_of, end) if end is not None else as_of
     return score(tables, as_of=last + timedelta(days=1), kind=kind, horizon=horizon,
                  warmup_days=warmup, bands=bands)
+
+
+# What a reader who may not see profit must not meet in the model trained on the whole book:
+# the margin feature, the reason written from it, and profit as the value at stake
+PROFIT_FEATURES = ("margin_pct_365",)
+PROFIT_FACTS = ("margin",)
+
+
+def scores_for(scores: Scores, ids: Collection[str] | None, *, sees_profit: bool) -> Scores:
+    """The one model's scores as a scope reads them: the customers in ``ids`` (every customer
+    when None), and for a reader who may not see profit, no margin feature or reason and
+    revenue as the value at stake (expected loss and order follow it). The probabilities are
+    the whole book's: a rep's customer has the risk the executive sees, not a second model's
+    trained on twenty customers."""
+    if ids is None and sees_profit:
+        return scores
+    frame = scores.customers
+    if ids is not None:
+        wanted = set(ids)  # a set: isin on Arrow strings was slow for a large book
+        frame = frame[[c in wanted for c in frame["customer_id"]]]
+    columns, typical = scores.columns, scores.typical
+    if not sees_profit:
+        frame = frame.drop(columns=[c for c in PROFIT_FEATURES if c in frame])
+        frame = frame.assign(
+            value_12m=frame["revenue_12m"],
+            expected_loss=frame["probability"] * frame["revenue_12m"].clip(lower=0),
+            raising=_without(frame["raising"], PROFIT_FACTS),
+            lowering=_without(frame["lowering"], PROFIT_FACTS))
+        frame = frame.sort_values(["expected_loss", "probability", "customer_id"],
+                                  ascending=[False, False, True])
+        columns = [c for c in columns if c not in PROFIT_FEATURES]
+        typical = {k: v for k, v in typical.items() if k not in PROFIT_FEATURES}
+    return dataclasses.replace(scores, customers=frame.reset_index(drop=True),
+                               columns=columns, typical=typical)
+
+
+def _without(reasons: pd.Series, facts: Collection[str]) -> pd.Series:
+    return pd.Series([[r for r in row if r not in facts] for row in reasons],
+                     index=reasons.index, dtype=object)
+
+
+def backtest_for(result: Backtest, ids: Collection[str] | None, *, sees_profit: bool
+                 ) -> Backtest:
+    """The one model's backtest as a scope reads it: its scores of the whole book (what the
+    model is worth), the feature list without margin for a reader who may not see profit,
+    and the per-customer predictions of the scope's customers only."""
+    if ids is None and sees_profit:
+        return result
+    predictions = result.predictions
+    if ids is not None and len(predictions):
+        wanted = set(ids)
+        predictions = predictions[[c in wanted for c in predictions["customer_id"]]]
+    columns = result.columns if sees_profit else [c for c in result.columns
+                                                   if c not in PROFIT_FEATURES]
+    return dataclasses.replace(result, columns=columns,
+                               predictions=predictions.reset_index(drop=True))
 
 
 def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = BANDS
