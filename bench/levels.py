@@ -1,0 +1,138 @@
+"""Page render times by access level: ``python -m bench.levels --scale 150``.
+
+Issue 21: most users arrive signed in as a rep or a province manager, or add a sidebar filter;
+the executive's default view is the baseline. For every page and level, a fresh process signs
+in through the login form in AppTest (the users file is the bench's own), renders the page
+(cold: empty caches, as the first visitor after an import) and renders it again (warm). The
+Overview is rendered first on every page but its own, as a visitor arrives; only the page is
+timed. Appends a section to bench/RESULTS.md with each level's ratio to the executive's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.results import replace_section
+
+HERE = Path(__file__).resolve().parent
+PAGES = ("app.py", "pages/4_customer.py", "pages/5_churn.py", "pages/8_credit.py",
+         "pages/3_grading.py", "pages/12_inventory.py", "pages/14_team.py")
+LEVELS = ("executive", "executive + filter", "manager", "rep")
+PASSWORD = "bench-password-1"
+USER = {"executive": "boss", "executive + filter": "boss", "manager": "manager", "rep": "rep"}
+
+
+def _one(page: str, level: str, province: str) -> None:
+    """In the child process: sign in, render ``page`` cold and warm, print the seconds."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=3600)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.text_input(key="login_user").input(USER[level])
+    at.text_input(key="login_password").input(PASSWORD)
+    t = time.perf_counter()
+    at.button[0].click().run()
+    if level == "executive + filter":
+        t = time.perf_counter()
+        at.sidebar.multiselect(key="w_provinces_en").select(province).run()
+    if page != "app.py":
+        t = time.perf_counter()
+        at.switch_page(page).run()
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    at.run()
+    warm = time.perf_counter() - t
+    print(json.dumps({"cold": cold, "warm": warm, "errors": len(at.exception)}))
+
+
+def _users(path: Path, warehouse: Path) -> tuple[str, str]:
+    """Write the bench's users (the busiest rep; a manager of that rep's province)."""
+    import duckdb
+
+    from analytics import users
+    from analytics.warehouse import Warehouse
+
+    con = duckdb.connect(str(Warehouse(warehouse).current_path()), read_only=True)
+    rep, province = con.execute(
+        "SELECT sales_rep, province FROM customers WHERE sales_rep IS NOT NULL "
+        "GROUP BY ALL ORDER BY count(*) DESC, sales_rep LIMIT 1").fetchone()  # type: ignore[misc]
+    con.close()
+    os.environ["STEELSIGHT_USERS"] = str(path)
+    users.add_user("boss", PASSWORD, level="executive")
+    users.add_user("manager", PASSWORD, level="manager", provinces=(province,))
+    users.add_user("rep", PASSWORD, level="rep", name=rep)
+    return rep, province
+
+
+def measure(scale: float, repeat: int) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
+    from analytics import sample
+    from analytics.warehouse import Warehouse
+
+    folder = HERE / "cache" / f"scale-{scale:g}"
+    if not Warehouse(folder).exists():
+        sample.build(Warehouse(folder), sample.SampleConfig(scale=scale))
+    with tempfile.TemporaryDirectory() as tmp:
+        rep, province = _users(Path(tmp) / "users.yaml", folder)
+        env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{folder}",
+               "STEELSIGHT_USERS": str(Path(tmp) / "users.yaml")}
+        out: dict[tuple[str, str], dict[str, float]] = {}
+        for page in PAGES:
+            for level in LEVELS:
+                runs = []
+                for _ in range(repeat):
+                    done = subprocess.run(
+                        [sys.executable, "-m", "bench.levels", "--one", page, level, province],
+                        cwd=HERE.parent, env=env, capture_output=True, text=True, check=True)
+                    runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                runs.sort(key=lambda r: r["cold"])
+                out[(page, level)] = runs[len(runs) // 2]  # the median by the cold time
+                print(page, level, out[(page, level)], flush=True)
+    return out, f"rep {rep}, manager of {province}, filter province {province}"
+
+
+def report(results: dict[tuple[str, str], dict[str, float]], scale: float, who: str,
+           repeat: int) -> str:
+    lines = [f"## Page render by access level, demo scale {scale:g} (issue 21)", "",
+             f"`python -m bench.levels --scale {scale:g} --repeat {repeat}`: AppTest, signed "
+             f"in through the form, a fresh process per page and level, median of {repeat}; "
+             f"{who}. Seconds cold / warm, and the cold time's ratio to the executive's.", "",
+             "| page | " + " | ".join(LEVELS) + " | slowest ÷ executive |",
+             "|---|" + "---|" * (len(LEVELS) + 1)]
+    for page in PAGES:
+        base = results[(page, "executive")]["cold"]
+        cells = []
+        for level in LEVELS:
+            r = results[(page, level)]
+            cells.append(f"{r['cold']:.1f} / {r['warm']:.2f}" + (" ⚠" if r["errors"] else ""))
+        slowest = max(results[(page, level)]["cold"] for level in LEVELS)
+        lines.append(f"| {page} | " + " | ".join(cells) + f" | {slowest / base:.1f}× |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.levels")
+    parser.add_argument("--scale", type=float, default=150)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one", nargs=3, metavar=("PAGE", "LEVEL", "PROVINCE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        _one(*args.one)
+        return
+    results, who = measure(args.scale, args.repeat)
+    text = report(results, args.scale, who, args.repeat)
+    replace_section(f"Page render by access level, demo scale {args.scale:g}",
+                    "\n" + text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
