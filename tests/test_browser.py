@@ -328,7 +328,7 @@ def test_a_table_export_downloads_the_whole_table(server: str, page: Page) -> No
         data = b""
         for _ in range(3):  # the click runs the page to make the file: a rerun can eat it
             try:
-                with tab.expect_download(timeout=30_000) as download:
+                with tab.expect_download(timeout=60_000) as download:
                     # the second table on the tab: the first lists the tables
                     tab.get_by_role("button", name="Download CSV").nth(1).click()
             except PlaywrightTimeoutError:
@@ -357,7 +357,7 @@ def test_a_table_downloads_as_csv_with_a_bom(server: str, page: Page) -> None:
         data = b""
         for _ in range(3):  # the click runs the page to make the file: a rerun can eat it
             try:
-                with tab.expect_download(timeout=30_000) as download:
+                with tab.expect_download(timeout=60_000) as download:
                     tab.get_by_role("button", name="下载 CSV").first.click()
             except PlaywrightTimeoutError:
                 continue
