@@ -15,11 +15,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import duckdb
 import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.common.exceptions import IbisError
 
 from analytics import schema
 from analytics.ingest import parse
@@ -502,8 +504,8 @@ def _version(table: ibis.Table) -> object:
         path = row[0] if row else None
         if path:
             return (path, os.stat(path).st_mtime_ns, table.get_name())
-    except Exception:  # another engine, or a table without a file: the object itself
-        pass
+    except (AttributeError, OSError, duckdb.Error, IbisError):
+        pass  # another engine, or a table without a file: the object itself
     return _Same(table)
 
 
