@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, overview, report, warning
+from analytics.display import charts, report
+from analytics.domain import overview, warning
 from ui import widgets
 from ui.frame import frame
 

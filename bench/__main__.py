@@ -23,9 +23,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import overview, sample, schema, stored
-from analytics.period import preset
-from analytics.warehouse import Warehouse
+from analytics.domain import derive, overview
+from analytics.ops import sample
+from analytics.store import schema
+from analytics.store.period import preset
+from analytics.store.warehouse import Warehouse
 from bench.entries import ENTRIES
 from bench.references import MAIN_FIVE, OURS, REFERENCES, agree
 from bench.results import update_results
@@ -55,9 +57,9 @@ def _stored_write_s(wh: Warehouse) -> float:
     """Seconds to compute the results stored with a version (part of every write), measured
     by writing the current data again as a new version (a cache from before stored results
     gains them this way too)."""
-    with wh.writing(action="bench", note="stored results", derive=False) as con:
+    with wh.writing(action="bench", note="stored results") as con:
         t = time.perf_counter()
-        stored.write(con)
+        derive.write(con)
         return time.perf_counter() - t
 
 
@@ -91,12 +93,11 @@ def run(scales: list[float], repeat: int) -> str:
              "`make bench`.", "",
              "Every entry point a page calls, with the page's default arguments (the last 12 "
              "months, as of the latest order), on a version with the results and summaries "
-             "kept at its write (analytics.stored, analytics.summaries), as the pages read "
-             "it. **Cold** = the first call in a new process "
-             "after opening the warehouse; **warm** = the median of the next "
-             f"{repeat} calls; **RSS** = the process's peak resident memory. Targets at 10 M "
-             f"lines: warm ≤ {TARGETS['warm']:g} s, cold ≤ {TARGETS['cold']:g} s, RSS ≤ "
-             f"{TARGETS['rss_mb'] / 1024:g} GiB; ✗ marks a miss."]
+             "kept at its write (analytics.domain.derive), as the pages read it. **Cold** = the "
+             "first call in a new process after opening the warehouse; **warm** = the median "
+             f"of the next {repeat} calls; **RSS** = the process's peak resident memory. "
+             f"Targets at 10 M lines: warm ≤ {TARGETS['warm']:g} s, cold ≤ "
+             f"{TARGETS['cold']:g} s, RSS ≤ {TARGETS['rss_mb'] / 1024:g} GiB; ✗ marks a miss."]
     for scale in scales:
         wh, build_s = _warehouse(scale)
         rows = wh.row_counts()["orders"]
@@ -113,10 +114,10 @@ def run(scales: list[float], repeat: int) -> str:
                     for k in ("cold", "warm", "rss_mb")}
             lines.append(f"| {entry.page} | {entry.name} | {r['cold']:.2f}{mark['cold']} | "
                          f"{r['warm']:.2f}{mark['warm']} | {r['rss_mb']:.0f}{mark['rss_mb']} |")
-        lines += ["", "Results stored with each version (analytics.stored): the pages' default "
-                  "calls above read them; **computed** is the same call on request (a narrowed "
-                  "scope or filter, other arguments), from the raw tables (a narrowed scope has "
-                  "no summaries either), as a new process, median of "
+        lines += ["", "Results stored with each version (analytics.store.results): the pages' "
+                  "default calls above read them; **computed** is the same call on request (a "
+                  "narrowed scope or filter, other arguments), from the raw tables (a narrowed "
+                  "scope has no summaries either), as a new process, median of "
                   f"{repeat}. Computing all of them and the summaries is part of every write: "
                   f"{stored_s:.1f} s here.", "",
                   "| entry point | computed cold s | computed warm s | peak RSS MB |",
@@ -155,7 +156,7 @@ def import_bench(rows: int) -> list[str]:
     map, parse, validate, write a version) against DuckDB's own read_csv into a table."""
     import tempfile
 
-    from analytics import ingest
+    from analytics.ops import ingest
 
     folder = HERE / "cache" / "scale-20"
     wh = Warehouse(folder)
@@ -205,7 +206,7 @@ def import_bench(rows: int) -> list[str]:
 
 def churn_bench() -> list[str]:
     """Training plus the time-based backtest on the demo company (issue: under 30 s)."""
-    from analytics import churn
+    from analytics.domain import churn
 
     wh = Warehouse(HERE / "cache" / "scale-1")
     if not wh.exists():
@@ -239,7 +240,8 @@ def churn_logs_bench() -> list[str]:
     settings chosen from the data, BG/NBD beside the model (issue #19: ≤ 30 s at 25 k)."""
     import importlib.util
 
-    from analytics import churn, ingest
+    from analytics.domain import churn
+    from analytics.ops import ingest
 
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:

@@ -17,8 +17,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.schema import SURVEY_DIMENSIONS
-from analytics.warehouse import Warehouse
+from analytics.store.schema import SURVEY_DIMENSIONS
+from analytics.store.warehouse import Warehouse
 
 
 @dataclass

@@ -27,8 +27,8 @@ BUSY = ('[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSp
 
 def _files(rows: int) -> tuple[Path, Path]:
     """The warehouse holding ``rows`` order lines and the upload repeating its last lines."""
-    from analytics import ingest
-    from analytics.warehouse import Warehouse
+    from analytics.ops import ingest
+    from analytics.store.warehouse import Warehouse
     from bench.__main__ import import_bench
 
     held = HERE / "cache" / f"holds-{rows}"

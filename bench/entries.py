@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from analytics import (
+from analytics.display import churn_words
+from analytics.display.i18n import Labels
+from analytics.domain import (
     abc,
     card,
     churn,
@@ -25,9 +27,8 @@ from analytics import (
     scorecards,
     warning,
 )
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Tables
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Entry:
     page: str
     name: str
     call: Callable[[Tables, Period], Any]
-    stored: bool = False   # its default result is stored with each version (analytics.stored)
+    stored: bool = False   # its default result is stored with each version (analytics.store.stored)
 
 
 def _early_warning(t: Tables, p: Period) -> Any:
@@ -75,7 +76,7 @@ ENTRIES: tuple[Entry, ...] = (
           stored=True),
     # the page caches this too (ui.frame.Context.churn_risk), over the scores above
     Entry("churn", "risk list (reasons written out)",
-          lambda t, p: churn.risk_table(churn.score_view(t, as_of=p.end), Labels("zh"))),
+          lambda t, p: churn_words.risk_table(churn.score_view(t, as_of=p.end), Labels("zh"))),
     Entry("satisfaction", "satisfaction", lambda t, p: satisfaction.summary(t, period=p)),
     Entry("satisfaction", "satisfaction trend", lambda t, p: satisfaction.trend(t, period=p)),
     Entry("satisfaction", "dimensions", lambda t, p: satisfaction.dimensions(t, period=p)),

@@ -57,8 +57,8 @@ def _users(path: Path, warehouse: Path) -> tuple[str, str]:
     """Write the bench's users (the busiest rep; a manager of that rep's province)."""
     import duckdb
 
-    from analytics import users
-    from analytics.warehouse import Warehouse
+    from analytics.ops import users
+    from analytics.store.warehouse import Warehouse
 
     con = duckdb.connect(str(Warehouse(warehouse).current_path()), read_only=True)
     rep, province = con.execute(
@@ -73,8 +73,8 @@ def _users(path: Path, warehouse: Path) -> tuple[str, str]:
 
 
 def measure(scale: float, repeat: int) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
-    from analytics import sample
-    from analytics.warehouse import Warehouse
+    from analytics.ops import sample
+    from analytics.store.warehouse import Warehouse
 
     folder = HERE / "cache" / f"scale-{scale:g}"
     if not Warehouse(folder).exists():

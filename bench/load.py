@@ -37,7 +37,7 @@ def _import(wh: Any, csv: Path) -> dict[str, float]:
     """Import ``csv`` as a user would; seconds to check it (read, map, validate, look for
     rows already in), to write it, and of the write the last step (the results and summaries
     kept with the version)."""
-    from analytics import ingest
+    from analytics.ops import ingest
 
     t = time.perf_counter()
     data = csv.read_bytes()
@@ -124,10 +124,10 @@ def main() -> None:
 
 
 def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
-    from analytics import overview
-    from analytics.i18n import Labels
-    from analytics.period import preset
-    from analytics.warehouse import Warehouse
+    from analytics.display.i18n import Labels
+    from analytics.domain import overview
+    from analytics.store.period import preset
+    from analytics.store.warehouse import Warehouse
 
     wh = Warehouse(folder)
     rows = wh.row_counts()["orders"]  # before the imports add their lines

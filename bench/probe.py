@@ -27,9 +27,9 @@ def _peak_rss_mb() -> float:
 
 def main() -> None:
     folder, name, repeat = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    from analytics import overview
-    from analytics.period import preset
-    from analytics.warehouse import Warehouse
+    from analytics.domain import overview
+    from analytics.store.period import preset
+    from analytics.store.warehouse import Warehouse
     from bench.entries import by_name
     from bench.references import OURS, REFERENCES
     from bench.results import first_and_median

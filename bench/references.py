@@ -18,10 +18,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.customers import PYRAMID_SHARES, TIERS, tier_cutoffs
-from analytics.period import Period
-from analytics.schema import SURVEY_DIMENSIONS
-from analytics.warehouse import Warehouse
+from analytics.domain.customers import PYRAMID_SHARES, TIERS, tier_cutoffs
+from analytics.store.period import Period
+from analytics.store.schema import SURVEY_DIMENSIONS
+from analytics.store.warehouse import Warehouse
 from bench import churn_reference
 
 
@@ -280,29 +280,29 @@ MAIN_FIVE = ("overview KPIs", "pyramid", "ABC customers", "churn features", "age
 
 # -- ours, shaped like the references (for the agreement check and the ratio) ---------------
 def _ours_kpis(t, p):  # type: ignore[no-untyped-def]
-    from analytics import overview
+    from analytics.domain import overview
     return pd.DataFrame([overview.kpis(t, p)])
 
 
 def _ours_pyramid(t, p):  # type: ignore[no-untyped-def]
-    from analytics import customers
+    from analytics.domain import customers
     return customers.pyramid(t, period=p)[["customer_id", "value", "tier"]]
 
 
 def _ours_abc(t, p):  # type: ignore[no-untyped-def]
-    from analytics import abc
+    from analytics.domain import abc
     return abc.abc_customers(t, period=p)[["customer_id", "value", "abc_class"]]
 
 
 def _ours_churn(t, p):  # type: ignore[no-untyped-def]
-    from analytics import churn
+    from analytics.domain import churn
     return churn.features(t, p.end).reset_index()
 
 
 def _ours_ageing(t, p):  # type: ignore[no-untyped-def]
-    from analytics import credit
+    from analytics.domain import credit
     wide = credit.ageing_summary(t, as_of=p.end, by="customer_id")
-    from analytics.credit import BUCKETS
+    from analytics.domain.credit import BUCKETS
     long = wide.melt(id_vars="customer_id", value_vars=list(BUCKETS), var_name="bucket",
                      value_name="open_cny")
     return long[long["open_cny"] != 0]

@@ -25,10 +25,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=150)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from analytics import overview
-    from analytics.engines import copy_to_spark, local_spark
-    from analytics.period import preset
-    from analytics.warehouse import Warehouse
+    from analytics.domain import overview
+    from analytics.store.engines import copy_to_spark, local_spark
+    from analytics.store.period import preset
+    from analytics.store.warehouse import Warehouse
     from bench.entries import by_name
 
     wh = Warehouse(HERE / "cache" / f"scale-{args.scale:g}")

@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd().parent))  # run from notebooks/: make the package importable
 
-from analytics import charts, overview
-from analytics.i18n import Labels
-from analytics.period import preset
-from analytics.warehouse import open_warehouse
+from analytics.display import charts
+from analytics.display.i18n import Labels
+from analytics.domain import overview
+from analytics.store.period import preset
+from analytics.store.warehouse import open_warehouse
 
 wh = open_warehouse()
 tables = wh.tables()

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 01 · Customer value — pyramid, migration, ABC, grading
 #
-# The method's core views (DESIGN.md §2) from the same `analytics` functions the pages use.
+# The method's core views (docs/method.md) from the same `analytics` functions the pages use.
 # Every function takes the warehouse's Ibis tables and returns pandas.
 
 # %%
@@ -23,11 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd().parent))
 
-from analytics import abc, charts, grading, overview
-from analytics import customers as cu
-from analytics.i18n import Labels
-from analytics.period import preset
-from analytics.warehouse import open_warehouse
+from analytics.display import charts
+from analytics.display.i18n import Labels
+from analytics.domain import abc, grading, overview
+from analytics.domain import customers as cu
+from analytics.store.period import preset
+from analytics.store.warehouse import open_warehouse
 
 tables = open_warehouse().tables()
 first, last = overview.data_range(tables)
@@ -93,8 +94,8 @@ assert set(ranked["abc_class"]) <= {"A", "B", "C"}
 # Index = weighted mean of the answered dimensions × 20; NPS = % promoters − % detractors.
 
 # %%
-from analytics import complaints as co
-from analytics import satisfaction as sat
+from analytics.domain import complaints as co
+from analytics.domain import satisfaction as sat
 
 print(sat.summary(tables, period=period))
 charts.dimension_bars(sat.dimensions(tables, period=period), labels)

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 02 · Churn — indicators, features, backtest, calibration
 #
-# **Definitions** (DESIGN.md §2). A customer's *order cycle* is its median gap between order
+# **Definitions** (docs/method.md). A customer's *order cycle* is its median gap between order
 # days. At a date it is *lost* after 180 days without an order (frequent buyers, cycle ≤ 45
 # days) or 365 (others); *overdue* when the open gap exceeds 2 × its cycle, two weeks, and the
 # pause it was in on the same calendar day in earlier years (Spring Festival); *declining*
@@ -31,9 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd().parent))
 
-from analytics import charts, churn
-from analytics.i18n import Labels
-from analytics.warehouse import open_warehouse
+from analytics.display import charts, churn_words
+from analytics.display.i18n import Labels
+from analytics.domain import churn
+from analytics.store.warehouse import open_warehouse
 
 tables = open_warehouse().tables()
 history = churn.load_history(tables)
@@ -49,7 +50,7 @@ chosen = churn.model.settings_for(tables)   # chosen from the data's span; overr
 cuts = list(chosen.cutoffs)
 x = churn.features(tables, cuts[-1])
 y = churn.labels(tables, cuts[-1], chosen.horizon)
-print(churn.settings_text(chosen, labels))
+print(churn_words.settings_text(chosen, labels))
 print(f"{len(cuts)} cutoffs; at {cuts[-1]}: {len(x)} customers, churn rate {y.mean():.1%}")
 x.describe().T[["mean", "50%", "max"]].round(2)
 
@@ -68,7 +69,7 @@ charts.calibration(result.calibration, labels)
 
 # %%
 scores = churn.score(tables)
-churn.risk_table(scores, labels).head(10)
+churn_words.risk_table(scores, labels).head(10)
 
 # %%
 pooled = result.pooled.set_index("scorer")

@@ -18,8 +18,8 @@
 # %% [markdown]
 # # 03 · Market, inventory and products — stock against the market
 #
-# **Definitions** (DESIGN.md §2; `analytics.market`, `analytics.inventory`,
-# `analytics.products`). Moving averages count quotes (trading days), not calendar days;
+# **Definitions** (docs/method.md; `analytics.domain.market`, `analytics.domain.inventory`,
+# `analytics.domain.products`). Moving averages count quotes (trading days), not calendar days;
 # 环比 compares with the quote a month earlier and 同比 a year earlier (the last quote on or
 # before that day). Safety stock = 1.5 × one cycle's sales (cycle 30 days); days of cover =
 # stock ÷ daily sales. Mark-to-market values the stock at the latest spot quote against its
@@ -31,11 +31,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path.cwd().parent))
 
-from analytics import charts, inventory, market, products
-from analytics.i18n import Labels
-from analytics.overview import data_range
-from analytics.period import preset
-from analytics.warehouse import open_warehouse
+from analytics.display import charts
+from analytics.display.i18n import Labels
+from analytics.domain import inventory, market, products
+from analytics.domain.overview import data_range
+from analytics.store.period import preset
+from analytics.store.warehouse import open_warehouse
 
 tables = open_warehouse().tables()
 labels = Labels("en")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import users
+from analytics.ops import users
 from ui import widgets
 from ui.frame import frame
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts, market
+from analytics.display import charts
+from analytics.domain import market
 from ui import widgets
 from ui.frame import frame
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts, inventory, products
+from analytics.display import charts
+from analytics.domain import inventory, products
 from ui import widgets
 from ui.frame import frame
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, scorecards
+from analytics.display import charts
+from analytics.domain import scorecards
 from ui import widgets
 from ui.frame import frame
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts, customers, overview
+from analytics.display import charts
+from analytics.domain import customers, overview
 from ui import widgets
 from ui.frame import frame
 

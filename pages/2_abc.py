@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import abc, charts, customers
+from analytics.display import charts
+from analytics.domain import abc, customers
 from ui import widgets
 from ui.frame import frame
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import card, charts
+from analytics.display import charts
+from analytics.domain import card
 from ui import widgets
 from ui.frame import frame
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, churn
+from analytics.display import charts, churn_words
+from analytics.domain import churn
 from ui import widgets
 from ui.frame import frame
 
@@ -94,12 +95,12 @@ try:
         scores = ctx.churn_scores(as_of=period.end, kind=kind, **scoring)
         risk = ctx.churn_risk(as_of=period.end, kind=kind, bands=(low, high), **scoring)
 except churn.NotEnoughHistory as err:
-    st.info(churn.need_text(err, labels))
+    st.info(churn_words.need_text(err, labels))
     st.stop()
 st.caption(labels("model_intro", h=scores.settings.horizon if scores.settings
                   else churn.HORIZON_DAYS))
 if result.settings is not None:
-    st.caption(churn.settings_text(result.settings, labels))
+    st.caption(churn_words.settings_text(result.settings, labels))
 left, right = st.columns(2)
 left.plotly_chart(charts.scorer_comparison(result.pooled, labels), key="scorers")
 right.plotly_chart(charts.calibration(result.calibration, labels), key="calibration")
@@ -108,10 +109,10 @@ card = result.pooled.assign(scorer=result.pooled["scorer"].map(lambda s: labels(
                             brier=result.pooled["brier"].map(
                                 lambda v: "—" if pd.isna(v) else f"{v:.4f}"))
 widgets.table(labels, card, key="model_card", filename="churn_backtest")
-st.caption(labels("model_features", features=churn.feature_names(result.columns, labels)))
+st.caption(labels("model_features", features=churn_words.feature_names(result.columns, labels)))
 
 st.subheader(labels("risk_list"))
-st.caption(churn.score_settings_text(scores, labels) + " " + labels("risk_training"))
+st.caption(churn_words.score_settings_text(scores, labels) + " " + labels("risk_training"))
 in_view = set(status["customer_id"])  # the page's filters narrow the list, not the model
 # a set, not isin: pandas' isin on Arrow strings takes 0.2 s for a large book's customers
 widgets.customer_table(labels, risk[[c in in_view for c in risk["customer_id"]]],

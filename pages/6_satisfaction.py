@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from analytics import charts
-from analytics import satisfaction as sat
-from analytics.schema import SURVEY_DIMENSIONS
+from analytics.display import charts
+from analytics.domain import satisfaction as sat
+from analytics.store.schema import SURVEY_DIMENSIONS
 from ui import widgets
 from ui.frame import frame
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts
-from analytics import complaints as co
+from analytics.display import charts
+from analytics.domain import complaints as co
 from ui import widgets
 from ui.frame import frame
 

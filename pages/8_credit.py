@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts, credit, warning
+from analytics.display import charts
+from analytics.domain import credit, warning
 from ui import widgets
 from ui.frame import frame
 

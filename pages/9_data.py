@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import ingest, sample, users, warehouse
-from analytics.ingest.mapping import MappingMemory, fields
+from analytics.ops import ingest, sample, users
+from analytics.ops.ingest.mapping import MappingMemory, fields
+from analytics.store import warehouse
 from ui import data, widgets
 from ui.frame import frame
 

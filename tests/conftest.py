@@ -1,7 +1,7 @@
 """Shared fixtures: the demo company (generated once per session) and a warehouse built from it.
 
-The tests use the same generator as the demo (DESIGN.md §5), so what the tests check is what a
-user sees on a fresh start.
+The tests use the same generator as the demo (docs/sample-data.md), so what the tests check is
+what a user sees on a fresh start.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import sample
-from analytics.warehouse import Warehouse, open_warehouse
+from analytics.ops import sample
+from analytics.store.warehouse import Warehouse, open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 

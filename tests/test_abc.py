@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import abc
-from analytics.period import Period
-from analytics.warehouse import tables_from_frames
+from analytics.domain import abc
+from analytics.store.period import Period
+from analytics.store.warehouse import tables_from_frames
 
 
 def _items(values: dict[str, float]) -> pd.DataFrame:

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import users
-from analytics.i18n import Labels
-from analytics.warehouse import Warehouse
+from analytics.display.i18n import Labels
+from analytics.ops import users
+from analytics.store.warehouse import Warehouse
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]

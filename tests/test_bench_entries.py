@@ -40,8 +40,8 @@ def _has_rows(result: object) -> bool:
 def test_every_entry_and_reference_runs_on_the_demo(demo_warehouse, demo_dir) -> None:  # type: ignore[no-untyped-def]
     """`make bench` calls these at 1 M and 10 M lines; on the demo they must run, and each
     main-five reference must compute our result, or the bench's ratios mean nothing."""
-    from analytics import overview
-    from analytics.period import preset
+    from analytics.domain import overview
+    from analytics.store.period import preset
     from bench.entries import ENTRIES
     from bench.references import MAIN_FIVE, OURS, REFERENCES, agree
 

@@ -137,8 +137,8 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
 @pytest.fixture(scope="module")
 def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server over its own small demo warehouse, so the import does not touch the others."""
-    from analytics import sample
-    from analytics.warehouse import Warehouse
+    from analytics.ops import sample
+    from analytics.store.warehouse import Warehouse
 
     root = tmp_path_factory.mktemp("import-wh")
     sample.build(Warehouse(root), sample.SampleConfig(scale=0.1))
@@ -176,7 +176,7 @@ def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, 
 def _login_server(tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
                   ) -> Iterator[str]:
     """A server over the demo with login on: an executive "boss" and a rep "rep" (张伟)."""
-    from analytics import users
+    from analytics.ops import users
 
     path = tmp_path / "users.yaml"
     monkeypatch.setenv("STEELSIGHT_USERS", str(path))

@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics import card
-from analytics.period import Period
-from analytics.warehouse import Warehouse
+from analytics.domain import card
+from analytics.store.period import Period
+from analytics.store.warehouse import Warehouse
 
 
 def test_order_cycle_by_hand() -> None:

@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import churn
-from analytics.churn.features import AT_STAKE, PROCESS_INPUTS
-from analytics.churn.history import History
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Tables, Warehouse
+from analytics.display import churn_words
+from analytics.display.i18n import Labels
+from analytics.domain import churn
+from analytics.domain.churn.features import AT_STAKE, PROCESS_INPUTS
+from analytics.domain.churn.history import History
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables, Warehouse
 from bench import churn_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +224,7 @@ def test_scores_and_reasons(demo_tables: Tables) -> None:
     assert set(s["band"]) <= {"low", "medium", "high"}
     assert s["expected_loss"].is_monotonic_decreasing
     for lang in ("zh", "en"):
-        table = churn.risk_table(scores, Labels(lang))
+        table = churn_words.risk_table(scores, Labels(lang))
         reasons = " ".join(table["raising"]) + " ".join(table["lowering"])
         assert "{" not in reasons and "reason_" not in reasons and reasons.strip()
         assert not re.search(r"\bnan\b", reasons)   # (Hainan, Hunan are provinces)
@@ -242,9 +243,9 @@ def test_scores_and_reasons(demo_tables: Tables) -> None:
         assert fact not in named, col
     # capped ratios read as "at least"
     row = {"credit_use": 5.0, "overdue_share": 0.25}
-    assert churn.reasons.describe("credit_use", row, Labels("en")) == \
+    assert churn_words.describe("credit_use", row, Labels("en")) == \
         "uses ≥500% of its credit limit"
-    assert "25%" in churn.reasons.describe("overdue_share", row, Labels("en"))
+    assert "25%" in churn_words.describe("overdue_share", row, Labels("en"))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -272,7 +273,8 @@ def test_early_warning_takes_the_churn_pages_scores(demo_tables: Tables) -> None
     """The Overview and credit pages pass the churn page's scores to the early warning: the
     same list as training the model inside, and under a filter only the filtered customers,
     with the unfiltered model's probabilities."""
-    from analytics import filters, warning
+    from analytics.domain import warning
+    from analytics.store import filters
 
     end = date(2025, 12, 31)
     scores = churn.score_view(demo_tables, as_of=end).customers[
@@ -300,7 +302,7 @@ def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.Mon
     default period's model is stored with the version (tests/test_stored.py)."""
     import streamlit as st
 
-    from analytics.churn import views
+    from analytics.domain.churn import views
 
     trained: list[date] = []
     real = views.score
@@ -326,7 +328,7 @@ def test_every_scope_reads_the_one_model_of_the_whole_book(demo_tables: Tables) 
     customers (issue 21): the same probabilities as the executive's; for the rep no margin
     feature, no margin reason and revenue as the value at stake, which equals the value the
     rep's own masked tables give (their features have no cost, so their value is revenue)."""
-    from analytics import access
+    from analytics.store import access
     end = date(2025, 12, 31)
     book = churn.score_view(demo_tables, as_of=end)
     assert "margin_pct_365" in book.columns  # the demo has costs: the model reads margin

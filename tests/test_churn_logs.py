@@ -29,13 +29,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import churn, ingest
-from analytics import warning as early
-from analytics.churn import bgnbd
-from analytics.churn.model import dataset, feature_columns, pipeline
-from analytics.churn.reasons import FACTS, ONE_ORDER_REPLACES
-from analytics.i18n import Labels
-from analytics.warehouse import Tables, Warehouse
+from analytics.display import churn_words
+from analytics.display.i18n import Labels
+from analytics.domain import churn
+from analytics.domain import warning as early
+from analytics.domain.churn import bgnbd
+from analytics.domain.churn.model import dataset, feature_columns, pipeline
+from analytics.domain.churn.reasons import FACTS, ONE_ORDER_REPLACES
+from analytics.ops import ingest
+from analytics.store.warehouse import Tables, Warehouse
 
 END = date(1998, 6, 30)
 
@@ -219,7 +221,7 @@ def test_settings_chosen_for_18_months(cdnow: Tables) -> None:
     assert set(result.columns) >= {"bgnbd_p_none", "first_purchase_log_value"}
     assert "complaints_180" not in result.columns  # tables that do not exist are left out
     for lang in ("zh", "en"):
-        text = churn.settings_text(s, Labels(lang))
+        text = churn_words.settings_text(s, Labels(lang))
         assert "180" in text and "{" not in text
 
 
@@ -228,7 +230,7 @@ def test_settings_chosen_for_18_months(cdnow: Tables) -> None:
 def test_short_logs_get_a_model_and_say_which(
         months: int, horizon: int, cut_logs: dict[int, Path],
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from analytics.__main__ import main
+    from analytics.ops.cli import main
 
     tables = Warehouse(cut_logs[months]).tables()
     result = churn.backtest(tables)
@@ -268,7 +270,7 @@ def test_overrides_are_honoured_and_said(cut_logs: dict[int, Path]) -> None:
     assert s is not None and (s.horizon, s.tests, s.warmup) == (90, 2, 60)
     assert set(s.given) == {"horizon", "tests", "warmup"}
     assert result.per_cutoff["cutoff"].nunique() == 2
-    assert "90" in churn.settings_text(s, Labels("en"))
+    assert "90" in churn_words.settings_text(s, Labels("en"))
     with pytest.raises(churn.NotEnoughHistory):
         churn.backtest(tables, horizon=300)
 
@@ -279,13 +281,13 @@ def test_three_months_get_rule_warnings_and_one_sentence(
     """Too short for any honest model: one sentence with the history each part needs; the
     early warning, the digest and the report fall back on the status rules and say so, and
     the list is not empty while the rules flag customers."""
-    from analytics.__main__ import main
+    from analytics.ops.cli import main
 
     tables = Warehouse(cut_logs[3]).tables()
     with pytest.raises(churn.NotEnoughHistory) as err:
         churn.backtest(tables)
     for lang in ("zh", "en"):
-        text = churn.need_text(err.value, Labels(lang))
+        text = churn_words.need_text(err.value, Labels(lang))
         assert f"{err.value.days:,}" in text and f"{err.value.need_days:,}" in text
     as_of = date(1997, 3, 31)
     history = churn.load_history(tables)
@@ -356,7 +358,7 @@ def _check_reasons(scores: churn.Scores, reference_cols: list[str]) -> None:
     assert len(past) and (past["band"] != "low").all()
     assert all(r and r[0] == "wait" for r in past["raising"])
     for lang in ("zh", "en"):
-        table = churn.risk_table(scores, Labels(lang))
+        table = churn_words.risk_table(scores, Labels(lang))
         words = " ".join(itertools.chain(table["raising"], table["lowering"]))
         assert "{" not in words and "reason_" not in words
         assert not any(c in words for c in reference_cols if "_" in c), lang
@@ -375,14 +377,14 @@ def test_reasons_on_the_demo(demo_warehouse: Warehouse) -> None:
 def test_a_scope_of_a_few_customers_gets_the_rules(cut_logs: dict[int, Path]) -> None:
     """A rep with one customer: time enough, too few outcomes to learn from; one
     sentence, and the early warning by the status rules."""
-    from analytics import narrowing
+    from analytics.store import narrowing
 
     tables = Warehouse(cut_logs[7]).tables()
     few = sorted(churn.load_history(tables).days["customer_id"].unique())[:1]
     small = narrowing.to_customers(tables, ibis_ids(few), master=False)
     with pytest.raises(churn.NotEnoughHistory) as err:
         churn.score(small)
-    assert churn.need_text(err.value, Labels("en")).startswith(("Too few", "Not enough"))
+    assert churn_words.need_text(err.value, Labels("en")).startswith(("Too few", "Not enough"))
     alerts = early.early_warning(small, as_of=date(1997, 7, 31))
     assert alerts.attrs["churn_basis"] == "rules"
     assert set(alerts["customer_id"]) <= set(few)

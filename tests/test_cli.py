@@ -12,8 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.__main__ import main
-from analytics.warehouse import Warehouse
+from analytics.ops.cli import main
+from analytics.store.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_export_unknown_table_is_a_clear_error(capsys) -> None:  # type: ignore[
 def test_committed_templates_import_cleanly() -> None:
     """Every committed template (CSV and XLSX) maps each column by itself and has no problems:
     the bilingual header 客户编号 (customer_id) names its field."""
-    from analytics import ingest
+    from analytics.ops import ingest
 
     for target in ingest.TARGETS:
         for suffix in ("csv", "xlsx"):

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import credit, warning
-from analytics.__main__ import main
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Warehouse, tables_from_frames
+from analytics.display.i18n import Labels
+from analytics.domain import credit, warning
+from analytics.ops.cli import main
+from analytics.store.period import Period
+from analytics.store.warehouse import Warehouse, tables_from_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,7 +159,7 @@ def test_ageing_cli(capsysbinary) -> None:  # type: ignore[no-untyped-def]
 def test_one_pass_receivables_equal_open_items_month_by_month(demo_warehouse: Warehouse) -> None:
     """dso_trend and the Overview read receivables at many dates in one query; each must equal
     the open items listed at that date."""
-    from analytics import overview
+    from analytics.domain import overview
 
     t = demo_warehouse.tables()
     trend = credit.dso_trend(t, period=Period(date(2024, 7, 1), date(2025, 6, 30)))

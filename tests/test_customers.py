@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import customers as cu
-from analytics.period import Period
-from analytics.warehouse import tables_from_frames
+from analytics.domain import customers as cu
+from analytics.store.period import Period
+from analytics.store.warehouse import tables_from_frames
 
 
 @pytest.mark.parametrize("n,expected", [

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest
-from analytics.i18n import Labels
-from analytics.warehouse import Warehouse
+from analytics.display.i18n import Labels
+from analytics.ops import ingest
+from analytics.store.warehouse import Warehouse
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_every_cli_command_answers_without_a_traceback(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Each command either works (exit 0, falling back as the pages do and saying so on
     stderr) or exits with one sentence; an exception escaping main() fails the test."""
-    from analytics.__main__ import main
+    from analytics.ops.cli import main
 
     root = minimal_warehouse if which == "transactions-only" else tmp_path / "empty"
     monkeypatch.setenv("STEELSIGHT_WAREHOUSE", f"duckdb://{root}")
@@ -128,7 +128,7 @@ def test_every_cli_command_answers_without_a_traceback(
 
 def test_the_report_on_a_transactions_file_ranks_by_revenue_and_says_so(
         minimal_warehouse: Path) -> None:
-    from analytics import report
+    from analytics.display import report
 
     labels = Labels("zh")
     tables = Warehouse(minimal_warehouse).tables()

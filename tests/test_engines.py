@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import (
+from analytics.domain import (
     abc,
     churn,
     complaints,
@@ -29,8 +29,8 @@ from analytics import (
     satisfaction,
     scorecards,
 )
-from analytics.period import Period
-from analytics.warehouse import Tables, Warehouse
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables, Warehouse
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed")
 if shutil.which("java") is None:
@@ -69,7 +69,7 @@ CALLS: dict[str, Callable[[Tables], Any]] = {
 @pytest.fixture(scope="module")
 def spark_tables(demo_warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[Tables]:
-    from analytics.engines import copy_to_spark, local_spark
+    from analytics.store.engines import copy_to_spark, local_spark
 
     spark = local_spark(2, app="steelsight-tests")
     try:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import grading
-from analytics.period import Period
-from analytics.warehouse import tables_from_frames
+from analytics.domain import grading
+from analytics.store.period import Period
+from analytics.store.warehouse import tables_from_frames
 
 
 @pytest.mark.parametrize("value,level", [(0.0, 1), (2.99, 1), (3.0, 2), (10.0, 3), (29.99, 3),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.i18n import LANGS, TEXT, VALUES, Labels
-from analytics.overview import KPIS
-from analytics.period import PRESETS
+from analytics.display.i18n import LANGS, TEXT, VALUES, Labels
+from analytics.domain.overview import KPIS
+from analytics.store.period import PRESETS
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def test_both_languages_have_the_same_keys() -> None:
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
     for path in [ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"),
-                 *ROOT.glob("analytics/*.py")]:
+                 *ROOT.glob("analytics/**/*.py")]:
         used |= set(re.findall(r"labels\(\"([a-z0-9_]+)\"[,)]", path.read_text()))
     used |= {p.label for p in PAGES}
     used |= {f"kpi_{k}" for k in KPIS} | {f"help_{k}" for k in KPIS}

@@ -20,10 +20,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import exports, ingest
-from analytics.ingest import parse
-from analytics.ingest.mapping import MappingMemory, layout_key
-from analytics.warehouse import Warehouse, tables_from_frames
+from analytics.display import exports
+from analytics.ops import ingest
+from analytics.ops.ingest import parse
+from analytics.ops.ingest.mapping import MappingMemory, layout_key
+from analytics.store.warehouse import Warehouse, tables_from_frames
 
 TX_HEADER = "客户名称,单据日期,含税金额,吨位,品名"
 TX_ROWS = ["佛山华盛钢材,2025-01-05,38000,10,螺纹钢", "顺德五金店,2025-01-06,4200,1.1,盘螺",
@@ -579,8 +580,8 @@ def test_import_killed_mid_write_changes_nothing(tmp_path: Path) -> None:
     script = f"""
 import time
 from pathlib import Path
-from analytics import ingest
-from analytics.warehouse import Warehouse
+from analytics.ops import ingest
+from analytics.store.warehouse import Warehouse
 data = Path({str(upload)!r}).read_bytes()
 raw = ingest.read_file(data, "b.csv")
 wh = Warehouse(Path({str(wh.root)!r}))

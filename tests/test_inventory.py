@@ -8,9 +8,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from analytics import inventory, products
-from analytics.period import Period
-from analytics.warehouse import Tables, tables_from_frames
+from analytics.domain import inventory, products
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables, tables_from_frames
 
 
 def _orders(rows: list[tuple[str, str, float, float, float | None]]) -> pd.DataFrame:

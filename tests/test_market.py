@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import charts, market
-from analytics.__main__ import main
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Warehouse, tables_from_frames
+from analytics.display import charts
+from analytics.display.i18n import Labels
+from analytics.domain import market
+from analytics.ops.cli import main
+from analytics.store.period import Period
+from analytics.store.warehouse import Warehouse, tables_from_frames
 
 
 def _prices(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:

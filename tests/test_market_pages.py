@@ -8,8 +8,8 @@ import json
 import pytest
 from streamlit.proto.Metric_pb2 import Metric
 
-from analytics.i18n import Labels
-from analytics.warehouse import Warehouse
+from analytics.display.i18n import Labels
+from analytics.store.warehouse import Warehouse
 from tests.test_pages import _app, _direct, _last_12_months
 
 

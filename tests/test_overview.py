@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import overview
-from analytics.access import Scope, scoped
-from analytics.period import Period
-from analytics.warehouse import tables_from_frames
+from analytics.domain import overview
+from analytics.store.access import Scope, scoped
+from analytics.store.period import Period
+from analytics.store.warehouse import tables_from_frames
 
 Q1 = Period(date(2025, 1, 1), date(2025, 3, 31))  # 90 days; previous = 2024-10-03 … 2024-12-31
 

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import schema
-from analytics.i18n import Labels
-from analytics.period import preset
-from analytics.warehouse import Warehouse
+from analytics.display.i18n import Labels
+from analytics.store import schema
+from analytics.store.period import preset
+from analytics.store.warehouse import Warehouse
 from ui.nav import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]

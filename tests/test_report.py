@@ -27,11 +27,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
-from analytics import credit, delivery, inventory, report
-from analytics.__main__ import main
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Warehouse
+from analytics.display import report
+from analytics.display.i18n import Labels
+from analytics.domain import credit, inventory
+from analytics.ops import delivery
+from analytics.ops.cli import main
+from analytics.store.period import Period
+from analytics.store.warehouse import Warehouse
 
 JUNE = Period(date(2025, 6, 1), date(2025, 6, 30))
 
@@ -122,7 +124,7 @@ def test_xlsx_round_trips(june_zh: report.Report) -> None:
 
 def test_a_reps_report_has_no_profit(tmp_path: Path, demo_warehouse: Warehouse,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from analytics import users
+    from analytics.ops import users
 
     monkeypatch.setenv("STEELSIGHT_USERS", str(tmp_path / "users.yaml"))
     users.add_user("rep", "rep-password-1", level="rep", name="张伟")
@@ -151,7 +153,7 @@ class _Inbox:
 
 
 def test_report_by_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from analytics import users
+    from analytics.ops import users
 
     monkeypatch.setenv("STEELSIGHT_USERS", str(tmp_path / "users.yaml"))
     users.add_user("rep", "rep-password-1", level="rep", name="张伟")

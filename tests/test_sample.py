@@ -1,4 +1,4 @@
-"""The demo company against DOMAIN.md §7.9's sanity targets, computed here with plain pandas.
+"""The demo company against its targets (docs/sample-data.md), computed here with plain pandas.
 
 Where the bounds are wider than DOMAIN's figure, the comment says why.
 """
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import sample, schema
+from analytics.ops import sample
+from analytics.store import schema
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +40,26 @@ def test_yearly_rebar_average_within_5_percent(lecong: pd.DataFrame, year: int,
 
 def test_spreads(lecong: pd.DataFrame) -> None:
     crc_hrc = (lecong["crc"] - lecong["hrc"]).mean()
-    assert 550 <= crc_hrc <= 700  # DOMAIN: ≈600 (measured mean 616)
+    assert 550 <= crc_hrc <= 700  # target: ≈600 (measured mean 616)
     hrc_rebar = (lecong["hrc"] - lecong["rebar"]).loc["2021":"2025"].mean()
     assert 100 <= hrc_rebar <= 250
 
 
 def test_spot_volatility_is_damped(lecong: pd.DataFrame) -> None:
     vol = np.log(lecong["rebar"]).diff().std()
-    assert 0.006 <= vol <= 0.014  # DOMAIN: spot ≈1.0 % a day
+    assert 0.006 <= vol <= 0.014  # target: spot ≈1.0 % a day
 
 
 def test_concentration(orders: pd.DataFrame) -> None:
     last = orders[orders["order_date"].dt.year == 2025]
     tonnes = last.groupby("customer_id")["volume_t"].sum().sort_values(ascending=False)
     top20 = tonnes.iloc[: round(len(tonnes) * 0.2)].sum() / tonnes.sum()
-    # DOMAIN: 75–85 %; one year of ≈220 customers moves a few points with the seed
+    # target: 75–85 %; one year of ≈220 customers moves a few points with the seed
     assert 0.70 <= top20 <= 0.88, top20
     profit = (last["amount_cny"] - last["cost_cny"]).groupby(last["customer_id"]).sum()
     profit = profit.sort_values(ascending=False)
     top1 = profit.iloc[: max(1, round(len(profit) * 0.01))].sum() / profit.sum()
-    assert 0.08 <= top1 <= 0.30, top1  # DOMAIN: 15–25 %; top 1 % is only two customers here
+    assert 0.08 <= top1 <= 0.30, top1  # target: 15–25 %; top 1 % is only two customers here
 
 
 def test_gross_margin(orders: pd.DataFrame) -> None:
@@ -67,7 +68,7 @@ def test_gross_margin(orders: pd.DataFrame) -> None:
     by_month = orders.groupby(orders["order_date"].dt.to_period("M")).apply(
         lambda g: (g["amount_cny"] - g["cost_cny"]).sum())
     negative = (by_month < 0).mean()
-    # DOMAIN: 10–20 % of months; the cost trails a falling market, which the 2021–2025 path does
+    # target: 10–20 % of months; the cost trails a falling market, which the 2021–2025 path does
     # more often than not, so more months turn negative here (reported on the issue)
     assert 0.05 <= negative <= 0.40, negative
 
@@ -82,7 +83,7 @@ def test_overdue_share_of_receivables(demo_frames: dict[str, pd.DataFrame], as_o
     is_open = open_ > 0.01
     overdue = open_[is_open & (pd.to_datetime(issued["due_date"]) < day)].sum()
     share = overdue / open_[is_open].sum()
-    assert 0.15 <= share <= 0.36, share  # DOMAIN: 15–30 %, rising after 2022
+    assert 0.15 <= share <= 0.36, share  # target: 15–30 %, rising after 2022
 
 
 def test_spring_festival_dip(orders: pd.DataFrame) -> None:
@@ -98,10 +99,10 @@ def test_spring_festival_dip(orders: pd.DataFrame) -> None:
 
 
 def test_company_size(demo_frames: dict[str, pd.DataFrame], orders: pd.DataFrame) -> None:
-    assert 400 <= len(demo_frames["customers"]) <= 500  # DESIGN §5: ≈400–450 ever
+    assert 400 <= len(demo_frames["customers"]) <= 500  # target: ≈400–450 ever
     per_year = orders.groupby(orders["order_date"].dt.year)
     assert per_year["customer_id"].nunique().between(180, 320).all()
-    assert per_year["volume_t"].sum().between(80_000, 150_000).all()  # DOMAIN: 80–150 kt/yr
+    assert per_year["volume_t"].sum().between(80_000, 150_000).all()  # target: 80–150 kt/yr
 
 
 def test_generated_tables_fit_the_schema(demo_frames: dict[str, pd.DataFrame]) -> None:

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import complaints as co
-from analytics import satisfaction as sat
-from analytics.i18n import Labels
-from analytics.period import Period, preset
-from analytics.warehouse import Warehouse, tables_from_frames
+from analytics.display.i18n import Labels
+from analytics.domain import complaints as co
+from analytics.domain import satisfaction as sat
+from analytics.store.period import Period, preset
+from analytics.store.warehouse import Warehouse, tables_from_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR = Period(date(2025, 1, 1), date(2025, 12, 31))

@@ -1,11 +1,11 @@
-"""The canonical tables of DESIGN.md §4 and their aliases."""
+"""The canonical tables (docs/data-model.md) and their aliases."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from analytics import schema
+from analytics.store import schema
 
 DESIGN_REQUIRED = {
     "customers": {"customer_id"},

@@ -7,10 +7,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from analytics import scorecards
-from analytics.i18n import Labels
-from analytics.period import Period
-from analytics.warehouse import Tables, Warehouse, tables_from_frames
+from analytics.display.i18n import Labels
+from analytics.domain import scorecards
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables, Warehouse, tables_from_frames
 from tests.test_pages import _app, _direct, _last_12_months
 
 PERIOD = Period(date(2025, 4, 1), date(2025, 6, 30))  # previous: Jan–Mar 2025

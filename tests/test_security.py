@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, ingest, users
-from analytics.access import Scope, scoped
-from analytics.i18n import Labels
-from analytics.warehouse import Tables, Warehouse, tables_from_frames
+from analytics.display.i18n import Labels
+from analytics.ops import ingest, users
+from analytics.store import access
+from analytics.store.access import Scope, scoped
+from analytics.store.warehouse import Tables, Warehouse, tables_from_frames
 from tests.test_access import _app, _login
 from ui import widgets
 
@@ -111,8 +112,9 @@ def test_a_province_manager_sees_only_the_targets_of_reps_wholly_in_the_province
 
 
 def test_scope_and_filters_both_mark_the_tables_narrowed() -> None:
-    from analytics import filters, overview
-    from analytics.period import Period
+    from analytics.domain import overview
+    from analytics.store import filters
+    from analytics.store.period import Period
 
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": list("ab"),
                               "province": ["Guangxi", "Hunan"], "sales_rep": ["李娜", "王强"],
@@ -554,8 +556,8 @@ def test_a_province_manager_sees_no_other_provinces_customers_on_any_page(
 
 def test_equal_totals_tie_and_break_by_id_whatever_the_float_noise() -> None:
     """Two customers with equal totals summed in another order (issue 20, 'Ties')."""
-    from analytics.abc import abc_classes
-    from analytics.customers import assign_tiers
+    from analytics.domain.abc import abc_classes
+    from analytics.domain.customers import assign_tiers
 
     noisy = 0.1 + 0.2  # 0.30000000000000004
     values = pd.DataFrame({"customer_id": ["B", "A", "C"], "revenue_cny": [noisy, 0.3, 0.1]})
@@ -567,8 +569,8 @@ def test_equal_totals_tie_and_break_by_id_whatever_the_float_noise() -> None:
 
 @pytest.mark.parametrize("n", [10, 4_296, 100_000])
 def test_a_pareto_chart_stays_readable_from_ten_to_a_hundred_thousand_items(n: int) -> None:
-    from analytics import charts
-    from analytics.abc import abc_classes
+    from analytics.display import charts
+    from analytics.domain.abc import abc_classes
 
     values = pd.DataFrame({"customer_id": [f"C{i:06d}" for i in range(n)],
                            "name": [f"客户{i}" for i in range(n)],
@@ -588,7 +590,7 @@ def test_a_pareto_chart_stays_readable_from_ten_to_a_hundred_thousand_items(n: i
 
 
 def test_a_new_customers_card_draws_no_months_before_its_first_order() -> None:
-    from analytics import card
+    from analytics.domain import card
 
     lines = pd.DataFrame({"order_date": pd.to_datetime(["2025-08-10", "2025-11-03"]),
                           "amount_cny": [100.0, 50.0]})
@@ -600,7 +602,7 @@ def test_a_new_customers_card_draws_no_months_before_its_first_order() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_import_mapping_speaks_the_users_language_with_units(lang: str) -> None:
-    from analytics.ingest.mapping import fields
+    from analytics.ops.ingest.mapping import fields
 
     labels = Labels(lang)
     for target in ("transactions", "orders"):

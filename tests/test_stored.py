@@ -1,5 +1,6 @@
-"""Results stored with each version (analytics.stored): equal to computing them, used only for
-the whole book, rebuilt by every write, and what the pages' default calls get."""
+"""Results stored with each version (analytics.store.results, written by analytics.domain.derive):
+equal to computing them, used only for the whole book, rebuilt by every write, and what the
+pages' default calls get."""
 
 from __future__ import annotations
 
@@ -12,12 +13,22 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, filters, sample, stored
-from analytics.period import Period
-from analytics.warehouse import Warehouse
+from analytics.domain import derive
+from analytics.ops import sample
+from analytics.store import access, derived, filters, results
+from analytics.store.period import Period
+from analytics.store.warehouse import STORED_TABLE, Tables, Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 END = date(2025, 12, 31)   # the demo's last order date
+
+
+def _stored(tables: Tables) -> Any:
+    return derived.table(tables, STORED_TABLE)
+
+
+def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
+    return [(k.name, kwargs) for k in results.KEPT.values() for kwargs in k.defaults(end)]
 
 
 def _assert_same(a: Any, b: Any) -> None:
@@ -34,33 +45,33 @@ def _assert_same(a: Any, b: Any) -> None:
 def test_the_demo_version_holds_every_default_result_equal_to_computing_it(
         demo_warehouse: Warehouse) -> None:
     tables = demo_warehouse.tables()
-    assert tables.stored is not None
-    keys = tables.stored.select("name").to_pandas()["name"].tolist()
-    defaults = stored._defaults(END)
+    assert _stored(tables) is not None
+    keys = _stored(tables).select("name").to_pandas()["name"].tolist()
+    defaults = _defaults(END)
     assert sorted(keys) == sorted(name for name, _ in defaults)
     computed_from = tables.with_()          # the same tables without the stored results
-    assert computed_from.stored is None
+    assert _stored(computed_from) is None
     for name, kwargs in defaults:
-        fn = stored._KEPT[name]
+        fn = results.KEPT[name].fn
         _assert_same(fn(tables, **kwargs), fn(computed_from, **kwargs))
 
 
 def test_narrowed_tables_never_see_the_whole_books_results(demo_warehouse: Warehouse) -> None:
     tables = demo_warehouse.tables()
     rep = access.Scope(user="r", level="rep", reps=("张伟",), single_user=False)
-    assert access.scoped(tables, rep).stored is None
+    assert _stored(access.scoped(tables, rep)) is None
     narrowed = filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
                                                      provinces=("Guangxi",)))
-    assert narrowed.stored is None
+    assert _stored(narrowed) is None
     # no filter, full access: the tables are the book itself and keep them
-    assert filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END))) \
-        .stored is not None
-    assert access.scoped(tables, access.Scope()).stored is not None
+    assert _stored(filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END)))
+                   ) is not None
+    assert _stored(access.scoped(tables, access.Scope())) is not None
 
 
 def test_other_arguments_are_computed(demo_warehouse: Warehouse,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from analytics.churn import views
+    from analytics.domain.churn import views
 
     calls: list[object] = []
     real = views.score
@@ -75,21 +86,21 @@ def test_other_arguments_are_computed(demo_warehouse: Warehouse,
 def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     frames = sample.generate_frames()
-    wh.replace_tables(frames, action="import")
-    first = wh.tables().stored.to_pandas()
-    assert len(first) == len(stored._defaults(END))
+    wh.replace_tables(frames, action="import", derive=derive.write)
+    first = _stored(wh.tables()).to_pandas()
+    assert len(first) == len(_defaults(END))
     later = frames["orders"].iloc[:3].assign(order_id=["X1", "X2", "X3"],
                                              order_date=pd.Timestamp("2026-01-15"))
-    wh.append_rows({"orders": later}, action="import")
-    second = wh.tables().stored.to_pandas()
+    wh.append_rows({"orders": later}, action="import", derive=derive.write)
+    second = _stored(wh.tables()).to_pandas()
     assert len(second) == len(first)
     assert '"as_of": "2026-01-15"' in " ".join(second["key"])   # the new data's end
     assert '"as_of": "2026-01-15"' not in " ".join(first["key"])
     # a book too short to train on still imports, with the model left to the request
     short = Warehouse(tmp_path / "short")
-    short.replace_tables({"orders": later}, action="import")
-    names = set(short.tables().stored.to_pandas()["name"])
-    assert "analytics.churn.views.score_view" not in names
+    short.replace_tables({"orders": later}, action="import", derive=derive.write)
+    names = set(_stored(short.tables()).to_pandas()["name"])
+    assert "analytics.domain.churn.views.score_view" not in names
     assert short.row_counts() == {"orders": 3}    # results are not data
 
 
@@ -100,8 +111,8 @@ def test_the_pages_default_calls_are_served_from_the_version(
     the stored one."""
     import streamlit as st
 
-    from analytics import card, credit, grading, overview
-    from analytics.churn import views
+    from analytics.domain import card, credit, grading, overview
+    from analytics.domain.churn import views
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("computed on request")
@@ -123,11 +134,13 @@ def test_the_pages_default_calls_are_served_from_the_version(
 
 def test_a_stored_value_names_only_analytics_dataclasses() -> None:
     with pytest.raises(ValueError, match="not a stored result class"):
-        stored.decode({"dataclass": "pathlib.PurePath", "fields": {}})
+        results.decode({"dataclass": "pathlib.PurePath", "fields": {}})
+    with pytest.raises(ValueError, match="not a stored result class"):   # ours, not storable
+        results.decode({"dataclass": "analytics.store.period.Period", "fields": {}})
     with pytest.raises(TypeError):
-        stored.encode({1, 2})       # only what decode gives back the same
+        results.encode({1, 2})       # only what decode gives back the same
     value = {"a": (1, date(2025, 1, 2)), "b": [pd.DataFrame({"x": [1.5]})]}
-    back = stored.decode(stored.encode(value))
+    back = results.decode(results.encode(value))
     assert back["a"] == (1, date(2025, 1, 2))
     pd.testing.assert_frame_equal(back["b"][0], value["b"][0])
 
@@ -139,16 +152,17 @@ def test_a_result_that_fails_leaves_the_import_alone(tmp_path: Path,
     orders = pd.DataFrame({"order_id": ["O1", "O2"], "order_date": ["2025-03-05", "2025-06-01"],
                            "customer_id": ["C1", "C1"], "amount_cny": [1e5, 2e5]})
     whole = Warehouse(tmp_path / "whole")
-    whole.replace_tables({"orders": orders}, action="import")
-    names = set(whole.tables().stored.to_pandas()["name"])
-    broken = "analytics.churn.views.status_views"
+    whole.replace_tables({"orders": orders}, action="import", derive=derive.write)
+    names = set(_stored(whole.tables()).to_pandas()["name"])
+    broken = "analytics.domain.churn.views.status_views"
     assert broken in names
 
     def fails(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(stored._KEPT, broken, fails)
+    monkeypatch.setitem(results.KEPT, broken,
+                        dataclasses.replace(results.KEPT[broken], fn=fails))
     wh = Warehouse(tmp_path / "broken")
-    wh.replace_tables({"orders": orders}, action="import")
+    wh.replace_tables({"orders": orders}, action="import", derive=derive.write)
     assert wh.row_counts() == {"orders": 2}
-    assert set(wh.tables().stored.to_pandas()["name"]) == names - {broken}
+    assert set(_stored(wh.tables()).to_pandas()["name"]) == names - {broken}

@@ -1,6 +1,6 @@
-"""Summary tables kept with each version (analytics.summaries): what reads them gives the same
-numbers as computing from the raw tables, they are read, they are whole-book only, and every
-write rebuilds them."""
+"""Summary tables kept with each version (analytics.domain.summaries): what reads them gives
+the same numbers as computing from the raw tables, they are read, they are whole-book only, and
+every write rebuilds them."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import ibis
 import pandas as pd
 import pytest
 
-from analytics import access, credit, filters, sample, scorecards
-from analytics.churn.features import customer_ids, feature_table, features, purchase_days
-from analytics.period import Period, preset
-from analytics.warehouse import Tables, Warehouse
+from analytics.domain import credit, derive, scorecards
+from analytics.domain.churn.features import customer_ids, feature_table, features, purchase_days
+from analytics.domain.summaries import kept_purchase_days, kept_settlement
+from analytics.ops import sample
+from analytics.store import access, filters
+from analytics.store.period import Period, preset
+from analytics.store.warehouse import Tables, Warehouse
 
 END = date(2025, 12, 31)   # the demo's last order date
 
@@ -23,21 +26,22 @@ END = date(2025, 12, 31)   # the demo's last order date
 def _raw(tables: Tables) -> Tables:
     """The same tables without what was kept at write time."""
     out = tables.with_()
-    assert out.purchase_days is None and out.invoice_settlement is None
+    assert kept_purchase_days(out) is None and kept_settlement(out) is None
     return out
 
 
 def test_the_demo_version_keeps_both_summaries_and_they_are_not_data(
         demo_warehouse: Warehouse) -> None:
     tables = demo_warehouse.tables()
-    assert tables.purchase_days is not None and tables.invoice_settlement is not None
+    days_kept, settled = kept_purchase_days(tables), kept_settlement(tables)
+    assert days_kept is not None and settled is not None
     counts = demo_warehouse.row_counts()
     assert not any(name.startswith("summary_") for name in counts)
     # one row per invoice, one per customer and order day
-    assert tables.invoice_settlement.count().execute() == counts["invoices"]
+    assert settled.count().execute() == counts["invoices"]
     orders = tables.orders
     days = orders.select("customer_id", "order_date").distinct().count().execute()
-    assert tables.purchase_days.count().execute() == days
+    assert days_kept.count().execute() == days
 
 
 def test_churn_features_from_the_summaries_equal_computing_them(
@@ -79,18 +83,19 @@ def test_receivables_and_scorecards_from_the_settlement_equal_computing_them(
                                   rtol=1e-9)
 
 
-def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse) -> None:
+def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     tables = demo_warehouse.tables()
     # orders emptied but the purchase-day summary kept: the days still come from it
     no_orders = dataclasses.replace(tables, orders=tables.orders.limit(0))
     assert purchase_days(no_orders).count().execute() == \
-        tables.purchase_days.count().execute()
-    # a settlement that says every invoice was settled long ago: nothing is open
-    s = tables.invoice_settlement
-    all_settled = dataclasses.replace(tables, invoice_settlement=s.mutate(
-        settled_on=ibis.date(2000, 1, 1)))
-    assert credit.open_items(all_settled, as_of=END).empty
+        kept_purchase_days(tables).count().execute()
     assert not credit.open_items(tables, as_of=END).empty
+    # a settlement that says every invoice was settled long ago: nothing is open
+    s = kept_settlement(tables)
+    monkeypatch.setattr(credit, "kept_settlement",
+                        lambda t: s.mutate(settled_on=ibis.date(2000, 1, 1)))
+    assert credit.open_items(tables, as_of=END).empty
 
 
 def test_narrowed_tables_never_see_the_whole_books_summaries(
@@ -103,29 +108,29 @@ def test_narrowed_tables_never_see_the_whole_books_summaries(
                 filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
                                                       categories=("hrc",)))]
     for t in narrowed:
-        assert t.purchase_days is None and t.invoice_settlement is None
+        assert kept_purchase_days(t) is None and kept_settlement(t) is None
     whole = filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END)))
-    assert whole.purchase_days is not None and whole.invoice_settlement is not None
+    assert kept_purchase_days(whole) is not None and kept_settlement(whole) is not None
 
 
 def test_every_write_rebuilds_them(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     frames = sample.generate_frames()
-    wh.replace_tables(frames, action="import")
-    settled = wh.tables().invoice_settlement
+    wh.replace_tables(frames, action="import", derive=derive.write)
+    settled = kept_settlement(wh.tables())
     invoice = settled.filter(settled.settled_on.notnull()).order_by("invoice_id").limit(1) \
         .to_pandas().iloc[0]
     # a new order day for a customer and a payment on a new date for the first invoice
     later = frames["orders"].iloc[:1].assign(order_id="X1", order_date=pd.Timestamp("2026-01-15"))
     pay = pd.DataFrame({"payment_id": ["P-X1"], "invoice_id": [invoice["invoice_id"]],
                         "paid_date": [pd.Timestamp("2026-01-20")], "paid_cny": [1.0]})
-    wh.append_rows({"orders": later, "payments": pay}, action="import")
+    wh.append_rows({"orders": later, "payments": pay}, action="import", derive=derive.write)
     t = wh.tables()
     customer = later["customer_id"].iloc[0]
-    days = t.purchase_days.filter(t.purchase_days.customer_id == customer).to_pandas()
+    kept_days, kept_settled = kept_purchase_days(t), kept_settlement(t)
+    days = kept_days.filter(kept_days.customer_id == customer).to_pandas()
     assert pd.Timestamp(days["date"].max()) == pd.Timestamp("2026-01-15")
     assert days.loc[days["date"].idxmax(), "gap"] > 0
-    after = t.invoice_settlement.filter(
-        t.invoice_settlement.invoice_id == invoice["invoice_id"]).to_pandas()
+    after = kept_settled.filter(kept_settled.invoice_id == invoice["invoice_id"]).to_pandas()
     # still covered (a payment beyond the amount), now as of the new payment's date
     assert pd.Timestamp(after["settled_on"].iloc[0]) == pd.Timestamp("2026-01-20")

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics import warehouse as wh_mod
-from analytics.warehouse import MissingData, Warehouse, open_warehouse, resolve_url
+from analytics.store import warehouse as wh_mod
+from analytics.store.warehouse import MissingData, Warehouse, open_warehouse, resolve_url
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲钢材", "乙建设"],
                           "type": ["trader", "contractor"]})
@@ -89,11 +89,11 @@ def test_old_versions_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_another_process_can_write_while_this_one_reads(tmp_path: Path) -> None:
     """DuckDB locks a file opened read-write against every other process, so readers hold
-    read-only connections and a writer works on a copy (DESIGN.md §3)."""
+    read-only connections and a writer works on a copy (docs/architecture.md)."""
     wh = Warehouse(tmp_path)
     wh.replace_tables({"customers": CUSTOMERS}, action="import")
     reader = wh.connect_raw()
-    script = ("import pandas as pd; from analytics.warehouse import Warehouse; "
+    script = ("import pandas as pd; from analytics.store.warehouse import Warehouse; "
               f"w = Warehouse({str(tmp_path)!r}); "
               "w.append_rows({'customers': pd.DataFrame({'customer_id': ['C9']})}, "
               "action='import')")

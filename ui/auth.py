@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import streamlit as st
 
-from analytics import users
-from analytics.access import SINGLE_USER, Scope
-from analytics.i18n import Labels
+from analytics.display.i18n import Labels
+from analytics.ops import users
+from analytics.store.access import SINGLE_USER, Scope
 from ui import widgets
 
 

@@ -5,7 +5,6 @@ filters, the user's scope and the data version."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -15,12 +14,14 @@ import ibis
 import pandas as pd
 import streamlit as st
 
-from analytics import churn, ingest
-from analytics import filters as flt
-from analytics.access import Scope, scoped, unresolved, visible_customers
-from analytics.filters import Filters
-from analytics.i18n import Labels
-from analytics.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
+from analytics.display import churn_words
+from analytics.display.i18n import Labels
+from analytics.domain import churn
+from analytics.ops import ingest
+from analytics.store import filters as flt
+from analytics.store.access import Scope, scoped, unresolved, visible_customers
+from analytics.store.filters import Filters
+from analytics.store.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,7 +37,7 @@ def warehouse() -> Warehouse:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
     # keyed by the version file, so a new version opens a new connection; DuckDB refuses
-    # concurrent calls on one connection, hence a cursor per call below (RECIPES.md)
+    # concurrent calls on one connection, hence a cursor per call below
     return duckdb.connect(path, read_only=True)
 
 
@@ -62,26 +63,23 @@ def scoped_tables(version: str, scope: Scope, filters: Filters | None) -> Tables
     return flt.apply(tables, filters) if filters is not None else tables
 
 
-def _resolve(path: str) -> Callable[..., Any]:
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _call(fn_path: str, version: str, scope: Scope, filters: Filters | None,
-          kwargs: tuple[tuple[str, Any], ...]) -> Any:
-    return _resolve(fn_path)(scoped_tables(version, scope, filters), **dict(kwargs))
+def _call(_fn: Callable[..., Any], name: str, version: str, scope: Scope,
+          filters: Filters | None, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    # Streamlit cannot hash a function: the leading underscore leaves it out of the key and
+    # its dotted name stands for it
+    return _fn(scoped_tables(version, scope, filters), **dict(kwargs))
 
 
 def cached(fn: Callable[..., Any], version: str, scope: Scope, filters: Filters | None,
            **kwargs: Any) -> Any:
     """Run ``fn(tables, **kwargs)`` on the scoped, filtered tables, cached.
 
-    ``fn`` must be a module-level analytics function; the cache key is its dotted path, the
+    ``fn`` must be a module-level analytics function; the cache key is its dotted name, the
     keyword arguments, the filters, the scope and the data version.
     """
-    fn_path = f"{fn.__module__}.{fn.__qualname__}"
-    return _call(fn_path, version, scope, filters, tuple(sorted(kwargs.items())))
+    return _call(fn, f"{fn.__module__}.{fn.__qualname__}", version, scope, filters,
+                 tuple(sorted(kwargs.items())))
 
 
 # The whole book, unnarrowed: the one churn model per data version is trained on it (and its
@@ -122,7 +120,7 @@ def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[
     pages share), with its reasons written out: a second for a large book, so cached too
     rather than redone on every rerun of the page."""
     scores = churn_scores(version, scope, as_of, kind, horizon, warmup)
-    return churn.risk_table(scores, Labels(lang), bands=bands)
+    return churn_words.risk_table(scores, Labels(lang), bands=bands)
 
 
 # An upload's parsed table and plan live in the uploader's own session, one of each: a

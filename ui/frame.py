@@ -2,7 +2,7 @@
 language, navigation, global filters, and the user's scoped tables.
 
 Every page calls ``frame(...)`` as its first statement: with a ``pages/`` folder Streamlit can run
-a deep-linked page without ``app.py``, so the gate must live in each page (DESIGN.md §3).
+a deep-linked page without ``app.py``, so the gate must live in each page (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics import churn, overview, warning
-from analytics import filters as flt
-from analytics.access import Scope
-from analytics.filters import Filters
-from analytics.i18n import DEFAULT_LANG, LANGS, Labels
-from analytics.period import PRESETS, Period, preset
-from analytics.warehouse import MissingData, Tables
+from analytics.display.i18n import DEFAULT_LANG, LANGS, Labels
+from analytics.domain import churn, overview, warning
+from analytics.store import filters as flt
+from analytics.store.access import Scope
+from analytics.store.filters import Filters
+from analytics.store.period import PRESETS, Period, preset
+from analytics.store.warehouse import MissingData, Tables
 from ui import auth, data
 from ui.nav import PAGES
 

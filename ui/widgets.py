@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from analytics import charts, exports, users
-from analytics.i18n import Labels
+from analytics.display import charts, exports
+from analytics.display.i18n import Labels
+from analytics.ops import users
 
 # KPIs where a rise is bad news: their deltas are coloured the other way round.
 RISE_IS_BAD = {"lost_customers", "overdue_receivables_cny", "inventory_days"}

@@ -1,0 +1,151 @@
+"""Display text in Simplified Chinese and English, and number/date formatting per language.
+
+All user-facing text lives here (one place per language); code, columns and data values stay
+English snake_case. ``tests/test_i18n.py`` fails when a key exists in one language only.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from analytics.display import text_en, text_zh
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+TEXT: dict[str, dict[str, str]] = {"zh": text_zh.TEXT, "en": text_en.TEXT}
+
+# Data values → display labels. Values not listed are shown as they are (names, ids).
+VALUES: dict[str, dict[str, dict[str, str]]] = {"zh": text_zh.VALUES, "en": text_en.VALUES}
+
+
+class Labels:
+    """Text and formatting for one language; pass it to charts and tables."""
+
+    def __init__(self, lang: str = DEFAULT_LANG):
+        if lang not in LANGS:
+            raise ValueError(f"unknown language {lang!r}")
+        self.lang = lang
+        self._text = TEXT[lang]
+
+    def __call__(self, key: str, **kwargs: object) -> str:
+        text = self._text[key]
+        return text.format(**kwargs) if kwargs else text
+
+    def value(self, field: str, value: object) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return VALUES[self.lang].get(field, {}).get(str(value), str(value))
+
+    def values(self, field: str, series: pd.Series) -> pd.Series:
+        mapping = VALUES[self.lang].get(field, {})
+        return series.map(lambda v: mapping.get(str(v), v) if v is not None else v)
+
+    def coded(self, prefix: str, series: pd.Series) -> pd.Series:
+        """Each code as its text ``{prefix}_{code}``, looked up once per distinct code (a
+        report of half a million lines holds a handful)."""
+        codes, uniques = pd.factorize(series)
+        texts = np.array([self(f"{prefix}_{c}") for c in uniques] + [None], dtype=object)
+        return pd.Series(texts[codes], index=series.index)  # code -1 (missing) → the None
+
+    def column(self, name: str) -> str:
+        return self._text.get(f"col_{name}", name)
+
+    def field(self, name: str) -> str:
+        """An import field as the mapping shows it: its name in this language with its unit
+        (重量（吨）, Amount (¥)); the canonical name when nothing better is known."""
+        if f"field_{name}" in self._text:
+            return self._text[f"field_{name}"]
+        label = self._text.get(f"col_{name}")
+        if label is None:
+            return name
+        if any(b in label for b in "(（"):
+            return label  # its unit is already there
+        for suffix in ("cny", "t", "days"):
+            unit = self._text[f"unit_{suffix}"]
+            if name.endswith(f"_{suffix}") and unit.strip(" ()（）") not in label:
+                return label + unit
+        return label
+
+    # -- formatting -------------------------------------------------------------------------
+    def money(self, value: float) -> str:
+        """Chinese: 万元 / 亿元 where large; English: ¥ with k / M / bn. Short enough for a card."""
+        if value is None or math.isnan(value):
+            return "—"
+        a = abs(value)
+        if self.lang == "zh":
+            if a >= 1e8:
+                return f"{value / 1e8:,.2f}亿元"
+            if a >= 1e6:  # no thousands separator with 万: 2014万元, as Chinese reports write it
+                return f"{value / 1e4:.0f}万元"
+            if a >= 1e4:
+                return f"{value / 1e4:.1f}万元"
+            return f"{value:,.0f}元"
+        if a >= 1e9:
+            return f"¥{value / 1e9:,.2f}bn"
+        if a >= 1e6:
+            return f"¥{value / 1e6:,.1f}M"
+        if a >= 1e4:
+            return f"¥{value / 1e3:,.0f}k"
+        return f"¥{value:,.0f}"
+
+    def tonnes(self, value: float) -> str:
+        if value is None or math.isnan(value):
+            return "—"
+        if self.lang == "zh":
+            return f"{value / 1e4:,.2f}万吨" if abs(value) >= 1e5 else f"{value:,.0f}吨"
+        return f"{value:,.0f} t"
+
+    def number(self, value: float, digits: int = 0) -> str:
+        if value is None or math.isnan(value):
+            return "—"
+        return f"{value:,.{digits}f}"
+
+    def percent(self, value: float, digits: int = 1) -> str:
+        if value is None or math.isnan(value):
+            return "—"
+        return f"{value:.{digits}f}%"
+
+    def days(self, value: float) -> str:
+        if value is None or math.isnan(value):
+            return "—"
+        return f"{value:,.0f}天" if self.lang == "zh" else f"{value:,.0f} days"
+
+    def month(self, d: date | pd.Timestamp) -> str:
+        return f"{d.year}年{d.month}月" if self.lang == "zh" else pd.Timestamp(d).strftime("%b %Y")
+
+    def date(self, d: date | pd.Timestamp) -> str:
+        return f"{d.year}年{d.month}月{d.day}日" if self.lang == "zh" else \
+            pd.Timestamp(d).strftime("%d %b %Y")
+
+    def scale(self, metric: str) -> tuple[float, str]:
+        """Divisor and unit for axis and matrix numbers of a metric (万元 / CNY k / t)."""
+        if metric == "volume_t":
+            return 1.0, "吨" if self.lang == "zh" else "t"
+        return (1e4, "万元") if self.lang == "zh" else (1e3, "CNY k")
+
+    def metric_value(self, metric: str, value: float) -> str:
+        return self.tonnes(value) if metric == "volume_t" else self.money(value)
+
+    def kpi(self, name: str, value: float) -> str:
+        if name.endswith("_cny"):
+            return self.money(value)
+        if name == "volume_t":
+            return self.tonnes(value)
+        if name.endswith("_pct"):
+            return self.percent(value)
+        if name.endswith("_days"):
+            return self.days(value)
+        return self.number(value)
+
+    def change(self, name: str, value: float) -> str | None:
+        """A change for st.metric's delta; None when it cannot be computed."""
+        if value is None or math.isnan(value):
+            return None
+        if name.endswith("_pct"):
+            return f"{value:+.2f}{self('pp')}" if self.lang == "zh" else f"{value:+.2f}pp"
+        return f"{value:+.1f}%"

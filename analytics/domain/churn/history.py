@@ -1,0 +1,80 @@
+"""Purchase history per customer and day, loaded once from the engine for the status rules.
+
+One row per customer and order day: the status rules (own cycle, seasonal pauses, lost after
+N days) compare each customer's gaps at many month ends, which pandas does in one pass over
+this frame. The classifier's features are computed in the engine instead (features.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from analytics.domain.churn.features import purchase_days
+from analytics.store.results import storable
+from analytics.store.warehouse import Tables
+
+
+@storable
+@dataclass
+class History:
+    days: pd.DataFrame          # customer_id, date, revenue_cny, volume_t?, gross_profit_cny?
+    customers: pd.DataFrame     # master rows (customer_id, name, type, province, …)
+    end: date                   # the last order date in the data
+    _groups: Groups | None = field(default=None, init=False, repr=False)
+
+    @property
+    def value_column(self) -> str:
+        """Gross profit when costs are known, else revenue: the 'value at stake'."""
+        return "gross_profit_cny" if "gross_profit_cny" in self.days else "revenue_cny"
+
+    @property
+    def volume_column(self) -> str:
+        return "volume_t" if "volume_t" in self.days else "revenue_cny"
+
+    def groups(self) -> Groups:
+        """The days as sorted numpy arrays (built once: a trend asks at twelve month ends)."""
+        if self._groups is None:
+            self._groups = Groups(self.days, self.volume_column, self.value_column)
+        return self._groups
+
+
+class Groups:
+    """The purchase days as numpy arrays sorted by customer and date, customers as integer
+    codes: grouping a large book by text ids in pandas cost most of a status's time."""
+
+    def __init__(self, days: pd.DataFrame, volume: str, value: str) -> None:
+        codes, ids = pd.factorize(days["customer_id"], sort=True)
+        day = days["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        order = np.lexsort((day, codes))
+        self.ids = np.asarray(ids, dtype=object)
+        self.code = codes[order]
+        self.day = day[order]
+        self.volume = days[volume].to_numpy(dtype=float)[order]
+        self.value = days[value].to_numpy(dtype=float)[order]
+        self.first_row = np.r_[True, self.code[1:] != self.code[:-1]]
+        self.prev = np.r_[self.day[:1], self.day[:-1]]   # meaningless on first rows
+        self.gap = (self.day - self.prev).astype(float)
+
+    def total(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` per customer code over ``mask`` (0 without rows)."""
+        return np.bincount(self.code[mask], weights=values[mask], minlength=len(self.ids))
+
+    def per_customer(self, values: np.ndarray, mask: np.ndarray, how: str) -> np.ndarray:
+        """``how`` ("median", "max") of ``values`` per customer code over ``mask``; NaN where
+        a customer has no row."""
+        s = pd.Series(values[mask]).groupby(self.code[mask]).agg(how)
+        return s.reindex(range(len(self.ids))).to_numpy(dtype=float)
+
+
+def load_history(tables: Tables) -> History:
+    """The purchase days of every customer (in no particular order), with the master."""
+    days = purchase_days(tables).to_pandas()
+    days["date"] = pd.to_datetime(days["date"])
+    customers = (tables.customers.to_pandas() if tables.customers is not None
+                 else pd.DataFrame({"customer_id": days["customer_id"].unique()}))
+    return History(days=days, customers=customers,
+                   end=days["date"].max().date() if len(days) else date.today())

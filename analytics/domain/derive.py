@@ -1,0 +1,46 @@
+"""What a writer derives from the data at each write: the summaries, then every kept result.
+
+The warehouse only stores and versions (analytics.store.warehouse): a writer — an import, the
+demo — passes ``write`` as the derive step of ``Warehouse.writing``, and it runs inside the
+same atomic write as the data. The kept results are the domain functions marked
+``@kept(defaults)`` (analytics.store.results); importing the modules below registers them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+import ibis
+
+from analytics.domain import card, credit, grading, overview, summaries
+from analytics.domain.churn import views
+from analytics.store import results
+from analytics.store.warehouse import MissingData, tables_from
+
+# The modules whose functions are kept (what the pages read first); imported for that.
+KEPT_IN = (card, credit, grading, overview, views)
+_log = logging.getLogger(__name__)
+
+
+def write(con: duckdb.DuckDBPyConnection) -> int:
+    """Compute the summaries and the kept results from the tables in ``con`` (a version being
+    written) and store them. Returns how many results were stored."""
+    summaries.write(con)  # first: the results below read them
+    tables = tables_from(ibis.duckdb.from_connection(con))
+    span = overview.data_range(tables)
+    rows: list[tuple[str, str, object]] = []
+    if span is not None:
+        for kept in results.KEPT.values():
+            for kwargs in kept.defaults(span[1]):  # at the frame's own latest date
+                try:
+                    value = kept.fn(tables, **kwargs)
+                except (ValueError, MissingData):  # e.g. too little history to train
+                    continue
+                except Exception:  # a result must never block an import of good data
+                    # the page asks for it on request and shows the problem where it belongs
+                    _log.exception("stored result %s not computed", kept.name)
+                    continue
+                rows.append((kept.name, kept.key(kwargs), value))
+    results.write(con, rows)
+    return len(rows)

@@ -1,0 +1,184 @@
+"""预警 One early-warning list: customers where churn risk, overdue receivables, over-limit
+exposure and falling prices for what they buy coincide, ranked by money at stake.
+
+money_at_stake = overdue receivables + exposure above the limit + churn probability × the
+12-month value. Each signal adds a reason; a customer needs at least one to be listed.
+
+When no churn model can be trained (a short history), the status rules stand in for it: a
+customer overdue against its own cycle, declining, or waiting for a second order is a signal,
+with its whole 12-month value at stake. The list says which it used (``attrs["churn_basis"]``:
+"model", "rules" or "none").
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from ibis import _
+
+from analytics.domain import churn, credit
+from analytics.store.warehouse import Tables
+
+PRICE_WINDOW_DAYS = 30
+PRICE_FALL = -0.03          # what they buy fell more than 3 % in 30 days
+CHURN_HIGH = 0.5
+
+
+def price_moves(tables: Tables, *, as_of: date) -> pd.Series:
+    """Change of each product's spot price over the last PRICE_WINDOW_DAYS (fraction)."""
+    if tables.market_prices is None:
+        return pd.Series(dtype=float)
+    mp = tables.market_prices
+    if "market" in mp.columns:
+        spot = mp.filter(mp.market != "shfe")
+    else:
+        spot = mp
+    window = spot.filter((_.date <= as_of) & (_.date > as_of - timedelta(days=PRICE_WINDOW_DAYS
+                                                                             + 10)))
+    frame = window.group_by(["product", "date"]).aggregate(p=_.price_cny_per_t.mean()) \
+        .to_pandas().sort_values("date")
+    if frame.empty:
+        return pd.Series(dtype=float)
+    first = frame.groupby("product")["p"].first()
+    last = frame.groupby("product")["p"].last()
+    return (last / first - 1).rename("move")
+
+
+def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True,
+                  churn_scores: pd.DataFrame | None = None, rules: bool = False
+                  ) -> pd.DataFrame:
+    """One row per customer with at least one signal: the signals, money_at_stake and
+    reasons (codes with values, written out by the page), biggest stake first.
+
+    ``churn_scores`` (customer_id, probability, value_12m, name) are a churn model's scores
+    already made, e.g. on the unfiltered book; only the customers in ``tables`` are used.
+    Without them the model is trained here on ``tables``; ``rules`` (or a history too short
+    to train on) uses the status rules instead."""
+    exposure = credit.exposure(tables, as_of=as_of).set_index("customer_id") \
+        if tables.invoices is not None else pd.DataFrame()
+    out = pd.DataFrame(index=pd.Index([], name="customer_id"))
+    if len(exposure):
+        out = exposure[["name", "overdue_cny", "exposure_cny", "credit_limit_cny"]].copy()
+        out["over_limit_cny"] = (exposure["exposure_cny"] - exposure["credit_limit_cny"]
+                                 .fillna(0)).clip(lower=0).where(exposure["over_limit"], 0.0)
+    basis = "none"
+    scores = pd.DataFrame()
+    if with_churn and not rules:
+        basis = "model"
+        if churn_scores is not None:
+            scores = churn_scores.set_index("customer_id")
+            if tables.customers is not None:
+                visible = set(tables.customers.select("customer_id").to_pandas()["customer_id"])
+                # a set: pandas' isin on Arrow strings took 0.3 s for 70,000 customers
+                scores = scores[[c in visible for c in scores.index]]
+        else:
+            try:
+                scores = churn.score(tables,
+                                     as_of=as_of + timedelta(days=1)).customers.set_index(
+                    "customer_id")
+            except churn.NotEnoughHistory:
+                basis = "rules"
+    if with_churn and (rules or basis == "rules"):
+        basis = "rules"
+        scores = _rule_signals(tables, as_of)
+        out = out.join(scores[["status_code", "status_value", "value_12m"]], how="outer")
+        if "name" in scores:
+            out["name"] = out.get("name", pd.Series(dtype=object)).fillna(scores["name"])
+    elif len(scores):
+        out = out.join(scores[["probability", "value_12m"]], how="outer")
+        if "name" in scores:
+            out["name"] = out.get("name", pd.Series(dtype=object)).fillna(scores["name"])
+    for col in ("overdue_cny", "over_limit_cny", "probability", "value_12m"):
+        if col not in out:
+            out[col] = 0.0
+        out[col] = out[col].fillna(0.0)
+    moves = price_moves(tables, as_of=as_of)
+    orders = tables.get("orders")
+    if len(moves) and "category" in orders.columns:
+        mix = (orders.filter((_.order_date > as_of - timedelta(days=365))
+                             & (_.order_date <= as_of))
+               .group_by(["customer_id", "category"]).aggregate(s=_.amount_cny.sum())
+               .to_pandas())
+        mix["move"] = mix["category"].map(moves).astype(float)  # float with no rows too
+        mix = mix.dropna(subset=["move"])
+        weighted = (mix["move"] * mix["s"]).groupby(mix["customer_id"]).sum() / \
+            mix.groupby("customer_id")["s"].sum()
+        out = out.join(weighted.rename("price_move"), how="left")
+    out["price_move"] = out.get("price_move", pd.Series(0.0, index=out.index)).fillna(0.0)
+    if "status_code" not in out:
+        out["status_code"] = None
+        out["status_value"] = 0.0
+    flagged = out["status_code"].notna()
+    # the rules have no probability: a flagged customer's whole 12-month value is at stake
+    weight = out["probability"].where(~flagged, 1.0)
+    out["money_at_stake_cny"] = out["overdue_cny"] + out["over_limit_cny"] + \
+        weight * out["value_12m"].clip(lower=0)
+    reasons: list[list[tuple[str, float]]] = []
+    for p, code, code_value, overdue, over, move in zip(
+            out["probability"].astype(float), out["status_code"],
+            out["status_value"].astype(float), out["overdue_cny"].astype(float),
+            out["over_limit_cny"].astype(float), out["price_move"].astype(float),
+            strict=True):
+        r: list[tuple[str, float]] = []
+        if isinstance(code, str):
+            r.append((f"status_{code}", code_value))
+        if p >= CHURN_HIGH:
+            r.append(("churn", p))
+        if overdue > 0:
+            r.append(("overdue", overdue))
+        if over > 0:
+            r.append(("over_limit", over))
+        if move <= PRICE_FALL:
+            r.append(("prices", move))
+        reasons.append(r)
+    out["reasons"] = pd.Series(reasons, index=out.index, dtype=object)
+    out["signals"] = out["reasons"].map(len)
+    out = out[out["signals"] > 0].reset_index().drop(columns=["status_code", "status_value"])
+    # a file without names (a bare transactions log): the id is the name the user knows
+    out["name"] = out["name"].fillna(out["customer_id"]) if "name" in out else out["customer_id"]
+    out = out.sort_values(["money_at_stake_cny", "customer_id"],
+                          ascending=[False, True]).reset_index(drop=True)
+    out.attrs["churn_basis"] = basis
+    return out
+
+
+def _rule_signals(tables: Tables, as_of: date) -> pd.DataFrame:
+    """The customers the status rules flag at ``as_of`` (overdue, declining, waiting for a
+    second order), index customer_id: status_code, status_value (the wait over the own
+    cycle, the last 90 days against a year ago, or the days since the one order),
+    value_12m, name."""
+    history = churn.load_history(tables)
+    if history.days.empty:
+        return pd.DataFrame(columns=["status_code", "status_value", "value_12m", "name"])
+    status = churn.customer_status(history, as_of=as_of)
+    flagged = status[status["status"].isin(churn.status.FOLLOW_UP)].set_index("customer_id")
+    value = np.select(
+        [flagged["status"] == "overdue", flagged["status"] == "declining"],
+        [flagged["days_since"] / flagged["cycle_days"].where(flagged["cycle_days"] > 0),
+         flagged["recent_volume"] / flagged["year_ago_volume"].where(
+             flagged["year_ago_volume"] > 0)], flagged["days_since"].astype(float))
+    out = pd.DataFrame({"status_code": flagged["status"], "status_value": value,
+                        "value_12m": flagged["value_12m"]}, index=flagged.index)
+    if "name" in flagged:
+        out["name"] = flagged["name"]
+    return out
+
+
+def describe(reasons: list[tuple[str, float]], labels) -> str:  # type: ignore[no-untyped-def]
+    texts = []
+    for code, value in reasons:
+        if code == "churn":
+            texts.append(labels("warn_churn", pct=f"{value * 100:.0f}"))
+        elif code == "status_overdue":
+            texts.append(labels("warn_status_overdue", ratio=f"{value:.1f}"))
+        elif code == "status_declining":
+            texts.append(labels("warn_status_declining", pct=f"{value * 100:.0f}"))
+        elif code == "status_waiting":
+            texts.append(labels("warn_status_waiting", days=f"{value:.0f}"))
+        elif code in ("overdue", "over_limit"):
+            texts.append(labels(f"warn_{code}", amount=labels.money(value)))
+        else:
+            texts.append(labels("warn_prices", pct=f"{value * 100:.1f}"))
+    return ("；" if labels.lang == "zh" else "; ").join(texts)

@@ -1,0 +1,208 @@
+"""Results computed once when a version is written and kept inside it: how they are keyed,
+found and encoded.
+
+The Overview's KPIs, the churn model (training and backtest), the churn status views, the
+yearly standing behind the customer cards, the credit page's exposure, ageing and DSO and the
+grading page's three views take one to eight seconds each on a book of ten million order lines
+(the KPIs one; the whole Overview is read by every visitor first): computed on request,
+the first visitor after every import or server start waited for them, and each process computed
+its own. So a domain function marks itself ``@kept(defaults)``, naming beside itself the calls
+the pages make by default at the latest data date; the writer's derive step
+(analytics.domain.derive) computes those calls and stores them in the new version's
+``stored_results`` table, in the same atomic write as the data they come from: a reader sees
+the results of the version it reads, never another's.
+
+A stored result is used only on the whole book (analytics.store.derived): a scope or a filter
+narrows the tables, so a rep's or a filtered view is computed from its own rows. Any other
+arguments (another model, period or rule) are computed on request too.
+
+Values are encoded without pickle (a warehouse file must not be able to run code): data frames
+as Parquet, dates, lists and numbers as JSON, dataclasses field by field, and only classes
+marked ``@storable`` are made again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import inspect
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import ibis
+import numpy as np
+import pandas as pd
+
+from analytics.store import derived
+from analytics.store.period import preset
+from analytics.store.warehouse import STORED_TABLE as TABLE
+from analytics.store.warehouse import Tables
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
+Defaults = Callable[[date], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept function: its dotted name (the stored key), the function as decorated (it looks
+    its stored result up) and its default calls at a data end date."""
+
+    name: str
+    fn: Callable[..., Any]
+    defaults: Defaults
+
+    def key(self, kwargs: dict[str, Any]) -> str:
+        return _key(inspect.signature(self.fn), (), kwargs)
+
+
+KEPT: dict[str, Kept] = {}          # filled as the domain modules are imported
+_CLASSES: dict[str, type] = {}      # the dataclasses a stored value may name
+
+
+# The default calls the pages make, at the latest data date ``end``
+def as_of_end(end: date) -> list[dict[str, Any]]:
+    return [{"as_of": end}]
+
+
+def last_12_months(end: date) -> list[dict[str, Any]]:
+    return [{"period": preset("last_12_months", as_of=end)}]
+
+
+def own_defaults(end: date) -> list[dict[str, Any]]:
+    return [{}]
+
+
+def kept(defaults: Defaults) -> Callable[[F], F]:
+    """Mark a domain function ``fn(tables, **kwargs)`` whose ``defaults(end)`` calls are
+    computed at each write and stored with the version; a call on the whole book whose
+    arguments match a stored result returns it."""
+    def mark(fn: F) -> F:
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(tables: Tables, *args: Any, **kwargs: Any) -> Any:
+            stored = derived.table(tables, TABLE)
+            if stored is not None:
+                found = _lookup(stored, name, _key(signature, args, kwargs))
+                if found is not None:
+                    return found
+            return fn(tables, *args, **kwargs)
+
+        KEPT[name] = Kept(name, wrapper, defaults)
+        return wrapper  # type: ignore[return-value]
+    return mark
+
+
+def storable(cls: C) -> C:
+    """Mark a dataclass a kept function returns (or holds in what it returns): decoding a
+    stored value makes again only classes marked so, never one a file names."""
+    _CLASSES[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return cls
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of the analytics source: part of every stored result's key, so a result
+    computed by an earlier release is not served by this one (after an upgrade the pages
+    compute on request until the next write stores results again)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    bound = signature.bind_partial(None, *args, **kwargs)   # None: the tables, not part of it
+    bound.apply_defaults()
+    arguments = {k: v for k, v in bound.arguments.items() if k != "tables"}
+    return json.dumps({**_plain(arguments), "_code": code_version()}, sort_keys=True)
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as JSON values; numbers as floats, so a weight of 1 from the code and 1.0
+    from a page's widget make the same key."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    raise TypeError(f"cannot key a stored result by {type(value).__name__}")
+
+
+def _lookup(stored: ibis.Table, name: str, key: str) -> Any:
+    rows = stored.filter((stored.name == name) & (stored.key == key)).select("value") \
+        .to_pandas()
+    return decode(json.loads(rows["value"].iloc[0])) if len(rows) else None
+
+
+def write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> None:
+    """Store computed results, ``(name, key, value)``, in the version being written."""
+    con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    con.execute(f"CREATE TABLE {TABLE} (name VARCHAR, key VARCHAR, value VARCHAR)")
+    if rows:
+        con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+                        [(name, key, json.dumps(encode(value))) for name, key, value in rows])
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def encode(value: Any) -> Any:
+    """A JSON-able form of ``value`` (frames, dates, dataclasses, lists, dicts, scalars)."""
+    if isinstance(value, pd.DataFrame):
+        buffer = io.BytesIO()
+        value.to_parquet(buffer)
+        # Parquet keeps datetimes in ms at least: remember the unit to give the same frame back
+        units = {str(c): str(t) for c, t in value.dtypes.items() if str(t).startswith("datetime")}
+        return {"frame": buffer.getvalue().hex(), "datetimes": units}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"dataclass": f"{type(value).__module__}.{type(value).__qualname__}",
+                "fields": {f.name: encode(getattr(value, f.name))
+                           for f in dataclasses.fields(value) if f.init}}
+    if isinstance(value, tuple | list):
+        return {"list": [encode(v) for v in value], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: encode(v) for k, v in value.items()}}
+    if value is None or isinstance(value, bool | int | float | str):
+        return {"plain": value}
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def decode(data: dict[str, Any]) -> Any:
+    if "frame" in data:
+        frame = pd.read_parquet(io.BytesIO(bytes.fromhex(data["frame"])))
+        for col in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
+            # Parquet gives list cells back as arrays: lists again, as they were stored
+            frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[col]]
+        return frame.astype({c: t for c, t in data["datetimes"].items() if c in frame})
+    if "date" in data:
+        return date.fromisoformat(data["date"])
+    if "dataclass" in data:
+        cls = _CLASSES.get(data["dataclass"])
+        if cls is None:  # only classes marked storable: a file cannot name any other
+            raise ValueError(f"not a stored result class: {data['dataclass']}")
+        return cls(**{k: decode(v) for k, v in data["fields"].items()})
+    if "dict" in data:
+        return {k: decode(v) for k, v in data["dict"].items()}
+    if "list" in data:
+        items = [decode(v) for v in data["list"]]
+        return tuple(items) if data["tuple"] else items
+    return data["plain"]
