@@ -242,3 +242,25 @@ def test_manager_sees_the_reps_of_their_provinces(users_file: Path,
     shown = set(at.dataframe[0].value[Labels("en").column("rep")])
     assert shown <= expected and shown
     assert Labels("en").column("gross_profit_cny") in at.dataframe[0].value.columns
+
+
+@pytest.mark.parametrize("who,province", [("rep", None), ("manager", None),
+                                          ("boss", "Guangxi"), ("boss", None)],
+                         ids=["rep", "province-manager", "executive-filtered", "executive"])
+def test_inventory_days_say_company_wide_whichever_narrowed_the_customers(
+        users_file: Path, demo_warehouse: Warehouse, who: str, province: str | None) -> None:
+    """Company stock cannot be divided by one rep's, one province's or one filter's sales:
+    the Overview's inventory days show "—" and say why for each of them, and a number for
+    the whole book."""
+    labels = Labels("en")
+    at = _login(_app("en"), who, PASSWORDS[who])
+    if province:
+        at.multiselect(key="w_provinces_en").select(province).run()
+    assert not at.exception
+    card = next(m for m in at.metric if m.label == labels("kpi_inventory_days"))
+    said = labels("company_wide_only") in [c.value for c in at.caption]
+    if who == "boss" and not province:
+        assert card.value != "—" and not said
+    else:
+        assert card.value == "—" and said
+        assert labels("company_wide_only") in card.help
