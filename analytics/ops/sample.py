@@ -137,7 +137,7 @@ CONTACT_NOTES = {"visit": ["拜访，了解项目进度", "走访工地", "年�
 @dataclass(frozen=True)
 class SampleConfig:
     seed: int = 2019
-    scale: float = 1.0          # multiplies the customer count; ≈150 × scale k order lines
+    scale: float = 1.0          # multiplies the customer count; ≈65k order lines per unit
     initial_customers: int = 300
     new_per_year: int = 24
     chunk_customers: int = 1500  # customers simulated together; bounds memory at any scale
