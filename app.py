@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.display import charts, report
 from analytics.domain import overview, warning
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -27,9 +28,8 @@ with st.expander(labels("report_button"), icon="📄"):
     if made and made[:3] == (month, ctx.lang, ctx.user_key):
         widgets.report_downloads(labels, made[3], stem=f"steelsight_report_{month}_{ctx.lang}")
 
-comparison = ctx.cached(overview.kpi_comparison, period=period)
-if not ctx.scope.sees_profit:  # a rep's level: no profit or margin anywhere
-    comparison = comparison[~comparison["kpi"].isin(["gross_profit_cny", "margin_pct"])]
+comparison = overview.kpis_for(ctx.cached(overview.kpi_comparison, period=period),
+                              sees_profit=ctx.scope.sees_profit)
 notes = {"inventory_days": labels("company_wide_only")} if ctx.narrowed else {}
 widgets.kpi_cards(labels, comparison, notes=notes, gaps=ctx.cached(overview.kpi_gaps))
 
@@ -43,7 +43,7 @@ top.insert(0, "rank", range(1, len(top) + 1))
 columns = ["rank", "name", "type", "province", "sales_rep", "revenue_cny", "volume_t",
            "gross_profit_cny", "margin_pct", "share"]
 top["share"] = top["share"] * 100
-widgets.table(labels, top[[c for c in columns if c in top]], key="top_customers",
+widgets.table(labels, select(top, columns), key="top_customers",
               filename="top_customers", money=("revenue_cny", "gross_profit_cny"),
               tonnes=("volume_t",), percent=("margin_pct", "share"))
 
@@ -56,9 +56,8 @@ if alerts.empty:
 else:
     alerts = alerts.head(10).assign(
         reasons=[warning.describe(r, labels) for r in alerts.head(10)["reasons"]])
-    widgets.customer_table(labels, alerts[[c for c in ("customer_id", "name",
-                                                       "money_at_stake_cny", "reasons")
-                                           if c in alerts]],
+    widgets.customer_table(labels, select(alerts, ("customer_id", "name",
+                                                       "money_at_stake_cny", "reasons")),
                            key="overview_warnings", filename="early_warning_top10",
                            money=("money_at_stake_cny",))
     st.page_link("pages/8_credit.py", label=labels("warning_more"), icon="💳")

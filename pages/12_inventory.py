@@ -25,18 +25,17 @@ status = ctx.cached(inventory.status, as_of=as_of, cycle_days=cycle, factor=fact
 if status.empty:
     st.info(labels("stock_none"))
     st.stop()
-total_stock = float(status["on_hand_t"].sum())
-daily = float(status["daily_sales_t"].sum())
+totals = inventory.status_totals(status)
 turn = ctx.cached(inventory.turnover, period=period)
 k = st.columns(4)
-k[0].metric(labels("col_on_hand_t"), labels.tonnes(total_stock), border=True)
-k[1].metric(labels("col_days_cover"), labels.days(total_stock / daily) if daily else "—",
+k[0].metric(labels("col_on_hand_t"), labels.tonnes(totals["on_hand_t"]), border=True)
+k[1].metric(labels("col_days_cover"), labels.days(totals["days_cover"])
+            if totals["daily_sales_t"] else "—",
             border=True, help=labels("help_days_cover"))
 all_row = turn[turn["product"] == "all"]
 k[2].metric(labels("col_annual_turns"), labels.number(float(all_row["annual_turns"].iloc[0]), 1)
             if len(all_row) else "—", border=True, help=labels("help_turnover"))
-k[3].metric(labels("below_safety_count"), int((status["stock_status"] == "below_safety").sum()),
-            border=True)
+k[3].metric(labels("below_safety_count"), int(totals["below_safety"]), border=True)
 joiner = "、" if ctx.lang == "zh" else ", "
 for state, show in (("below_safety", st.error), ("overstock", st.warning)):
     hit = status[status["stock_status"] == state]
@@ -102,8 +101,8 @@ k[0].metric(labels("col_book_cny"), labels.money(total["book_cny"]), border=True
 k[1].metric(labels("col_market_cny"), labels.money(total["market_cny"]), border=True)
 k[2].metric(labels("col_floating_cny"), labels.money(total["floating_cny"]),
             delta=f"{total['floating_pct']:+.2f}%", delta_color=rise_colour, border=True)
-scenario = inventory.what_if(book, fall_pct=fall)
-loss = float(scenario["loss_cny"].sum())
+book = inventory.with_what_if(book, fall_pct=fall)
+loss = float(book["loss_cny"].sum())
 k[3].metric(labels("what_if_loss", fall=fall), labels.money(-loss), border=True,
             help=labels("help_what_if"))
 st.markdown(labels("what_if_sentence", fall=fall, loss=labels.money(loss),
@@ -115,8 +114,7 @@ hit = book[book["alert"]]
 if len(hit):
     st.warning(labels("mtm_alert_products", threshold=threshold,
                       products=joiner.join(labels.values("category", hit["product"]))))
-widgets.table(labels, book.merge(scenario[["product", "loss_cny", "floating_after_cny"]],
-                                 on="product"), key="mtm_table", filename="mark_to_market",
+widgets.table(labels, book, key="mtm_table", filename="mark_to_market",
               tonnes=("on_hand_t",), money=("avg_cost_cny_per_t", "price_cny_per_t", "book_cny",
                                            "market_cny", "floating_cny", "loss_cny",
                                            "floating_after_cny"),

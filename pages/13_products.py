@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import inventory, products
+from analytics.store.frames import present, select
 from ui import widgets
 from ui.frame import frame
 
@@ -15,13 +16,11 @@ if comp.empty:
     st.info(labels("no_sales_in_period"))
     st.stop()
 turn = ctx.cached(inventory.turnover, period=period) if ctx.tables().has("inventory") else None
-if turn is not None:
-    comp = comp.merge(turn[["product", "annual_turns", "days_in_stock"]].rename(
-        columns={"product": "category"}), on="category", how="left")
+comp = products.with_turnover(comp, turn)
 st.plotly_chart(charts.composition_chart(comp, labels), key="composition_chart")
-cols = [c for c in ("category", "volume_t", "volume_share_pct", "revenue_cny",
+cols = present(comp, ("category", "volume_t", "volume_share_pct", "revenue_cny",
                     "revenue_share_pct", "customers", "gross_profit_cny", "gp_per_t",
-                    "margin_pct", "annual_turns", "days_in_stock") if c in comp]
+                    "margin_pct", "annual_turns", "days_in_stock"))
 widgets.table(labels, comp[cols], key="composition", filename="product_composition",
               money=("revenue_cny", "gross_profit_cny", "gp_per_t"), tonnes=("volume_t",),
               percent=("volume_share_pct", "revenue_share_pct", "margin_pct", "annual_turns",
@@ -31,8 +30,8 @@ st.header(labels("spec_mix_title"))
 category = st.selectbox(labels("col_product"), comp["category"].tolist(), key="spec_category",
                         format_func=lambda c: labels.value("category", c))
 specs = ctx.cached(products.composition, period=period, by="spec", category=category)
-widgets.table(labels, specs[[c for c in ("spec", "volume_t", "volume_share_pct", "revenue_cny",
-                                         "customers", "gp_per_t", "margin_pct") if c in specs]],
+widgets.table(labels, select(specs, ("spec", "volume_t", "volume_share_pct", "revenue_cny",
+                                         "customers", "gp_per_t", "margin_pct")),
               key="spec_mix", filename=f"spec_mix_{category}", money=("revenue_cny",
                                                                       "gp_per_t"),
               tonnes=("volume_t",), percent=("volume_share_pct", "margin_pct"))

@@ -1,10 +1,10 @@
 """销售团队与经销商 Reps and resellers: book, targets, retention, and the reseller scorecard."""
 
-import pandas as pd
 import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import scorecards
+from analytics.store.frames import present, select
 from ui import widgets
 from ui.frame import frame
 
@@ -22,13 +22,12 @@ money = ("lost_value_cny", "revenue_cny", "gross_profit_cny", "target_revenue_cn
 percent = ("retention_pct", "attainment_revenue_cny_pct", "attainment_volume_t_pct",
            "attainment_gross_profit_cny_pct", "complaints_per_kt")
 tonnes = ("volume_t", "target_volume_t")
-columns = [c for c in ("rep", "team", "customers_held", "new_customers", "lost_customers",
+columns = present(reps, ("rep", "team", "customers_held", "new_customers", "lost_customers",
                        "lost_value_cny", "retention_pct", "volume_t", "target_volume_t",
                        "attainment_volume_t_pct", "revenue_cny", "target_revenue_cny",
                        "attainment_revenue_cny_pct", "gross_profit_cny",
                        "target_gross_profit_cny", "attainment_gross_profit_cny_pct",
-                       "complaints", "complaints_per_kt", "overdue_cny", "contacts")
-           if c in reps]
+                       "complaints", "complaints_per_kt", "overdue_cny", "contacts"))
 st.subheader(labels("reps_title"))
 st.caption(labels("reps_pick"))
 picked = widgets.table(labels, reps[columns], key="reps_table", filename="rep_scorecard",
@@ -36,7 +35,7 @@ picked = widgets.table(labels, reps[columns], key="reps_table", filename="rep_sc
 if reps["team"].ne("").any() and len(reps) > 1:
     st.subheader(labels("teams_title"))
     teams = scorecards.team_scorecard(reps)
-    widgets.table(labels, teams[[c for c in ("team", "reps", *columns[2:]) if c in teams]],
+    widgets.table(labels, select(teams, ("team", "reps", *columns[2:])),
                   key="teams_table", filename="team_scorecard", money=money, tonnes=tonnes,
                   percent=percent)
 st.caption(labels("team_rules"))
@@ -50,9 +49,9 @@ st.plotly_chart(charts.rep_trend_chart(ctx.cached(scorecards.rep_trend, period=p
 if rep is not None:
     st.subheader(labels("rep_customers_title", rep=widgets.plain(rep)))
     book = ctx.cached(scorecards.rep_customers, period=period, rep=rep)
-    widgets.customer_table(labels, book[[c for c in (
+    widgets.customer_table(labels, select(book, (
         "customer_id", "name", "movement", "revenue_cny", "previous_revenue_cny", "volume_t",
-        "gross_profit_cny", "first_order") if c in book]], key="rep_customers",
+        "gross_profit_cny", "first_order")), key="rep_customers",
         filename=f"customers_of_{rep}", money=("revenue_cny", "previous_revenue_cny",
                                                "gross_profit_cny"), tonnes=("volume_t",))
 
@@ -76,16 +75,15 @@ board = ctx.cached(scorecards.reseller_scorecard, period=period, weights=weights
 if board.empty:
     st.info(labels("resellers_none"))
     st.stop()
-shown = board[[c for c in ("rank", "customer_id", "name", "sales_rep", "score", "volume_t",
+shown = select(board, ("rank", "customer_id", "name", "sales_rep", "score", "volume_t",
                            "quota_t", "completion_pct", "avg_stock_t", "stock_cover_months",
                            "delivery_days", "damage_handling", "cooperation", "on_time_pct",
-                           "factors_used") if c in board]]
+                           "factors_used"))
 widgets.customer_table(labels, shown, key="resellers", filename="reseller_scorecard",
                        tonnes=("volume_t", "quota_t", "avg_stock_t"),
                        percent=("score", "completion_pct", "stock_cover_months",
                                 "delivery_days", "damage_handling", "cooperation",
                                 "on_time_pct"))
-factor_scores = pd.DataFrame({labels.value("reseller_factor", k): board[f"score_{k}"]
-                              for k in scorecards.RESELLER_FACTORS}).mean()
+means = scorecards.reseller_factor_means(board)
 st.caption(labels("reseller_factor_means", means="; ".join(
-    f"{k} {labels.number(v, 0)}" for k, v in factor_scores.items())))
+    f"{labels.value('reseller_factor', k)} {labels.number(v, 0)}" for k, v in means.items())))

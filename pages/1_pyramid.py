@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import customers, overview
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -31,9 +32,9 @@ event = st.plotly_chart(charts.pyramid(summary, labels, value_label=value_label)
 clicked = [p.get("customdata") for p in event.selection.points] if event else []
 if clicked and clicked[0] in customers.TIERS:
     st.session_state["pyramid_tier"] = clicked[0]
-widgets.table(labels, summary[[c for c in ("tier", "customers", "customer_share", "value",
-                                           "value_share", "value_per_customer", "margin_pct")
-                               if c in summary]].assign(
+widgets.table(labels, select(summary, ("tier", "customers", "customer_share", "value",
+                                       "value_share", "value_per_customer",
+                                       "margin_pct")).assign(
                   customer_share=summary["customer_share"] * 100,
                   value_share=summary["value_share"] * 100),
               key="tier_summary", filename="pyramid_tiers",
@@ -47,7 +48,7 @@ if tier:
     members = tiers[tiers["tier"] == tier]
     columns = ["rank", "customer_id", "name", "type", "province", "sales_rep", "value",
                "revenue_cny", "gross_profit_cny", "volume_t", "value_share"]
-    widgets.customer_table(labels, members[[c for c in columns if c in members]].assign(
+    widgets.customer_table(labels, select(members, columns).assign(
         value_share=members["value_share"] * 100), key="tier_members",
         filename=f"pyramid_{tier}", money=("value", "revenue_cny", "gross_profit_cny")
         if metric != "volume_t" else ("revenue_cny", "gross_profit_cny"),
@@ -72,10 +73,9 @@ right.plotly_chart(charts.migration_heatmap(customers.migration_matrix(moves),
                                             labels, div, unit), key="migration_matrix")
 down = customers.moved_down(moves)
 st.subheader(labels("moved_down_title", n=len(down)))
-widgets.customer_table(labels, down[[c for c in ("customer_id", "name", "type", "sales_rep",
+widgets.customer_table(labels, select(down, ("customer_id", "name", "type", "sales_rep",
                                                  "tier_previous", "tier_current",
-                                                 "value_previous", "value_current", "change")
-                                     if c in down]],
+                                                 "value_previous", "value_current", "change")),
                        key="moved_down", filename="moved_down",
                        money=("value_previous", "value_current", "change")
                        if metric != "volume_t" else (),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import abc, customers
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -77,7 +78,7 @@ with tab_products:
                                                    unit), key="abc_xyz")
         columns = ["rank", "name", "value", "value_share", "cumulative_share", "abc_class",
                    "cv", "xyz_class"]
-        widgets.table(labels, products[[c for c in columns if c in products]].assign(
+        widgets.table(labels, select(products, columns).assign(
             value_share=products["value_share"] * 100,
             cumulative_share=products["cumulative_share"] * 100),
             key="abc_product_list", filename=f"abc_products_{level}", money=money,

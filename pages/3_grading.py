@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import customers, grading
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -76,8 +77,7 @@ with right:
 
 # -- grades and classes ---------------------------------------------------------------------
 graded = result.customers
-counts = graded.dropna(subset=["grade"]).groupby("grade").size().reindex(
-    list(grading.GRADES), fill_value=0).rename("customers").reset_index()
+counts = grading.grade_counts(graded)
 g1, g2 = st.columns(2)
 g1.plotly_chart(charts.grade_bars(counts, labels), key="grade_bars")
 with g2:
@@ -89,8 +89,7 @@ with_data = [f for f, has in zip(result.factors["factor"], result.factors["has_d
                                  strict=True) if has]  # no empty columns (a rep has no profit)
 columns = ["customer_id", "name", "type", "sales_rep", "grade", "class", "score",
            "factors_used", *with_data]
-widgets.customer_table(labels, graded.dropna(subset=["grade"])[
-    [c for c in columns if c in graded]].rename(
+widgets.customer_table(labels, select(grading.graded_only(graded), columns).rename(
     columns={k: labels.value("factor", k) for k in grading.FACTOR_KEYS}),
     key="graded_customers", filename="grades")
 
@@ -99,8 +98,8 @@ tiers = ctx.cached(customers.pyramid, period=period,
 gaps = grading.disagreements(graded, tiers)
 st.subheader(labels("disagreements_title", n=len(gaps)))
 st.caption(labels("disagreements_intro"))
-widgets.customer_table(labels, gaps[[c for c in ("customer_id", "name", "grade", "tier", "gap",
-                                                "score") if c in gaps]],
+widgets.customer_table(labels, select(gaps, ("customer_id", "name", "grade", "tier", "gap",
+                                                "score")),
                        key="disagreements", filename="grade_tier_disagreements")
 
 # -- current value / future value -----------------------------------------------------------
@@ -115,7 +114,7 @@ view = ctx.cached(grading.value_view, period=period, weights=value_weights)
 v1, v2 = st.columns([3, 2])
 v1.plotly_chart(charts.value_quadrants(view, labels), key="value_quadrants")
 with v2:
-    quadrant_counts = view.groupby("quadrant").size().rename("customers").reset_index()
-    widgets.table(labels, quadrant_counts, key="quadrants", filename="value_quadrants")
+    widgets.table(labels, grading.quadrant_counts(view), key="quadrants",
+                  filename="value_quadrants")
     st.plotly_chart(charts.stage_funnel(ctx.cached(grading.stage_funnel), labels),
                     key="stage_funnel")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.display import charts, churn_words
 from analytics.domain import churn
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -48,16 +49,16 @@ st.plotly_chart(charts.status_trend(views.trend, labels), key="status_trend")
 follow = status[status["status"].isin(churn.FOLLOW_UP)].sort_values(
     ["value_12m", "customer_id"], ascending=[False, True])
 st.subheader(labels("status_list"))
-widgets.customer_table(labels, follow[[c for c in (
+widgets.customer_table(labels, select(follow, (
     "customer_id", "name", "sales_rep", "status", "last_order", "days_since", "cycle_days",
-    "seasonal_gap_days", "value_12m") if c in follow]], key="churn_follow",
+    "seasonal_gap_days", "value_12m")), key="churn_follow",
     filename="churn_follow_up", money=("value_12m",))
 
 lost = views.lost
 st.subheader(labels("lost_title", amount=labels.money(lost["value_12m"].sum())))
-widgets.customer_table(labels, lost[[c for c in ("customer_id", "name", "sales_rep",
-                                                 "last_order", "lost_on", "value_12m")
-                                     if c in lost]], key="churn_lost", filename="churn_lost",
+widgets.customer_table(labels, select(lost, ("customer_id", "name", "sales_rep",
+                                             "last_order", "lost_on", "value_12m")),
+                       key="churn_lost", filename="churn_lost",
                        money=("value_12m",))
 if views.cohorts.empty:  # no cohort with a later quarter yet
     st.caption(labels("cohorts_none"))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import satisfaction as sat
+from analytics.store.frames import select
 from analytics.store.schema import SURVEY_DIMENSIONS
 from ui import widgets
 from ui.frame import frame
@@ -45,9 +46,9 @@ if group:
 
 st.subheader(labels("sat_drops"))
 drops = ctx.cached(sat.biggest_drops, period=period, weights=weights)
-widgets.customer_table(labels, drops[[c for c in ("customer_id", "name", "previous_date",
+widgets.customer_table(labels, select(drops, ("customer_id", "name", "previous_date",
                                                   "previous", "latest_date", "latest",
-                                                  "change") if c in drops]].round(1),
+                                                  "change")).round(1),
                        key="sat_drops", filename="satisfaction_drops")
 
 st.subheader(labels("sat_churn_link"))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import complaints as co
+from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
 
@@ -40,9 +41,9 @@ st.subheader(labels("open_first"))
 open_ = co.open_items(items)
 open_ = open_.assign(type=labels.values("ctype", open_["type"]),
                      stage=labels.values("stage_c", open_["stage"]))
-widgets.customer_table(labels, open_[[c for c in (
+widgets.customer_table(labels, select(open_, (
     "complaint_id", "customer_id", "name", "opened_date", "type", "severity", "stage",
-    "department", "sales_rep", "age_days", "target_days", "overdue") if c in open_]],
+    "department", "sales_rep", "age_days", "target_days", "overdue")),
     key="co_open", filename="complaints_open")
 
 left, right = st.columns(2)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import credit, warning
+from analytics.store.frames import present, select
 from ui import widgets
 from ui.frame import frame
 
@@ -21,9 +22,9 @@ alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["rea
                        probability=alerts["probability"] * 100)
 if rules:  # no model: no probability to show
     alerts = alerts.drop(columns="probability")
-widgets.customer_table(labels, alerts[[c for c in (
+widgets.customer_table(labels, select(alerts, (
     "customer_id", "name", "money_at_stake_cny", "reasons", "overdue_cny", "over_limit_cny",
-    "probability") if c in alerts]], key="warnings", filename="early_warning",
+    "probability")), key="warnings", filename="early_warning",
     money=("money_at_stake_cny", "overdue_cny", "over_limit_cny"), percent=("probability",))
 
 st.header(labels("exposure_title"))
@@ -34,11 +35,11 @@ if over:
     st.warning(labels("over_limit_count", n=over))
 if exposure.empty:  # say why, not an empty grid (a transactions-only book has no receivables)
     st.info(labels("exposure_none"))
-widgets.customer_table(labels, exposure[[c for c in (
+widgets.customer_table(labels, select(exposure, (
     "customer_id", "name", "sales_rep", "grade", "grade_source", "credit_limit_cny",
     "payment_terms_days", "open_receivables_cny", "uninvoiced_cny", "open_orders_cny",
     "exposure_cny", "utilisation", "over_limit", "monthly_sales_cny", "term_months",
-    "grade_factor", "suggested_limit_cny") if c in exposure]].assign(
+    "grade_factor", "suggested_limit_cny")).assign(
     utilisation=exposure["utilisation"] * 100),
     key="exposure", filename="credit_exposure",
     money=("credit_limit_cny", "open_receivables_cny", "uninvoiced_cny", "open_orders_cny",
@@ -71,9 +72,9 @@ with right:
     st.subheader(labels("financing_title"))
     st.caption(labels("financing_intro", rate=f"{credit.MONTHLY_RATE * 100:.3f}"))
     fin = ctx.cached(credit.financing, period=period)
-    cols = [c for c in ("customer_id", "name", "invoiced_cny", "avg_days_outstanding",
+    cols = present(fin, ("customer_id", "name", "invoiced_cny", "avg_days_outstanding",
                         "financing_cny", "gross_profit_cny", "net_margin_cny",
-                        "looks_profitable_but_is_not") if c in fin]
+                        "looks_profitable_but_is_not"))
     widgets.customer_table(labels, fin[cols].head(50), key="financing",
                            filename="margin_net_of_financing",
                            money=("invoiced_cny", "financing_cny", "gross_profit_cny",

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.ops import ingest, sample, users
-from analytics.ops.ingest.mapping import MappingMemory, fields
+from analytics.ops.ingest.mapping import fields
+from analytics.ops.ingest.templates import TEMPLATES_DIR
 from analytics.store import warehouse
 from ui import data, widgets
 from ui.frame import frame
@@ -52,8 +53,7 @@ with tab_import:
                               line=raw.header_row + 1, rows=f"{len(raw.frame):,}",
                               columns=len(raw.frame.columns)))
             columns = list(raw.frame.columns)
-            memory = MappingMemory(wh.root / "mappings.json")
-            suggested = memory.recall(columns, target) or ingest.suggest_mapping(columns, target)
+            suggested = ingest.mapping_for(wh, columns, target)
             # each field in the user's language with its unit; * = required
             names = {f.name: f"{labels.field(f.name)}{' *' if f.required else ''}"
                      for f in fields(target)}
@@ -177,8 +177,9 @@ with tab_import:
                     with st.status(labels("import_running"), expanded=True) as status:
                         bar = st.progress(0.0)
                         try:
-                            version = ingest.apply_import(
-                                wh, plan, skip_bad=skip, user=ctx.scope.user,
+                            version = ingest.run_import(
+                                wh, plan, columns=columns, user=ctx.scope.user, via="app",
+                                skip_bad=skip,
                                 progress=lambda f, what: bar.progress(f, text=labels(
                                     "import_storing") if what == ingest.STORING else what))
                         except ingest.IngestError as err:
@@ -186,9 +187,6 @@ with tab_import:
                             st.error(labels(f"ingest_{err.code}",
                                             **widgets.plain_params(err.params)))
                             st.stop()
-                    memory.remember(columns, target, mapping)
-                    users.audit("import", user=ctx.scope.user, file=upload.name, target=target,
-                                mode=mode, rows=plan.rows_good, version=version)
                     st.session_state["import_done"] = {"version": version,
                                                        "rows": f"{plan.rows_good:,}"}
                     st.session_state["upload_round"] = n + 1
@@ -249,7 +247,7 @@ with tab_versions:
 
 with tab_templates:
     st.caption(labels("templates_help"))
-    folder = warehouse.ROOT / "data" / "templates"
+    folder = TEMPLATES_DIR
     for target in ingest.TARGETS:
         cols = st.columns([3, 1, 1])
         cols[0].write(f"**{labels.value('target', target)}** ({target})")

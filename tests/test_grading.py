@@ -117,3 +117,14 @@ def test_value_view_without_complaints_or_surveys() -> None:
     assert set(view["customer_id"]) == {"C1", "C2"}
     assert view["satisfaction"].isna().all()  # no surveys: no data, not level 1
     assert set(view["quadrant"]) <= {"invest", "maintain", "develop", "reduce"}
+
+
+def test_grade_and_quadrant_counts_count_every_grade() -> None:
+    customers = pd.DataFrame({"customer_id": list("abcde"), "grade": ["A", "C", "C", None, "A"]})
+    counts = grading.grade_counts(customers)
+    assert counts["grade"].tolist() == list(grading.GRADES)
+    assert counts["customers"].tolist() == [2, 0, 2, 0]      # B and D are there with 0
+    assert grading.graded_only(customers)["customer_id"].tolist() == list("abce")
+    view = pd.DataFrame({"quadrant": ["keep", "grow", "keep"]})
+    q = grading.quadrant_counts(view).set_index("quadrant")["customers"]
+    assert q.to_dict() == {"grow": 1, "keep": 2}

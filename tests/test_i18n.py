@@ -71,3 +71,17 @@ def test_values_are_mapped_and_unknown_values_pass_through() -> None:
     assert zh.value("type", "contractor") == "施工单位"
     assert zh.value("category", "hrc") == "热轧板卷"
     assert zh.value("type", "shipyard") == "shipyard"
+
+
+def test_both_texts_of_a_key_take_the_same_placeholders() -> None:
+    """A {placeholder} in one language only is either never filled or raises a KeyError in
+    the other; the catalogue keeps both texts of a key side by side so this is seen."""
+    import string
+
+    from analytics.display import text
+
+    def fields(s: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(s) if name}
+
+    differ = sorted(k for k, (zh, en) in text.TEXT.items() if fields(zh) != fields(en))
+    assert not differ, differ

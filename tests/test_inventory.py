@@ -186,3 +186,33 @@ def test_product_composition_and_margins_turned_negative() -> None:
     assert row["gp_per_t_before"] == 50.0 and row["gp_per_t"] == -30.0
     assert row["market_change_pct"] == pytest.approx(2800 / 3000 * 100 - 100)
     assert bool(row["after_price_fall"])
+
+
+def test_the_stock_pages_totals_and_what_if_rows() -> None:
+    """The headline the inventory page shows and the marked-to-market table with the what-if
+    loss beside each product: sums a hand can check."""
+    status = pd.DataFrame({"product": ["rebar", "hrc", "crc"], "on_hand_t": [300.0, 100.0, 0.0],
+                           "daily_sales_t": [10.0, 10.0, 0.0],
+                           "stock_status": ["ok", "below_safety", "below_safety"]})
+    totals = inventory.status_totals(status)
+    assert totals == {"on_hand_t": 400.0, "daily_sales_t": 20.0, "days_cover": 20.0,
+                      "below_safety": 2.0}
+    idle = inventory.status_totals(status.assign(daily_sales_t=0.0))
+    assert idle["days_cover"] != idle["days_cover"]        # NaN: no sales, no cover
+    book = pd.DataFrame({"product": ["rebar", "hrc"], "on_hand_t": [100.0, 50.0],
+                         "market_cny": [350_000.0, 200_000.0],
+                         "floating_cny": [10_000.0, -5_000.0]})
+    rows = inventory.with_what_if(book, fall_pct=10.0)
+    assert rows["loss_cny"].tolist() == [35_000.0, 20_000.0]
+    assert rows["floating_after_cny"].tolist() == [-25_000.0, -25_000.0]
+    assert len(rows) == len(book) and list(rows.columns[:4]) == list(book.columns)
+
+
+def test_composition_gains_turnover_by_category_only_with_inventory() -> None:
+    comp = pd.DataFrame({"category": ["rebar", "hrc"], "volume_t": [10.0, 5.0]})
+    turn = pd.DataFrame({"product": ["rebar", "all"], "annual_turns": [12.0, 9.0],
+                         "days_in_stock": [30.0, 40.0]})
+    out = products.with_turnover(comp, turn)
+    assert out["annual_turns"].tolist()[0] == 12.0 and pd.isna(out["annual_turns"].iloc[1])
+    assert out["days_in_stock"].tolist()[0] == 30.0 and len(out) == 2
+    assert products.with_turnover(comp, None) is comp

@@ -160,3 +160,10 @@ def test_scope_never_widens(reps: set[str]) -> None:
         assert set(seen[key]) <= set(all_rows[key])
     seen_customers = set(narrowed.get("customers").to_pandas()["sales_rep"])
     assert seen_customers <= reps
+
+
+def test_a_level_without_profit_gets_no_profit_kpis() -> None:
+    comparison = pd.DataFrame({"kpi": list(overview.KPIS), "value": range(len(overview.KPIS))})
+    rep = overview.kpis_for(comparison, sees_profit=False)
+    assert set(rep["kpi"]) == set(overview.KPIS) - {"gross_profit_cny", "margin_pct"}
+    assert overview.kpis_for(comparison, sees_profit=True) is comparison

@@ -151,3 +151,11 @@ def test_team_page(lang: str, demo_warehouse: Warehouse) -> None:
     assert board[labels.column("customer_id")].tolist() == expected["customer_id"].tolist()
     assert board[labels.column("score")].tolist() == pytest.approx(
         expected["score"].round(1).tolist(), nan_ok=True)
+
+
+def test_reseller_factor_means_skip_factors_without_data() -> None:
+    board = pd.DataFrame({f"score_{k}": [50.0, 100.0] for k in scorecards.RESELLER_FACTORS})
+    board["score_delivery"] = [80.0, None]           # one reseller reports no delivery time
+    means = scorecards.reseller_factor_means(board)
+    assert list(means.index) == list(scorecards.RESELLER_FACTORS)
+    assert means["quota"] == 75.0 and means["delivery"] == 80.0

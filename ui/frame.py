@@ -21,6 +21,7 @@ from analytics.domain import churn, overview, warning
 from analytics.store import filters as flt
 from analytics.store.access import Scope
 from analytics.store.filters import Filters
+from analytics.store.frames import present
 from analytics.store.period import PRESETS, Period, preset
 from analytics.store.warehouse import MissingData, Tables
 from ui import auth, data
@@ -47,8 +48,10 @@ class Context:
     @property
     def narrowed(self) -> bool:
         """Whether the customers are narrowed (by the user's scope or a sidebar filter):
-        company-wide figures such as stock against sales then no longer match."""
-        return bool(self.filters.narrows_customers or self.scope.reps or self.scope.provinces)
+        company-wide figures such as stock against sales then no longer match. Read from the
+        tables, which the one narrowing (analytics.store.narrowing) marks, so the pages and
+        the analytics (overview.kpi_gaps) can never disagree."""
+        return self.tables().customer_filtered
 
     @property
     def user_key(self) -> str:
@@ -75,7 +78,7 @@ class Context:
             scores = self.churn_scores(as_of=as_of, kind=churn.MODELS[0]).customers
         except churn.NotEnoughHistory:  # the status rules stand in for the model
             return self.cached(warning.early_warning, as_of=as_of, rules=True)
-        keep = [c for c in ("customer_id", "name", "probability", "value_12m") if c in scores]
+        keep = present(scores, ("customer_id", "name", "probability", "value_12m"))
         return self.cached(warning.early_warning, as_of=as_of, churn_scores=scores[keep])
 
     def churn_scores(self, *, as_of: date, kind: str, horizon: int | None = None,

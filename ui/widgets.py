@@ -10,28 +10,16 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from analytics.display import charts, exports
-from analytics.display.i18n import Labels
+from analytics.display.i18n import MISSING, Labels, in_language
 from analytics.ops import users
 
 # KPIs where a rise is bad news: their deltas are coloured the other way round.
 RISE_IS_BAD = {"lost_customers", "overdue_receivables_cny", "inventory_days"}
-# Columns whose values are category keys mapped to display labels.
-VALUE_FIELDS = {"type": "type", "province": "province", "category": "category", "tier": "tier",
-                "tier_previous": "tier", "tier_current": "tier", "class": "class",
-                "stage": "stage", "quadrant": "quadrant", "direction": "direction",
-                "factor": "factor", "source": "source", "abc_class": "abc_class",
-                "xyz_class": "xyz_class", "kind": "kind", "status": "status",
-                "dimension": "dimension", "severity": "severity", "department": "department",
-                "remedy": "remedy", "cause": "cause", "group": "group", "age_bucket": None,
-                "grade_source": "grade_source", "product": "category", "market": "market",
-                "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status",
-                "movement": "movement", "team": "team"}
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
-MISSING = "—"  # how a missing value is shown in every table
 
 
 def plain(value: object) -> str:
@@ -85,18 +73,6 @@ def kpi_cards(labels: Labels, comparison: pd.DataFrame, *, per_row: int = 5,
                                f"{labels('vs_year_ago')} —")
 
 
-def _display(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
-    shown = frame.copy()
-    for col in shown.columns:  # an unknown text value reads as "—", not "None"
-        values = shown[col].dropna()
-        if len(values) and values.map(lambda v: isinstance(v, str)).all():
-            shown[col] = shown[col].where(shown[col].notna(), MISSING)
-    for col, field in VALUE_FIELDS.items():
-        if col in shown and field:
-            shown[col] = labels.values(field, shown[col])
-    return shown.rename(columns={c: labels.column(c) for c in shown.columns})
-
-
 PREVIEW_ROWS = 200  # rows of a long table shown on screen; its downloads hold them all
 
 
@@ -129,11 +105,11 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     # only the rows on screen are put into words on each rerun; the downloads put the whole
     # table into words when clicked (half a million report lines took seconds per rerun)
     on_screen = rounded if preview_rows is None else rounded.head(preview_rows)
-    on_screen = _display(labels, on_screen) if translate else on_screen
+    on_screen = in_language(labels, on_screen) if translate else on_screen
 
     def shown() -> pd.DataFrame:
         full = rounded if whole is None else rounded_(whole[0]())
-        return _display(labels, full) if translate else full
+        return in_language(labels, full) if translate else full
     rows_out = len(frame) if whole is None else whole[1]
     config: dict[str, st.column_config.Column] = {}
     for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f"),

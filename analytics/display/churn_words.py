@@ -18,6 +18,7 @@ from analytics.domain.churn.settings import (
     Settings,
     TooFewOutcomes,
 )
+from analytics.store.frames import select
 
 
 def _f(row: Mapping[str, object], key: str) -> float:
@@ -105,8 +106,8 @@ def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = B
     frame = floor_past_cycle(scores.customers.assign(
         band=band(scores.customers["probability"], bands)))
     rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
-    out = frame[[c for c in ("customer_id", "name", "sales_rep", "probability", "band",
-                             "value_12m", "expected_loss") if c in frame]].copy()
+    out = select(frame, ("customer_id", "name", "sales_rep", "probability", "band",
+                             "value_12m", "expected_loss")).copy()
     out["probability"] = out["probability"] * 100
     out["band"] = out["band"].map(lambda b: labels(f"band_{b}"))
     out["raising"] = [describe_all(r["raising"], r, labels) for r in rows]

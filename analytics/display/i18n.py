@@ -1,7 +1,7 @@
 """Display text in Simplified Chinese and English, and number/date formatting per language.
 
-All user-facing text lives here (one place per language); code, columns and data values stay
-English snake_case. ``tests/test_i18n.py`` fails when a key exists in one language only.
+All user-facing text lives in one catalogue, ``analytics.display.text``, both languages of a
+key side by side; code, columns and data values stay English snake_case.
 """
 
 from __future__ import annotations
@@ -12,15 +12,36 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from analytics.display import text_en, text_zh
+from analytics.display import text
 
-LANGS = ("zh", "en")
+LANGS = ("zh", "en")       # the order of each pair in the catalogue
 DEFAULT_LANG = "zh"
 
-TEXT: dict[str, dict[str, str]] = {"zh": text_zh.TEXT, "en": text_en.TEXT}
+# The catalogue by language: key → text
+TEXT: dict[str, dict[str, str]] = {
+    lang: {key: pair[i] for key, pair in text.TEXT.items()} for i, lang in enumerate(LANGS)}
 
-# Data values → display labels. Values not listed are shown as they are (names, ids).
-VALUES: dict[str, dict[str, dict[str, str]]] = {"zh": text_zh.VALUES, "en": text_en.VALUES}
+# Data values → display labels. Values not listed (or None for a language) are shown as they
+# are (names, ids, the stored pinyin of a province in English).
+VALUES: dict[str, dict[str, dict[str, str]]] = {
+    lang: {field: {value: label for value, pair in values.items()
+                   if (label := pair[i]) is not None}
+           for field, values in text.VALUES.items()}
+    for i, lang in enumerate(LANGS)}
+
+
+MISSING = "—"  # how a missing value is shown in every table: a page, the report, a file
+# Columns whose values are category keys, and the field of VALUES that puts them in words:
+# the one list for pages, the report and exports (None: shown as stored)
+VALUE_FIELDS: dict[str, str | None] = {"type": "type", "province": "province",
+    "category": "category", "tier": "tier", "tier_previous": "tier", "tier_current": "tier",
+    "class": "class", "stage": "stage", "quadrant": "quadrant", "direction": "direction",
+    "factor": "factor", "source": "source", "abc_class": "abc_class", "xyz_class": "xyz_class",
+    "kind": "kind", "status": "status", "dimension": "dimension", "severity": "severity",
+    "department": "department", "remedy": "remedy", "cause": "cause", "group": "group",
+    "age_bucket": None, "grade_source": "grade_source", "product": "category", "market": "market",
+    "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status",
+    "movement": "movement", "team": "team", "bucket": "bucket"}
 
 
 class Labels:
@@ -149,3 +170,17 @@ class Labels:
         if name.endswith("_pct"):
             return f"{value:+.2f}{self('pp')}" if self.lang == "zh" else f"{value:+.2f}pp"
         return f"{value:+.1f}%"
+
+
+def in_language(labels: Labels, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a reader sees it, for pages, the report and exports alike: category keys
+    in words, headers in the reader's language, a missing text as "—" (numbers untouched)."""
+    shown = frame.copy()
+    for col in shown.columns:  # an unknown text value reads as "—", not "None"
+        values = shown[col].dropna()
+        if len(values) and values.map(lambda v: isinstance(v, str)).all():
+            shown[col] = shown[col].where(shown[col].notna(), MISSING)
+    for col, field in VALUE_FIELDS.items():
+        if col in shown and field:
+            shown[col] = labels.values(field, shown[col])
+    return shown.rename(columns={c: labels.column(c) for c in shown.columns})

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.display import charts, churn_words, exports
-from analytics.display.i18n import Labels
+from analytics.display.i18n import Labels, in_language
 from analytics.domain import (
     abc,
     churn,
@@ -37,6 +37,7 @@ from analytics.domain import (
     satisfaction,
     warning,
 )
+from analytics.store.frames import select
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -137,8 +138,7 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
 
     head = Section("headline", labels("report_headline"))
     comparison = overview.kpi_comparison(tables, month)
-    if not sees_profit:
-        comparison = comparison[~comparison["kpi"].isin(["gross_profit_cny", "margin_pct"])]
+    comparison = overview.kpis_for(comparison, sees_profit=sees_profit)
     for row in comparison.itertuples():
         name = str(row.kpi)
         numbers[name] = float(row.value)  # type: ignore[arg-type]
@@ -168,9 +168,9 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
         numbers["moved_down"] = float(len(customers.moved_down(moves)))
         cust.kpis.append((labels("report_moved_down"), labels.number(numbers["moved_down"]),
                           ""))
-        cust.tables.append(Table("moved_down", down[[c for c in (
-            "name", "tier_previous", "tier_current", "value_previous", "value_current")
-            if c in down]], money=("value_previous", "value_current")))
+        cust.tables.append(Table("moved_down", select(down, (
+            "name", "tier_previous", "tier_current", "value_previous", "value_current")),
+            money=("value_previous", "value_current")))
         classes = abc.class_summary(abc.abc_customers(tables, period=year, metric=metric))
         a = classes[classes["abc_class"] == "A"]
         if len(a):
@@ -291,21 +291,7 @@ def _display(table: Table, labels: Labels) -> pd.DataFrame:
         out[c] = [labels.tonnes(float(v)) if pd.notna(v) else "—" for v in out[c]]
     for c in table.percent:
         out[c] = [f"{float(v):+.2f}%" if pd.notna(v) else "—" for v in out[c]]
-    return _translated(out, labels)
-
-
-# columns holding category keys, and the display field that translates them
-VALUE_FIELDS = {"product": "category", "tier_previous": "tier", "tier_current": "tier",
-                "bucket": "bucket"}
-
-
-def _translated(frame: pd.DataFrame, labels: Labels) -> pd.DataFrame:
-    """Keys shown as words and headers in the reader's language (numbers untouched)."""
-    out = frame.copy()
-    for col, fieldname in VALUE_FIELDS.items():
-        if col in out:
-            out[col] = labels.values(fieldname, out[col])
-    return out.rename(columns={c: labels.column(c) for c in out.columns})
+    return in_language(labels, out)
 
 
 CSS = """
@@ -384,7 +370,7 @@ def to_xlsx(report: Report, labels: Labels) -> bytes:
         {"key": list(report.numbers), "value": list(report.numbers.values())})}
     for section in report.sections:
         for table in section.tables:
-            sheets[labels(f"report_table_{table.key}")] = _translated(table.frame, labels)
+            sheets[labels(f"report_table_{table.key}")] = in_language(labels, table.frame)
     return exports.to_xlsx_sheets(sheets)
 
 

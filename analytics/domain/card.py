@@ -13,6 +13,7 @@ from ibis import _
 
 from analytics.domain import customers as cu
 from analytics.domain import grading
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.results import as_of_end, kept, storable
 from analytics.store.warehouse import MissingData, Tables
@@ -31,8 +32,7 @@ def search(tables: Tables, *, query: str = "", as_of: date | None = None,
     The query is passed to the engine as a literal, never spliced into SQL.
     """
     customers = tables.get("customers")
-    cols = [c for c in ("customer_id", "name", "type", "province", "sales_rep")
-            if c in customers.columns]
+    cols = present(customers, ("customer_id", "name", "type", "province", "sales_rep"))
     q = query.strip().lower()
     found = customers.select(*cols)
     if q:

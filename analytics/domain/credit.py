@@ -33,6 +33,7 @@ _EDGES = (0, 30, 60, 90, 180)
 GRADE_FACTOR = {"AAA": 2.0, "AA": 1.0, "A": 0.8, "B": 0.6, "C": 0.0}
 MONTHLY_RATE = 0.00128          # 1.28 ‰ a month: the acceptance-bill discount benchmark
 ON_TIME_GRACE_DAYS = 0
+AGEING_BY = ("customer_id", "sales_rep", "type", "province")  # what ageing groups by
 
 
 def bucket_of(days_overdue: pd.Series) -> pd.Series:

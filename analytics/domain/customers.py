@@ -14,6 +14,7 @@ import pandas as pd
 from ibis import _
 
 from analytics.domain import measures
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -44,8 +45,7 @@ def customer_values(tables: Tables, period: Period) -> pd.DataFrame:
     agg = {**measures.sales_aggregates(orders), "orders": _.order_id.nunique()}
     per_customer = sales.group_by("customer_id").aggregate(**agg)
     if tables.customers is not None:
-        info_cols = [c for c in ("name", "type", "province", "sales_rep")
-                     if c in tables.customers.columns]
+        info_cols = present(tables.customers, ("name", "type", "province", "sales_rep"))
         info = tables.customers.select("customer_id", *info_cols)
         per_customer = per_customer.left_join(
             info, per_customer.customer_id == info.customer_id).select(
@@ -147,8 +147,8 @@ def compare_tiers(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     info = [c for c in ("name", "type", "province", "sales_rep") if c in current or c in previous]
     moves = previous[cols].merge(current[cols], on="customer_id", how="outer",
                                  suffixes=("_previous", "_current"))
-    names = pd.concat([previous[["customer_id", *[c for c in info if c in previous]]],
-                       current[["customer_id", *[c for c in info if c in current]]]])
+    names = pd.concat([previous[["customer_id", *present(previous, info)]],
+                       current[["customer_id", *present(current, info)]]])
     names = names.drop_duplicates("customer_id", keep="last")
     moves = moves.merge(names, on="customer_id", how="left")
     moves["tier_previous"] = moves["tier_previous"].fillna(NEW)

@@ -19,6 +19,7 @@ import pandas as pd
 from ibis import _
 
 from analytics.domain.measures import CENT, with_settlement
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.results import kept, last_12_months, storable
 from analytics.store.warehouse import Tables
@@ -52,6 +53,7 @@ FACTORS: tuple[Factor, ...] = (
 )
 FACTOR_KEYS = tuple(f.key for f in FACTORS)
 DEFAULT_WEIGHTS = tuple((f.key, f.weight) for f in FACTORS)
+MODES = ("quantile", "absolute")  # amount levels: quantiles of the data, or the fixed 万元 bands
 QUANTILES = (0.40, 0.70, 0.90)  # amount levels by default: bottom 40 % → 1, … top 10 % → 4
 GRADE_CUTS = (1.75, 2.5, 3.25)   # score → D / C / B / A
 GRADES = ("A", "B", "C", "D")
@@ -236,13 +238,12 @@ def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], .
     scored = weighted_score(levels, w)
     scored["grade"] = grade_from_score(scored["score"])
     scored["class"] = scored["grade"].map(GRADE_CLASS)
-    info_cols = [c for c in ("name", "type", "province", "sales_rep") if c in inputs]
+    info_cols = present(inputs, ("name", "type", "province", "sales_rep"))
     scored = scored.merge(inputs[["customer_id", *info_cols, "sales_cny",
                                   *(["gross_profit_cny"] if "gross_profit_cny" in inputs
                                     else [])]], on="customer_id", how="left")
     if tables.customers is not None:
-        everyone = tables.customers.select("customer_id", *[c for c in info_cols
-                                                            if c in tables.customers.columns])
+        everyone = tables.customers.select("customer_id", *present(tables.customers, info_cols))
         rest = everyone.to_pandas()
         rest = rest[~rest["customer_id"].isin(scored["customer_id"])]
         bought_before = set(tables.get("orders").filter(_.order_date < as_of.start)
@@ -365,7 +366,7 @@ def value_view(tables: Tables, *, period: Period,
     hi_c, hi_f = lv["current_value"] >= 2.5, lv["future_value"] >= 2.5
     lv["quadrant"] = np.select([hi_c & hi_f, hi_c, hi_f], ["invest", "maintain", "develop"],
                                "reduce")
-    info = [c for c in ("name", "type") if c in inputs]
+    info = present(inputs, ("name", "type"))
     # in customer order: the engine's grouping order changes from run to run
     return lv.merge(inputs[["customer_id", *info]], on="customer_id", how="left") \
         .sort_values("customer_id", ignore_index=True)
@@ -376,8 +377,8 @@ def satisfaction_levels(tables: Tables, ids: pd.Series, *, as_of: object) -> pd.
     ≥ 3.5 → 2, else 1; no survey → no data."""
     if tables.surveys is None:
         return pd.Series(np.nan, index=ids.index)
-    dims = [c for c in ("quality", "delivery", "price", "service", "responsiveness", "billing",
-                        "logistics") if c in tables.surveys.columns]
+    dims = present(tables.surveys, ("quality", "delivery", "price", "service", "responsiveness",
+                                    "billing", "logistics"))
     s = tables.surveys.filter(_.survey_date <= as_of).to_pandas()
     if s.empty or not dims:
         return pd.Series(np.nan, index=ids.index)
@@ -393,3 +394,19 @@ def stage_funnel(tables: Tables) -> pd.DataFrame:
     counts = tables.get("customers").group_by("stage").aggregate(customers=_.count()).to_pandas()
     out = counts.set_index("stage").reindex(list(STAGES)).fillna(0).astype(int)
     return out.rename_axis("stage").reset_index()
+
+
+def grade_counts(customers: pd.DataFrame) -> pd.DataFrame:
+    """grade, customers: how many graded customers hold each grade (every grade, 0 too)."""
+    return (customers.dropna(subset=["grade"]).groupby("grade").size()
+            .reindex(list(GRADES), fill_value=0).rename("customers").reset_index())
+
+
+def graded_only(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers with a grade (a customer without enough data has none)."""
+    return customers.dropna(subset=["grade"])
+
+
+def quadrant_counts(view: pd.DataFrame) -> pd.DataFrame:
+    """quadrant, customers: how many customers ``value_view`` puts in each quadrant."""
+    return view.groupby("quadrant").size().rename("customers").reset_index()

@@ -368,3 +368,18 @@ def price_stock_correlation(frame: pd.DataFrame, *, lead: int = 4) -> float:
     ahead = frame["price"].shift(-lead) / frame["price"] - 1
     both = pd.concat([stock_change, ahead], axis=1).dropna()
     return float(both.iloc[:, 0].corr(both.iloc[:, 1])) if len(both) > 2 else float("nan")
+
+
+def status_totals(status: pd.DataFrame) -> dict[str, float]:
+    """The stock page's headline over ``status``'s products: on_hand_t, daily_sales_t,
+    days_cover (stock ÷ daily sales; NaN without sales) and below_safety (how many products)."""
+    on_hand, daily = float(status["on_hand_t"].sum()), float(status["daily_sales_t"].sum())
+    return {"on_hand_t": on_hand, "daily_sales_t": daily,
+            "days_cover": on_hand / daily if daily else float("nan"),
+            "below_safety": float((status["stock_status"] == "below_safety").sum())}
+
+
+def with_what_if(book: pd.DataFrame, *, fall_pct: float) -> pd.DataFrame:
+    """``mark_to_market``'s rows with ``what_if``'s loss_cny and floating_after_cny."""
+    scenario = what_if(book, fall_pct=fall_pct)
+    return book.merge(scenario[["product", "loss_cny", "floating_after_cny"]], on="product")

@@ -10,12 +10,14 @@ from ibis import _
 
 from analytics.domain import measures
 from analytics.domain.credit import receivables_at
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.results import kept, last_12_months
 from analytics.store.warehouse import Tables
 
 KPIS = ("revenue_cny", "volume_t", "gross_profit_cny", "margin_pct", "active_customers",
         "new_customers", "lost_customers", "overdue_receivables_cny", "inventory_days")
+PROFIT_KPIS = ("gross_profit_cny", "margin_pct")   # what a rep's level never sees
 INVENTORY_DAYS_WINDOW = 90  # days of sales the cover is measured against; smooths seasonality
 TOP_CUSTOMERS = 20
 
@@ -236,8 +238,7 @@ def top_customers(tables: Tables, period: Period, *, n: int = TOP_CUSTOMERS,
         [ibis.desc(metric), "customer_id"]).limit(n)
     if tables.customers is not None:
         info = tables.customers.select(
-            "customer_id", *[c for c in ("name", "type", "province", "sales_rep")
-                             if c in tables.customers.columns])
+            "customer_id", *present(tables.customers, ("name", "type", "province", "sales_rep")))
         joined = ranked.left_join(info, ranked.customer_id == info.customer_id)
         ranked = joined.select(*ranked.columns, *[c for c in info.columns
                                                    if c != "customer_id"]).order_by(
@@ -247,3 +248,9 @@ def top_customers(tables: Tables, period: Period, *, n: int = TOP_CUSTOMERS,
         costed = out.pop("costed_revenue_cny")
         out["margin_pct"] = out["gross_profit_cny"] / costed.where(costed != 0) * 100
     return out.reset_index(drop=True)
+
+
+def kpis_for(comparison: pd.DataFrame, *, sees_profit: bool) -> pd.DataFrame:
+    """``kpi_comparison``'s rows a reader may see: without gross profit and margin for a
+    level that sees no profit (a rep) — the one place the Overview and the report apply it."""
+    return comparison if sees_profit else comparison[~comparison["kpi"].isin(PROFIT_KPIS)]

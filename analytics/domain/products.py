@@ -14,6 +14,7 @@ from ibis import _
 
 from analytics.domain import market as market_mod
 from analytics.domain.measures import has_cost, sales_aggregates
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -54,8 +55,7 @@ def composition(tables: Tables, *, period: Period, by: str = "category",
             0, np.nan) * 100
         if "costed_volume_t" in out:
             out["gp_per_t"] = out["gross_profit_cny"] / out["costed_volume_t"].replace(0, np.nan)
-        out = out.drop(columns=[c for c in ("costed_revenue_cny", "costed_volume_t")
-                                if c in out])
+        out = out.drop(columns=present(out, ("costed_revenue_cny", "costed_volume_t")))
     return out.sort_values("revenue_cny", ascending=False).reset_index(drop=True)
 
 
@@ -112,3 +112,13 @@ def turned_negative(tables: Tables, *, period: Period, market: str | None = None
     return pd.DataFrame(rows, columns=cols).sort_values(["month", "category"],
                                                         ascending=[False, True]
                                                         ).reset_index(drop=True)
+
+
+def with_turnover(composition: pd.DataFrame, turnover: pd.DataFrame | None) -> pd.DataFrame:
+    """``composition`` by category with each category's annual_turns and days_in_stock from
+    the inventory's ``turnover`` (left as it is without inventory)."""
+    if turnover is None:
+        return composition
+    turns = turnover[["product", "annual_turns", "days_in_stock"]].rename(
+        columns={"product": "category"})
+    return composition.merge(turns, on="category", how="left")

@@ -25,6 +25,7 @@ from ibis import _
 
 from analytics.domain import credit
 from analytics.domain.measures import sales_aggregates
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -39,7 +40,7 @@ def _book(tables: Tables) -> pd.DataFrame:
     customers = tables.get("customers")
     if "sales_rep" not in customers.columns:
         raise MissingData("customers", "sales_rep")
-    cols = [c for c in ("customer_id", "name", "sales_rep", "type") if c in customers.columns]
+    cols = present(customers, ("customer_id", "name", "sales_rep", "type"))
     book = customers.select(*cols).to_pandas()
     book["sales_rep"] = book["sales_rep"].fillna("")
     return book
@@ -67,7 +68,7 @@ def _targets(tables: Tables, period: Period) -> pd.DataFrame:
         return pd.DataFrame(columns=["rep"])
     first = period.start.replace(day=1)
     t = tables.targets.filter((_.month >= first) & (_.month <= period.end))
-    cols = [c for c in ("revenue_cny", "volume_t", "gross_profit_cny") if c in t.columns]
+    cols = present(t, ("revenue_cny", "volume_t", "gross_profit_cny"))
     out = (t.mutate(month=_.month.truncate("M")).group_by("rep")
            .aggregate(**{f"target_{c}": getattr(_, c).sum() for c in cols}).to_pandas())
     return out
@@ -199,7 +200,7 @@ def rep_trend(tables: Tables, *, period: Period, rep: str | None = None) -> pd.D
                                   & (_.month <= period.end))
         if rep is not None:
             t = t.filter(_.rep == rep)
-        cols = [c for c in ("revenue_cny", "volume_t") if c in t.columns]
+        cols = present(t, ("revenue_cny", "volume_t"))
         targets = (t.mutate(month=_.month.truncate("M")).group_by("month")
                    .aggregate(**{f"target_{c}": getattr(_, c).sum() for c in cols}).to_pandas())
         targets["month"] = pd.to_datetime(targets["month"]).dt.date
@@ -282,3 +283,8 @@ def reseller_scorecard(tables: Tables, *, period: Period,
     out = out.sort_values("score", ascending=False, na_position="last").reset_index(drop=True)
     out.insert(0, "rank", out["score"].rank(ascending=False, method="min"))
     return out
+
+
+def reseller_factor_means(board: pd.DataFrame) -> pd.Series:
+    """The mean 0–100 score of each reseller factor over ``reseller_scorecard``'s rows."""
+    return pd.Series({k: float(board[f"score_{k}"].mean()) for k in RESELLER_FACTORS})

@@ -12,14 +12,16 @@ with its whole 12-month value at stake. The list says which it used (``attrs["ch
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 from ibis import _
 
-from analytics.domain import churn, credit
-from analytics.store.warehouse import Tables
+from analytics.domain import churn, credit, inventory
+from analytics.store.period import preset
+from analytics.store.warehouse import MissingData, Tables
 
 PRICE_WINDOW_DAYS = 30
 PRICE_FALL = -0.03          # what they buy fell more than 3 % in 30 days
@@ -182,3 +184,42 @@ def describe(reasons: list[tuple[str, float]], labels) -> str:  # type: ignore[n
         else:
             texts.append(labels("warn_prices", pct=f"{value * 100:.1f}"))
     return ("；" if labels.lang == "zh" else "; ").join(texts)
+
+
+@dataclass
+class Digest:
+    """What the daily early-warning digest says, as data (the words: delivery.digest_markdown):
+    the at-risk list, the customers over their credit limit (largest exposure first), and the
+    stock — products below safety stock, and for who sees profit the floating P/L of the book
+    at market, its drawdown over the last 12 months and the products losing past the alert."""
+
+    warnings: pd.DataFrame
+    over_limit: pd.DataFrame
+    below_safety: list[str] = field(default_factory=list)
+    marked: dict[str, float] | None = None
+    losing: list[str] = field(default_factory=list)
+
+
+def digest(tables: Tables, *, as_of: date, sees_profit: bool) -> Digest:
+    """The early-warning digest at ``as_of``; the stock parts only when the data holds
+    inventory (and prices, for the marked-to-market part)."""
+    exposure = credit.exposure(tables, as_of=as_of)
+    out = Digest(early_warning(tables, as_of=as_of),
+                 exposure[exposure["over_limit"]].sort_values("exposure_cny", ascending=False))
+    try:
+        status = inventory.status(tables, as_of=as_of)
+        out.below_safety = status.loc[status["stock_status"] == "below_safety",
+                                      "product"].tolist()
+        if sees_profit:
+            book = inventory.mark_to_market(tables, as_of=as_of)
+            total = inventory.mtm_total(book)
+            # the last 12 months through preset: safe on 29 February, unlike replace(year=…)
+            history = inventory.mtm_history(tables, period=preset("last_12_months", as_of=as_of))
+            out.marked = {"floating_cny": float(total["floating_cny"]),
+                          "floating_pct": float(total["floating_pct"]),
+                          "drawdown_cny": float(history["drawdown_cny"].iloc[-1])
+                          if len(history) else 0.0}
+            out.losing = book.loc[book["alert"], "product"].tolist()
+    except MissingData:
+        pass
+    return out

@@ -44,6 +44,10 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.display.i18n import Labels
+from analytics.domain import warning
+from analytics.domain.warning import Digest
+
 ROOT = Path(__file__).resolve().parents[2]
 WECOM_LIMIT_BYTES = 4096
 
@@ -167,33 +171,34 @@ def push(config: dict[str, Any], title: str, markdown: str) -> list[str]:
     return done
 
 
-def digest_markdown(labels: Any, *, warnings: pd.DataFrame, over_limit: pd.DataFrame,
-                    stock: dict[str, Any], top: int = 5) -> str:
-    """The early-warning digest: top at-risk customers, over-limit customers, the stock's
-    floating P/L and the products below safety or losing beyond the alert threshold."""
+def digest_markdown(labels: Labels, digest: Digest, *, top: int = 5) -> str:
+    """The early-warning digest in words: top at-risk customers with their reasons,
+    over-limit customers, the stock's floating P/L and the products below safety or losing
+    beyond the alert threshold."""
     head = f"**{labels('digest_at_risk')}**"
-    if warnings.attrs.get("churn_basis") == "rules":
+    if digest.warnings.attrs.get("churn_basis") == "rules":
         head += f" {labels('digest_rules')}"
     lines = [head]
-    for row in warnings.head(top).to_dict("records"):
+    for row in digest.warnings.head(top).to_dict("records"):
         lines.append(f"- {row['name']}: {labels.money(float(row['money_at_stake_cny']))} · "
-                     f"{row['reasons']}")
-    if warnings.empty:
+                     f"{warning.describe(row['reasons'], labels)}")
+    if digest.warnings.empty:
         lines.append(f"- {labels('digest_none')}")
     lines.append(f"\n**{labels('digest_over_limit')}**")
-    for row in over_limit.head(top).to_dict("records"):
+    for row in digest.over_limit.head(top).to_dict("records"):
         used = labels.money(float(row["exposure_cny"]))
         limit = labels.money(float(row["credit_limit_cny"] or 0.0))
         lines.append(f"- {row['name']}: {labels('digest_exposure', exposure=used, limit=limit)}")
-    if over_limit.empty:
+    if digest.over_limit.empty:
         lines.append(f"- {labels('digest_none')}")
     lines.append(f"\n**{labels('digest_stock')}**")
-    if "floating_cny" in stock:
-        lines.append(f"- {labels('col_floating_cny')}: {labels.money(stock['floating_cny'])} "
-                     f"({stock['floating_pct']:+.2f}%)")
-        lines.append(f"- {labels('digest_drawdown')}: {labels.money(stock['drawdown_cny'])}")
-    for name in stock.get("losing", []):
+    if digest.marked is not None:
+        m = digest.marked
+        lines.append(f"- {labels('col_floating_cny')}: {labels.money(m['floating_cny'])} "
+                     f"({m['floating_pct']:+.2f}%)")
+        lines.append(f"- {labels('digest_drawdown')}: {labels.money(m['drawdown_cny'])}")
+    for name in labels.values("category", pd.Series(digest.losing, dtype=object)):
         lines.append(f"- {labels('digest_losing', product=name)}")
-    for name in stock.get("below_safety", []):
+    for name in labels.values("category", pd.Series(digest.below_safety, dtype=object)):
         lines.append(f"- {labels('digest_below_safety', product=name)}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import ibis
 
 from analytics.store import narrowing
+from analytics.store.frames import present
 from analytics.store.warehouse import Tables
 
 LEVELS = ("rep", "manager", "executive", "admin")
@@ -135,7 +136,7 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
         for name, cols in HIDDEN_FROM_REPS.items():
             t = getattr(out, name)
             if t is not None:
-                drop = [c for c in cols if c in t.columns]
+                drop = present(t, cols)
                 masked[name] = t.drop(*drop) if drop else t
         if out.contacts is not None and "kind" in out.contacts.columns:
             # gifts are the manager's business (the method's second level)

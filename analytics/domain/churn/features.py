@@ -23,6 +23,7 @@ from ibis import _
 from analytics.domain import summaries
 from analytics.domain.churn.settings import HORIZON_DAYS
 from analytics.domain.measures import CENT, id_table, with_settlement
+from analytics.store.frames import present
 from analytics.store.schema import SURVEY_DIMENSIONS
 from analytics.store.warehouse import Tables
 
@@ -269,8 +270,7 @@ def _master(tables: Tables, ids: pd.Series) -> pd.DataFrame:
     """The master columns the features read, aligned with ``ids``."""
     if tables.customers is None:
         return pd.DataFrame(index=ids.index)
-    cols = [c for c in ("customer_id", "type", "province", "credit_limit_cny")
-            if c in tables.customers.columns]
+    cols = present(tables.customers, ("customer_id", "type", "province", "credit_limit_cny"))
     master = tables.customers.select(*cols).to_pandas().drop_duplicates("customer_id") \
         .set_index("customer_id")
     return master.reindex(ids.to_numpy()).set_axis(ids.index)
@@ -291,7 +291,7 @@ def process_features(frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
     the rate parameter alpha near the optimiser's bounds."""
     from analytics.domain.churn import bgnbd
 
-    out = frame.drop(columns=[c for c in PROCESS_INPUTS if c in frame])
+    out = frame.drop(columns=present(frame, PROCESS_INPUTS))
     out["first_purchase_log_value"] = np.log1p(frame["first_purchase_cny"].clip(lower=0))
     p_none = pd.Series(np.nan, index=frame.index)
     expected = pd.Series(np.nan, index=frame.index)

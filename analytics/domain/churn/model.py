@@ -31,6 +31,7 @@ from analytics.domain.churn.features import (
 from analytics.domain.churn.reasons import explain, typical_values
 from analytics.domain.churn.settings import Settings
 from analytics.domain.churn.status import CYCLE_K, MIN_GAP_DAYS
+from analytics.store.frames import present
 from analytics.store.results import storable
 from analytics.store.warehouse import Tables
 
@@ -320,7 +321,7 @@ def score(tables: Tables, *, as_of: date | None = None, kind: str = "logistic",
     out["_horizon"] = h
     out = out.join(now[columns]).reset_index()
     if tables.customers is not None:
-        info = [c for c in ("name", "sales_rep") if c in tables.customers.columns]
+        info = present(tables.customers, ("name", "sales_rep"))
         names = tables.customers.select("customer_id", *info).to_pandas() \
             .drop_duplicates("customer_id")
         out = out.merge(names, on="customer_id", how="left")

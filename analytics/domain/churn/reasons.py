@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.churn.features import CATEGORICAL
+from analytics.store.frames import present
 from analytics.store.results import storable
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def explain(model: Pipeline, x: pd.DataFrame, typical: Mapping[str, Any], *, rea
     effects: dict[str, np.ndarray] = {}
     allowed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, fact in facts.items():
-        cols = [c for c in fact.features if c in x.columns]
+        cols = present(x, fact.features)
         if not cols:
             continue
         changed = x.copy()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.domain.churn.history import Groups, History
+from analytics.store.frames import present
 from analytics.store.results import storable
 
 REPEAT_STATUSES = ("active", "declining", "overdue", "lost")
@@ -79,7 +80,7 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
                              "year_ago_volume", "value_12m", "lost_on"]]
     if lost_since is not None:
         out = recent(out, lost_since=lost_since)
-    info = [c for c in ("name", "type", "province", "sales_rep") if c in history.customers]
+    info = present(history.customers, ("name", "type", "province", "sales_rep"))
     return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
 
 

@@ -27,6 +27,7 @@ from analytics.domain.churn.status import (
     recent,
     status_trend,
 )
+from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.results import as_of_end, kept, last_12_months, own_defaults, storable
 from analytics.store.warehouse import Tables
@@ -102,7 +103,7 @@ def scores_for(scores: Scores, ids: Collection[str] | None, *, sees_profit: bool
         frame = frame[[c in wanted for c in frame["customer_id"]]]
     columns, typical = scores.columns, scores.typical
     if not sees_profit:
-        frame = frame.drop(columns=[c for c in PROFIT_FEATURES if c in frame])
+        frame = frame.drop(columns=present(frame, PROFIT_FEATURES))
         frame = frame.assign(
             value_12m=frame["revenue_12m"],
             expected_loss=frame["probability"] * frame["revenue_12m"].clip(lower=0),

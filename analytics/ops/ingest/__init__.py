@@ -7,6 +7,7 @@ the warehouse until ``apply_import``, and that write is atomic.
 
 from analytics.ops.ingest.errors import IngestError
 from analytics.ops.ingest.load import (
+    MODES,
     STORING,
     ImportPlan,
     ParsedUpload,
@@ -18,7 +19,9 @@ from analytics.ops.ingest.load import (
 )
 from analytics.ops.ingest.mapping import TARGETS, constant_fields, guess_constants, suggest_mapping
 from analytics.ops.ingest.read import RawTable, read_file
+from analytics.ops.ingest.workflow import mapping_for, run_import
 
-__all__ = ["STORING", "TARGETS", "ImportPlan", "IngestError", "ParsedUpload", "RawTable",
-           "apply_import", "constant_fields", "decide", "guess_constants", "parse_upload",
-           "plan_import", "problem_summary", "read_file", "suggest_mapping"]
+__all__ = ["MODES", "STORING", "TARGETS", "ImportPlan", "IngestError", "ParsedUpload", "RawTable",
+           "apply_import", "constant_fields", "decide", "guess_constants", "mapping_for",
+           "parse_upload", "plan_import", "problem_summary", "read_file", "run_import",
+           "suggest_mapping"]

@@ -11,6 +11,9 @@ import pandas as pd
 from analytics.display import exports
 from analytics.ops import sample
 from analytics.ops.ingest.mapping import TARGETS, TRANSACTIONS, fields
+from analytics.store.warehouse import ROOT
+
+TEMPLATES_DIR = ROOT / "data" / "templates"   # shipped with the code, offered on the data page
 
 
 def header(name: str, aliases: tuple[str, ...]) -> str:
