@@ -51,7 +51,7 @@ with tab_customers:
 with tab_products:
     p1, p2, p3 = st.columns([2, 1, 1])
     level = p1.radio(labels("product_level"), abc.PRODUCT_LEVELS, horizontal=True,
-                     key="abc_level", format_func=lambda v: labels(f"level_{v}"))
+                     key="abc_level", format_func=lambda v: labels.value("product_level", v))
     x_cut = p2.number_input(labels("threshold_x"), 0.05, 5.0, abc.XYZ_THRESHOLDS[0], 0.05,
                             key="xyz_x")
     y_cut = p3.number_input(labels("threshold_y"), 0.05, 5.0, abc.XYZ_THRESHOLDS[1], 0.05,

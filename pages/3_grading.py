@@ -42,7 +42,7 @@ weights = tuple(zip(grading.FACTOR_KEYS, edited["weight"].fillna(0).astype(float
 with right:
     st.subheader(labels("grading_cutoffs"))
     mode = st.radio(labels("band_mode"), ("quantile", "absolute"), horizontal=True,
-                    key="grading_mode", format_func=lambda m: labels(f"band_mode_{m}"))
+                    key="grading_mode", format_func=lambda m: labels.value("band_mode", m))
     bands: list[tuple[str, tuple[float, float, float]]] = []
     if mode == "absolute":
         for f in grading.FACTORS:
@@ -107,8 +107,8 @@ st.header(labels("value_view_title"))
 st.caption(labels("value_view_intro"))
 with st.expander(labels("value_weights")):
     cols = st.columns(6)
-    value_weights = tuple((k, col.number_input(labels(f"vv_{k}"), 0.0, 1.0, float(w), 0.05,
-                                               key=f"vv_{k}"))
+    value_weights = tuple((k, col.number_input(labels.value("value_factor", k), 0.0, 1.0,
+                                               float(w), 0.05, key=f"vv_{k}"))
                           for col, (k, w) in zip(cols, grading.VALUE_WEIGHTS, strict=True))
 view = ctx.cached(grading.value_view, period=period, weights=value_weights)
 v1, v2 = st.columns([3, 2])

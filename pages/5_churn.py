@@ -69,7 +69,7 @@ else:
 st.header(labels("model_title"))
 m1, m2, m3 = st.columns([2, 1, 1])
 kind = m1.radio(labels("model_kind"), churn.MODELS, horizontal=True, key="churn_model",
-                format_func=lambda k: labels(f"model_{k}"))
+                format_func=lambda k: labels.value("model", k))
 low = m2.number_input(labels("band_cuts"), 0.01, 0.99, churn.BANDS[0], 0.05, key="band_low")
 high = m3.number_input(" ", 0.01, 0.99, churn.BANDS[1], 0.05, key="band_high")
 if high < low:
@@ -106,7 +106,7 @@ left, right = st.columns(2)
 left.plotly_chart(charts.scorer_comparison(result.pooled, labels), key="scorers")
 right.plotly_chart(charts.calibration(result.calibration, labels), key="calibration")
 # a ranking baseline has no probability to judge: "—", not an empty number
-card = result.pooled.assign(scorer=result.pooled["scorer"].map(lambda s: labels(f"scorer_{s}")),
+card = result.pooled.assign(scorer=result.pooled["scorer"].map(lambda s: labels.value("scorer", s)),
                             brier=result.pooled["brier"].map(
                                 lambda v: "—" if pd.isna(v) else f"{v:.4f}"))
 widgets.table(labels, card, key="model_card", filename="churn_backtest")

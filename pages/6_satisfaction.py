@@ -35,12 +35,12 @@ right.plotly_chart(charts.dimension_bars(ctx.cached(sat.dimensions, period=perio
 
 group = st.segmented_control(labels("sat_by"), ("tier", "type", "province", "sales_rep"),
                              default="tier", key="sat_by",
-                             format_func=lambda g: labels(f"group_{g}"))
+                             format_func=lambda g: labels.value("survey_group", g))
 if group:
     table = ctx.cached(sat.breakdown, period=period, by=group, weights=weights)
     if group in ("tier", "type", "province"):
         table[group] = labels.values(group, table[group])
-    widgets.table(labels, table.rename(columns={group: labels(f"group_{group}")}),
+    widgets.table(labels, table.rename(columns={group: labels.value("survey_group", group)}),
                   key="sat_breakdown", filename=f"satisfaction_by_{group}",
                   percent=("index", "nps"))
 

@@ -50,7 +50,7 @@ st.caption(labels("grade_rule"))
 st.header(labels("ageing_title"))
 by = st.segmented_control(labels("ageing_by"), ("customer_id", "sales_rep", "type",
                                                 "province"), default="customer_id",
-                          key="ageing_by", format_func=lambda b: labels(f"ageing_by_{b}"))
+                          key="ageing_by", format_func=lambda b: labels.value("ageing_by", b))
 table = ctx.cached(credit.ageing_summary, as_of=as_of, by=by)
 total = ctx.cached(credit.ageing_summary, as_of=as_of, by=None)
 # four cards a row: seven in one cut 3298万元 to "3298万…" on a laptop's width

@@ -88,7 +88,7 @@ with tab_import:
                                                      value=guess.get(name, ""),
                                                      key=f"const_{n}_{target}_{name}")
             mode = st.radio(labels("import_mode"), ingest.load.MODES, horizontal=True,
-                            key="import_mode", format_func=lambda m: labels(f"import_mode_{m}"))
+                            key="import_mode", format_func=lambda m: labels.value("import_mode", m))
             if mode == "replace":
                 st.caption(labels("import_replace_tx" if target == "transactions"
                                   else "import_replace_table"))

@@ -263,7 +263,7 @@ def test_churn_page(lang: str) -> None:
                                                     labels.value("status", "declining")}
     card = next(f for f in frames if labels.column("scorer") in f.columns)
     roc = dict(zip(card[labels.column("scorer")], card[labels.column("roc_auc")], strict=True))
-    assert roc[labels("scorer_model")] > roc[labels("scorer_recency")]
+    assert roc[labels.value("scorer", "model")] > roc[labels.value("scorer", "recency")]
     risk = frames[-1]
     assert len(risk) > 50 and risk[labels.column("raising")].str.len().gt(0).any()
     assert np.all(np.diff(risk[labels.column("expected_loss")].to_numpy()) <= 1)

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analytics.display.i18n import LANGS, TEXT, VALUES, Labels
@@ -85,3 +86,33 @@ def test_both_texts_of_a_key_take_the_same_placeholders() -> None:
 
     differ = sorted(k for k, (zh, en) in text.TEXT.items() if fields(zh) != fields(en))
     assert not differ, differ
+
+
+def test_every_coded_value_has_its_words() -> None:
+    """Enum values are put into words one way, through VALUES (``labels.value``): each field
+    a code translates covers every value the code can produce, in both languages."""
+    from analytics.display import text
+    from analytics.domain import abc, credit, grading
+    from analytics.domain.churn.features import AT_STAKE, PROCESS_INPUTS, feature_table
+    from analytics.domain.churn.model import BAND_NAMES, MODELS, SCORERS
+    from analytics.domain.churn.settings import SPACINGS
+    from analytics.ops import ingest
+    from analytics.store.warehouse import tables_from_frames
+
+    tables = tables_from_frames({"orders": pd.DataFrame({
+        "order_id": ["1", "2"], "order_date": ["2024-01-05", "2024-03-05"],
+        "customer_id": ["C1", "C1"], "amount_cny": [1e5, 2e5]})})
+    produced = {"band": BAND_NAMES, "scorer": SCORERS, "model": MODELS, "spacing": SPACINGS,
+                "grade": grading.GRADES, "band_mode": grading.MODES,
+                "value_factor": [k for k, _ in grading.VALUE_WEIGHTS],
+                "quadrant": ("invest", "maintain", "develop", "reduce"),
+                "product_level": abc.PRODUCT_LEVELS, "ageing_by": credit.AGEING_BY,
+                "import_mode": ingest.MODES,
+                "setting": ("horizon", "warmup", "tests", "cutoff", "spacing"),
+                # every feature a minimal transaction log gives the model
+                "feature": [c for c in feature_table(tables, [date(2024, 6, 30)]).columns
+                            if c not in ("customer_id", "cutoff", *AT_STAKE, *PROCESS_INPUTS)]}
+    for field, values in produced.items():
+        missing = [v for v in values if v not in text.VALUES[field]]
+        assert not missing, (field, missing)
+        assert all(zh and en for zh, en in (text.VALUES[field][v] for v in values)), field

@@ -644,7 +644,7 @@ def test_a_rep_reads_the_whole_books_model_without_its_margin(users_file: Path) 
     the same probability for both; the rep's feature list and reasons never name margin,
     the executive's do (the demo has costs)."""
     labels = Labels("en")
-    margin = labels("feat_margin_pct_365")
+    margin = labels.value("feature", "margin_pct_365")
     boss, rep = _churn_page("boss"), _churn_page("rep")
     features = {who: next(c.value for c in at.caption if c.value.startswith(
         labels("model_features", features="").strip()[:-1])) for who, at in

@@ -249,7 +249,7 @@ def abc_xyz_heatmap(matrix: pd.DataFrame, labels: Labels, money_div: float, unit
 
 def grade_bars(counts: pd.DataFrame, labels: Labels) -> go.Figure:
     """Customers per grade A–D."""
-    fig = go.Figure(go.Bar(x=[labels(f"grade_{g}") for g in counts["grade"]],
+    fig = go.Figure(go.Bar(x=[labels.value("grade", g) for g in counts["grade"]],
                            y=counts["customers"], marker_color=[CLASS_COLORS[g] for g in
                                                                 counts["grade"]],
                            text=counts["customers"], textposition="outside"))
@@ -279,7 +279,7 @@ def value_quadrants(view: pd.DataFrame, labels: Labels) -> go.Figure:
     for quadrant, part in view.groupby("quadrant"):
         idx = part.index
         fig.add_scatter(x=part["current_value"] + jx[idx], y=part["future_value"] + jy[idx],
-                        mode="markers", name=labels(f"quadrant_{quadrant}"),
+                        mode="markers", name=labels.value("quadrant", quadrant),
                         marker=dict(color=colors[str(quadrant)], size=8, opacity=0.75),
                         customdata=part[["customer_id", "name"]].to_numpy(),
                         hovertemplate="%{customdata[1]} (%{customdata[0]})<extra></extra>")
@@ -342,7 +342,7 @@ def calibration(curve: pd.DataFrame, labels: Labels) -> go.Figure:
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#999"),
                     showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=curve["predicted"], y=curve["observed"], mode="lines+markers",
-                    line=dict(color=PALETTE["profit"]), name=labels("scorer_model"))
+                    line=dict(color=PALETTE["profit"]), name=labels.value("scorer", "model"))
     fig.update_xaxes(title_text=labels("predicted"), range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title_text=labels("observed"), range=[0, 1], tickformat=".0%")
     fig = _layout(fig, labels("calibration_title"))
@@ -357,7 +357,7 @@ def scorer_comparison(pooled: pd.DataFrame, labels: Labels) -> go.Figure:
               "recency": "#4C78A8"}
     for _, row in pooled.iterrows():
         fig.add_bar(x=["ROC AUC", "PR AUC"], y=[row["roc_auc"], row["pr_auc"]],
-                    name=labels(f"scorer_{row['scorer']}"), marker_color=colors[row["scorer"]],
+                    name=labels.value("scorer", row['scorer']), marker_color=colors[row["scorer"]],
                     text=[f"{row['roc_auc']:.3f}", f"{row['pr_auc']:.3f}"],
                     textposition="outside")
     fig.update_yaxes(range=[0, 1.05])

@@ -109,7 +109,7 @@ def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = B
     out = select(frame, ("customer_id", "name", "sales_rep", "probability", "band",
                              "value_12m", "expected_loss")).copy()
     out["probability"] = out["probability"] * 100
-    out["band"] = out["band"].map(lambda b: labels(f"band_{b}"))
+    out["band"] = out["band"].map(lambda b: labels.value("band", b))
     out["raising"] = [describe_all(r["raising"], r, labels) for r in rows]
     out["lowering"] = [describe_all(r["lowering"], r, labels) for r in rows]
     return out
@@ -122,7 +122,7 @@ def _why(s: Settings, labels: Labels) -> str:
     elif s.spacing != "quarter" and "spacing" not in s.given:
         key = "settings_short_spacing"
     why = labels(key, days=labels.number(s.history_days))
-    given = [labels(f"setting_{g}") for g in s.given]
+    given = [labels.value("setting", g) for g in s.given]
     if given:
         named = ("、" if labels.lang == "zh" else ", ").join(given)
         why += (" " if labels.lang == "en" else "") + labels(
@@ -132,7 +132,7 @@ def _why(s: Settings, labels: Labels) -> str:
 
 def settings_text(s: Settings, labels: Labels) -> str:
     """The backtest's settings in one sentence, and why they were chosen."""
-    return labels("churn_settings", horizon=s.horizon, spacing=labels(f"spacing_{s.spacing}"),
+    return labels("churn_settings", horizon=s.horizon, spacing=labels.value("spacing", s.spacing),
                   warmup=s.warmup, tests=s.tests, first=labels.date(s.test_cutoffs[0]),
                   last=labels.date(s.test_cutoffs[-1]), why=_why(s, labels))
 
@@ -143,7 +143,7 @@ def score_settings_text(scores: Scores, labels: Labels) -> str:
     if s is None:
         return ""
     return labels("churn_settings_score", horizon=s.horizon, cutoffs=scores.train_cutoffs,
-                  spacing=labels(f"spacing_{s.spacing}"), warmup=s.warmup,
+                  spacing=labels.value("spacing", s.spacing), warmup=s.warmup,
                   date=labels.date(scores.as_of))
 
 
@@ -156,4 +156,4 @@ def need_text(err: NotEnoughHistory, labels: Labels, *, page: bool = True) -> st
 
 
 def feature_names(columns: list[str], labels: Labels) -> str:
-    return ("、" if labels.lang == "zh" else ", ").join(labels(f"feat_{c}") for c in columns)
+    return ("、" if labels.lang == "zh" else ", ").join(labels.value("feature", c) for c in columns)

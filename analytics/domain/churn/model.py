@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 MODELS = ("logistic", "gradient_boosting")
 BANDS = (0.2, 0.5)           # low < 0.2 ≤ medium < 0.5 ≤ high
+BAND_NAMES = ("low", "medium", "high")
 TEST_CUTOFFS = setting.TEST_CUTOFFS
 SCORERS = ("model", "bgnbd", "cycle_rule", "recency")
 # counts and day spans enter the logistic model as log(1 + x): a customer at 300 days is not
@@ -259,7 +260,8 @@ class Scores:
 
 def band(p: pd.Series, cuts: tuple[float, float] = BANDS) -> pd.Series:
     low, high = cuts
-    return pd.Series(np.select([p >= high, p >= low], ["high", "medium"], "low"), index=p.index)
+    lowest, middle, highest = BAND_NAMES
+    return pd.Series(np.select([p >= high, p >= low], [highest, middle], lowest), index=p.index)
 
 
 def past_cycle(x: pd.DataFrame) -> pd.Series:
