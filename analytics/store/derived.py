@@ -19,6 +19,6 @@ def table(tables: Tables, name: str) -> ibis.Table | None:
     if name not in DERIVED_TABLES:
         raise ValueError(f"not a derived table: {name}")
     source = tables.source
-    if source is None or name not in source.list_tables():
+    if source is None or name not in source.derived:
         return None
-    return source.table(name)
+    return source.backend.table(name)

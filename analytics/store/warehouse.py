@@ -54,6 +54,15 @@ class MissingData(LookupError):
         super().__init__(f"missing data: {what}")
 
 
+@dataclass(frozen=True, eq=False)
+class Source:
+    """The backend a version's tables were read from, and which derived tables it holds
+    (listed once when the tables are read: a page asks for them a dozen times)."""
+
+    backend: ibis.BaseBackend
+    derived: frozenset[str]
+
+
 @dataclass(frozen=True)
 class Tables:
     """Ibis tables for the canonical tables present in the warehouse (None when absent)."""
@@ -73,10 +82,10 @@ class Tables:
     # True when the customers were narrowed (a scope or a customer filter): company-wide
     # figures such as inventory days no longer match the narrowed sales.
     customer_filtered: bool = False
-    # The backend of the version these tables were read from, while they are its whole book:
-    # what the writer derived from the whole book (analytics.store.derived) is read from
-    # there. Any narrowing (with_) drops it, so a narrowed view computes from its own rows.
-    source: ibis.BaseBackend | None = None
+    # The version these tables were read from, while they are its whole book: what the writer
+    # derived from the whole book (analytics.store.derived) is read from there. Any narrowing
+    # (with_) drops it, so a narrowed view computes from its own rows.
+    source: Source | None = None
 
     def get(self, name: str) -> ibis.Table:
         table = getattr(self, name, None)
@@ -99,7 +108,8 @@ class Tables:
 
 def tables_from(con: ibis.BaseBackend) -> Tables:
     names = set(con.list_tables())
-    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names}, source=con)
+    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names},
+                  source=Source(con, frozenset(names & DERIVED_TABLES)))
 
 
 def tables_from_frames(frames: Mapping[str, pd.DataFrame]) -> Tables:
