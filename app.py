@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.display import charts, report
-from analytics.domain import overview, warning
+from analytics.display import charts, report, warning_words
+from analytics.domain import overview
 from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
@@ -55,7 +55,7 @@ if alerts.empty:
     st.caption(labels("warning_none"))
 else:
     alerts = alerts.head(10).assign(
-        reasons=[warning.describe(r, labels) for r in alerts.head(10)["reasons"]])
+        reasons=[warning_words.describe(r, labels) for r in alerts.head(10)["reasons"]])
     widgets.customer_table(labels, select(alerts, ("customer_id", "name",
                                                        "money_at_stake_cny", "reasons")),
                            key="overview_warnings", filename="early_warning_top10",

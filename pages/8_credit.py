@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analytics.display import charts
-from analytics.domain import credit, warning
+from analytics.display import charts, warning_words
+from analytics.domain import credit
 from analytics.store.frames import present, select
 from ui import widgets
 from ui.frame import frame
@@ -18,7 +18,7 @@ alerts = ctx.early_warning(as_of)
 rules = alerts.attrs.get("churn_basis") == "rules"
 if rules:
     st.caption(labels("warning_rules"))
-alerts = alerts.assign(reasons=[warning.describe(r, labels) for r in alerts["reasons"]],
+alerts = alerts.assign(reasons=[warning_words.describe(r, labels) for r in alerts["reasons"]],
                        probability=alerts["probability"] * 100)
 if rules:  # no model: no probability to show
     alerts = alerts.drop(columns="probability")

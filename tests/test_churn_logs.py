@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.display import churn_words
+from analytics.display import churn_words, warning_words
 from analytics.display.i18n import Labels
 from analytics.domain import churn
 from analytics.domain import warning as early
@@ -298,7 +298,7 @@ def test_three_months_get_rule_warnings_and_one_sentence(
     assert alerts.attrs["churn_basis"] == "rules"
     assert set(alerts["customer_id"]) == set(flagged["customer_id"])
     assert alerts["money_at_stake_cny"].is_monotonic_decreasing
-    text = early.describe(alerts["reasons"].iloc[0], Labels("en"))
+    text = warning_words.describe(alerts["reasons"].iloc[0], Labels("en"))
     assert "order" in text and "{" not in text
     monkeypatch.setenv("STEELSIGHT_WAREHOUSE", f"duckdb://{cut_logs[3]}")
     for command in (["churn", "backtest"], ["churn", "score"]):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.display import warning_words
 from analytics.display.i18n import Labels
 from analytics.domain import credit, warning
 from analytics.ops.cli import main
@@ -116,7 +117,7 @@ def test_early_warning_reasons() -> None:
     assert top["customer_id"] == "C2"
     assert [code for code, _ in top["reasons"]] == ["overdue", "over_limit"]
     assert top["money_at_stake_cny"] == pytest.approx(20_000 + 13_000)
-    text = warning.describe(top["reasons"], Labels("en"))
+    text = warning_words.describe(top["reasons"], Labels("en"))
     assert "overdue" in text and "over its credit limit" in text
 
 

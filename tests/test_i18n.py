@@ -106,6 +106,7 @@ def test_every_coded_value_has_its_words() -> None:
                 "grade": grading.GRADES, "band_mode": grading.MODES,
                 "value_factor": [k for k, _ in grading.VALUE_WEIGHTS],
                 "quadrant": ("invest", "maintain", "develop", "reduce"),
+                "abc_name": abc.CLASSES, "xyz_name": abc.XYZ,
                 "product_level": abc.PRODUCT_LEVELS, "ageing_by": credit.AGEING_BY,
                 "import_mode": ingest.MODES,
                 "setting": ("horizon", "warmup", "tests", "cutoff", "spacing"),

@@ -238,8 +238,9 @@ def abc_xyz_heatmap(matrix: pd.DataFrame, labels: Labels, money_div: float, unit
     value = matrix.pivot(index="abc_class", columns="xyz_class", values="value")
     text = [[f"{int(counts.loc[a, z])}<br>{value.loc[a, z] / money_div:,.0f}"
              for z in counts.columns] for a in counts.index]
-    fig = go.Figure(go.Heatmap(z=counts.to_numpy(), x=[labels(f"xyz_{z}") for z in counts.columns],
-                               y=[labels(f"abc_{a}") for a in counts.index], text=text,
+    fig = go.Figure(go.Heatmap(z=counts.to_numpy(),
+                               x=[labels.value("xyz_name", z) for z in counts.columns],
+                               y=[labels.value("abc_name", a) for a in counts.index], text=text,
                                texttemplate="%{text}", colorscale="Blues", showscale=False))
     fig.update_yaxes(autorange="reversed")
     fig = _layout(fig, labels("abc_xyz_title", unit=unit))

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.display import charts, churn_words, exports
+from analytics.display import charts, churn_words, exports, warning_words
 from analytics.display.i18n import Labels, in_language
 from analytics.domain import (
     abc,
@@ -200,7 +200,7 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
         else:
             risk.about.extend(_churn_settings(tables, month, labels))
         if len(alerts):
-            alerts = alerts.assign(reasons=[warning.describe(r, labels)
+            alerts = alerts.assign(reasons=[warning_words.describe(r, labels)
                                             for r in alerts["reasons"]])
             risk.tables.append(Table("warnings", alerts[["name", "money_at_stake_cny",
                                                          "reasons"]],

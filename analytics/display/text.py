@@ -148,12 +148,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "xyz_rule": ("XYZ：按期内各月销量（吨，无销售的月份计 0）的变异系数 CV = 标准差 ÷ 均值；CV < {x} 为 X（需求稳定），< {y} 为 Y，其余为 Z（波动大）。",
                 "XYZ: coefficient of variation CV = standard deviation ÷ mean of monthly tonnes in the period (months without sales count as 0); CV < {x} is X (steady), < {y} is Y, otherwise Z (erratic)."),
     "abc_xyz_title": ("ABC-XYZ 矩阵：商品数 / 价值（{unit}）", "ABC-XYZ matrix: products / value ({unit})"),
-    "abc_A": ("A 类", "A"),
-    "abc_B": ("B 类", "B"),
-    "abc_C": ("C 类", "C"),
-    "xyz_X": ("X 稳定", "X steady"),
-    "xyz_Y": ("Y 波动", "Y variable"),
-    "xyz_Z": ("Z 不规律", "Z erratic"),
     "grading_intro": ("按方法中的 13 项因素评分，每项 4 级（4 为最好）；数据中可计算的因素自动计算，其余取自客户资料。缺少数据的因素不计入，权重按比例重新分配（不会按 0 分处理）。得分 ≥3.25 为 A，≥2.5 为 B，≥1.75 为 C，其余为 D。",
                      "The method's 13 factors, each on 4 levels (4 = best): factors the data can compute are computed, the others come from the customer master. A factor without data is left out and the other weights renormalised — never scored as 0. Score ≥ 3.25 is A, ≥ 2.5 B, ≥ 1.75 C, otherwise D."),
     "grading_weights": ("因素权重（可修改，实时重算）", "Factor weights (edit to re-grade live)"),
@@ -1384,5 +1378,16 @@ VALUES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "industry_position": ("行业地位", "Industry position"),
         "tenure": ("合作年限", "Tenure"),
         "satisfaction": ("满意度", "Satisfaction"),
+    },
+    # the classes' names on the ABC × XYZ chart (its tables show the method's letters)
+    "abc_name": {
+        "A": ("A 类", "A"),
+        "B": ("B 类", "B"),
+        "C": ("C 类", "C"),
+    },
+    "xyz_name": {
+        "X": ("X 稳定", "X steady"),
+        "Y": ("Y 波动", "Y variable"),
+        "Z": ("Z 不规律", "Z erratic"),
     },
 }

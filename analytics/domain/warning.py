@@ -168,24 +168,6 @@ def _rule_signals(tables: Tables, as_of: date) -> pd.DataFrame:
     return out
 
 
-def describe(reasons: list[tuple[str, float]], labels) -> str:  # type: ignore[no-untyped-def]
-    texts = []
-    for code, value in reasons:
-        if code == "churn":
-            texts.append(labels("warn_churn", pct=f"{value * 100:.0f}"))
-        elif code == "status_overdue":
-            texts.append(labels("warn_status_overdue", ratio=f"{value:.1f}"))
-        elif code == "status_declining":
-            texts.append(labels("warn_status_declining", pct=f"{value * 100:.0f}"))
-        elif code == "status_waiting":
-            texts.append(labels("warn_status_waiting", days=f"{value:.0f}"))
-        elif code in ("overdue", "over_limit"):
-            texts.append(labels(f"warn_{code}", amount=labels.money(value)))
-        else:
-            texts.append(labels("warn_prices", pct=f"{value * 100:.1f}"))
-    return ("；" if labels.lang == "zh" else "; ").join(texts)
-
-
 @dataclass
 class Digest:
     """What the daily early-warning digest says, as data (the words: delivery.digest_markdown):

@@ -44,8 +44,8 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.display import warning_words
 from analytics.display.i18n import Labels
-from analytics.domain import warning
 from analytics.domain.warning import Digest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def digest_markdown(labels: Labels, digest: Digest, *, top: int = 5) -> str:
     lines = [head]
     for row in digest.warnings.head(top).to_dict("records"):
         lines.append(f"- {row['name']}: {labels.money(float(row['money_at_stake_cny']))} · "
-                     f"{warning.describe(row['reasons'], labels)}")
+                     f"{warning_words.describe(row['reasons'], labels)}")
     if digest.warnings.empty:
         lines.append(f"- {labels('digest_none')}")
     lines.append(f"\n**{labels('digest_over_limit')}**")
