@@ -41,7 +41,9 @@ VALUE_FIELDS: dict[str, str | None] = {"type": "type", "province": "province",
     "department": "department", "remedy": "remedy", "cause": "cause", "group": "group",
     "age_bucket": None, "grade_source": "grade_source", "product": "category", "market": "market",
     "warehouse": "warehouse", "pair": "pair", "stock_status": "stock_status",
-    "movement": "movement", "team": "team", "bucket": "bucket"}
+    "movement": "movement", "team": "team", "bucket": "bucket", "fu_action": "fu_action",
+    "outcome": "fu_outcome", "conclusion": "fu_conclusion", "reason": "fu_reason",
+    "fu_status": "fu_status"}
 
 
 class Labels:

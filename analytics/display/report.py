@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.display import charts, churn_words, exports, warning_words
+from analytics.display import charts, churn_words, exports, followup_words, warning_words
 from analytics.display.i18n import Labels, in_language
 from analytics.domain import (
     abc,
@@ -31,12 +31,14 @@ from analytics.domain import (
     complaints,
     credit,
     customers,
+    followups,
     inventory,
     market,
     overview,
     satisfaction,
     warning,
 )
+from analytics.store.followups import Store
 from analytics.store.frames import select
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
@@ -130,8 +132,10 @@ def _guard(section: Section, labels: Labels, build: Callable[[], None]) -> None:
                              if missing.column else labels("missing_table", table=table))
 
 
-def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: bool = True
-                 ) -> Report:
+def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: bool = True,
+                 followups: pd.DataFrame | None = None) -> Report:
+    """The monthly report; ``followups`` (the store's rows in the reader's scope) adds the
+    follow-up section: done in the month, their outcomes, and whether following up worked."""
     year = _year_to(month)
     numbers: dict[str, float] = {}
     sections: list[Section] = []
@@ -274,10 +278,38 @@ def build_report(tables: Tables, *, month: Period, labels: Labels, sees_profit: 
     _guard(money, labels, _receivables)
     sections.append(money)
 
+    if followups is not None:
+        sections.append(_followup_section(tables, followups, month, labels, numbers))
+
     title = labels("report_title", month=labels.month(pd.Timestamp(month.start)))
     subtitle = labels("report_subtitle", start=labels.date(year.start), end=labels.date(month.end),
                       made=labels.date(date.today()))
     return Report(month, labels.lang, title, subtitle, sections, numbers)
+
+
+def _followup_section(tables: Tables, rows: pd.DataFrame, month: Period, labels: Labels,
+                      numbers: dict[str, float]) -> Section:
+    section = Section("followups", labels("report_followups"))
+    visible = set(tables.get("orders").select("customer_id").distinct().to_pandas()
+                  ["customer_id"])
+    rows = rows[[c in visible for c in rows["customer_id"]]]
+    done = followups.outcomes(rows, start=month.start, end=month.end)
+    numbers["followups_done"] = float(done["followups"].sum()) if len(done) else 0.0
+    opened = rows[(rows["created_at"].dt.date >= month.start)
+                  & (rows["created_at"].dt.date <= month.end)]
+    section.kpis.append((labels("report_followups_done"), labels.number(
+        numbers["followups_done"]), labels("report_followups_assigned", n=len(opened))))
+    if len(done):
+        section.tables.append(Table("followup_outcomes", done.rename(
+            columns={"followups": "followed"})))
+    effect = followups.effect(followups.matched(churn.load_history(tables), rows))
+    said = followup_words.statement(labels, effect)
+    if said:
+        head = effect[effect["window_days"] == followups.HEADLINE_WINDOW].iloc[0]
+        numbers["followup_difference_pts"] = float(head["difference_pts"])
+        section.notes.append(said)
+    section.notes.append(followup_words.verdict(labels, effect))
+    return section
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,9 +417,13 @@ def render(report: Report, labels: Labels, fmt: str) -> bytes:
 
 
 def render_all(tables: Tables, *, month: str, lang: str, sees_profit: bool = True,
-               formats: tuple[str, ...] = FORMATS) -> dict[str, bytes]:
-    """The report for ``month`` ("YYYY-MM" or "last") in every format, built once."""
+               formats: tuple[str, ...] = FORMATS,
+               followups_at: tuple[str, str] | None = None) -> dict[str, bytes]:
+    """The report for ``month`` ("YYYY-MM" or "last") in every format, built once;
+    ``followups_at`` is (the follow-up store's path, its change mark) for the follow-up
+    section."""
     labels = Labels(lang)
+    rows = Store(Path(followups_at[0])).frame() if followups_at else None
     built = build_report(tables, month=month_period(month, tables), labels=labels,
-                         sees_profit=sees_profit)
+                         sees_profit=sees_profit, followups=rows)
     return {fmt: render(built, labels, fmt) for fmt in formats}

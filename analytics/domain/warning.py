@@ -20,6 +20,7 @@ import pandas as pd
 from ibis import _
 
 from analytics.domain import churn, credit, inventory
+from analytics.domain import followups as fu
 from analytics.store.period import preset
 from analytics.store.warehouse import MissingData, Tables
 
@@ -180,14 +181,21 @@ class Digest:
     below_safety: list[str] = field(default_factory=list)
     marked: dict[str, float] | None = None
     losing: list[str] = field(default_factory=list)
+    overdue_followups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def digest(tables: Tables, *, as_of: date, sees_profit: bool) -> Digest:
+def digest(tables: Tables, *, as_of: date, sees_profit: bool,
+           followups: pd.DataFrame | None = None, today: date | None = None) -> Digest:
     """The early-warning digest at ``as_of``; the stock parts only when the data holds
-    inventory (and prices, for the marked-to-market part)."""
+    inventory (and prices, for the marked-to-market part); with ``followups`` (the store's
+    rows in the reader's scope) each person's overdue follow-ups on ``today``."""
     exposure = credit.exposure(tables, as_of=as_of)
     out = Digest(early_warning(tables, as_of=as_of),
                  exposure[exposure["over_limit"]].sort_values("exposure_cny", ascending=False))
+    if followups is not None and len(followups):
+        late = fu.with_lateness(followups, today=today or date.today())
+        out.overdue_followups = late[late["overdue"]].sort_values(
+            ["assignee", "days_late"], ascending=[True, False]).reset_index(drop=True)
     try:
         status = inventory.status(tables, as_of=as_of)
         out.below_safety = status.loc[status["stock_status"] == "below_safety",

@@ -173,8 +173,8 @@ def push(config: dict[str, Any], title: str, markdown: str) -> list[str]:
 
 def digest_markdown(labels: Labels, digest: Digest, *, top: int = 5) -> str:
     """The early-warning digest in words: top at-risk customers with their reasons,
-    over-limit customers, the stock's floating P/L and the products below safety or losing
-    beyond the alert threshold."""
+    over-limit customers, each person's overdue follow-ups, the stock's floating P/L and the
+    products below safety or losing beyond the alert threshold."""
     head = f"**{labels('digest_at_risk')}**"
     if digest.warnings.attrs.get("churn_basis") == "rules":
         head += f" {labels('digest_rules')}"
@@ -191,6 +191,16 @@ def digest_markdown(labels: Labels, digest: Digest, *, top: int = 5) -> str:
         lines.append(f"- {row['name']}: {labels('digest_exposure', exposure=used, limit=limit)}")
     if digest.over_limit.empty:
         lines.append(f"- {labels('digest_none')}")
+    late = digest.overdue_followups
+    if len(late):  # each person's overdue follow-ups: the morning's to-do list
+        lines.append(f"\n**{labels('digest_followups')}**")
+        sep = "、" if labels.lang == "zh" else ", "
+        for name, theirs in late.groupby("assignee", sort=True):
+            names = [str(n or c) for n, c in zip(theirs["customer_name"], theirs["customer_id"],
+                                                 strict=True)]
+            shown = sep.join(names[:top]) + ("…" if len(names) > top else "")
+            said = labels("digest_followups_rep", name=name, n=len(theirs), customers=shown)
+            lines.append(f"- {said}")
     lines.append(f"\n**{labels('digest_stock')}**")
     if digest.marked is not None:
         m = digest.marked

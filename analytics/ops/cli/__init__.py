@@ -13,11 +13,13 @@ import sys
 
 import duckdb
 
+from analytics.display.i18n import Labels
 from analytics.ops import users
-from analytics.ops.cli import accounts, analyses, churn, data, report
+from analytics.ops.cli import accounts, analyses, churn, data, followups, report
+from analytics.store.followups import FollowUpError
 from analytics.store.warehouse import MissingData
 
-GROUPS = (data, analyses, churn, report, accounts)
+GROUPS = (data, analyses, churn, report, accounts, followups)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         what = f"column {missing.column} of table {missing.table}" if missing.column \
             else f"table {missing.table}"
         print(f"the warehouse has no {what}: import it to use this command", file=sys.stderr)
+    except FollowUpError as err:
+        print(Labels("en")(f"fu_error_{err.code}"), file=sys.stderr)
     except users.UsersFileError as err:
         print(f"{err}: repair it, or restore it from a backup", file=sys.stderr)
     except FileNotFoundError as err:

@@ -20,7 +20,7 @@ from analytics.ops.cli.common import (
     write,
 )
 from analytics.ops.ingest.templates import TEMPLATES_DIR, write_templates
-from analytics.store import schema
+from analytics.store import followups, schema
 from analytics.store.access import scoped
 from analytics.store.warehouse import export_table, open_warehouse
 
@@ -49,7 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     started = time.perf_counter()
     config = sample.SampleConfig(seed=args.seed, scale=args.scale)
-    version = sample.build(wh, config, progress=progress)
+    store = followups.open_store(followups.default_path(wh.root))
+    version = sample.build(wh, config, progress=progress, followups=store)
     rows = wh.row_counts()
     print(f"built demo warehouse {version} in {time.perf_counter() - started:.1f} s: "
           f"{rows.get('orders', 0):,} order lines, {rows.get('customers', 0):,} customers "

@@ -7,10 +7,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from analytics.display import report
 from analytics.display.i18n import LANGS, Labels
 from analytics.domain import overview, warning
 from analytics.ops import delivery, users
+from analytics.ops.cli import followups
 from analytics.ops.cli.common import scope_of, scoped_tables
 from analytics.store.access import Scope, scoped
 from analytics.store.period import Period
@@ -41,7 +44,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
         args.format = args.format or (suffix if suffix in report.FORMATS else "html")
         _, files = _report_files(tables, month, args.lang, scope_of(args).sees_profit,
-                                 (args.format,))
+                                 (args.format,), followups.rows_in_scope(args))
         data = files[0][1]
         if args.output in (None, "-"):
             sys.stdout.buffer.write(data)
@@ -52,9 +55,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report_files(tables: Tables, month: Period, lang: str, sees_profit: bool,
-                  formats: tuple[str, ...]) -> tuple[report.Report, list[tuple[str, bytes]]]:
+                  formats: tuple[str, ...], followup_rows: pd.DataFrame | None = None
+                  ) -> tuple[report.Report, list[tuple[str, bytes]]]:
     labels = Labels(lang)
-    built = report.build_report(tables, month=month, labels=labels, sees_profit=sees_profit)
+    built = report.build_report(tables, month=month, labels=labels, sees_profit=sees_profit,
+                                followups=followup_rows)
     stem = f"steelsight_report_{month.start:%Y-%m}_{lang}"
     return built, [(f"{stem}.{fmt}", report.render(built, labels, fmt)) for fmt in formats]
 
@@ -84,7 +89,8 @@ def _email_reports(args: argparse.Namespace, month: Period) -> int:
     for scope, to in audiences:
         tables = scoped(wh.tables(), scope)
         built, files = _report_files(tables, month, args.lang, scope.sees_profit,
-                                     ("pdf", "xlsx"))
+                                     ("pdf", "xlsx"),
+                                     followups.rows_for(args, tables, scope))
         delivery.send_mail(smtp, to=to, subject=built.title,  # type: ignore[attr-defined]
                            body=built.subtitle, attachments=[  # type: ignore[attr-defined]
                                delivery.Attachment(name, data, delivery.MIME[name.rsplit(
@@ -111,7 +117,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     labels = Labels(args.lang)
     span = overview.data_range(tables)
     as_of = date.fromisoformat(args.as_of) if args.as_of else (span[1] if span else date.today())
-    digest = warning.digest(tables, as_of=as_of, sees_profit=scope_of(args).sees_profit)
+    digest = warning.digest(tables, as_of=as_of, sees_profit=scope_of(args).sees_profit,
+                            followups=followups.rows_in_scope(args), today=date.today())
     title = labels("digest_title", date=labels.date(as_of))
     text = delivery.digest_markdown(labels, digest)
     if not args.push:

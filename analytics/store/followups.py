@@ -1,0 +1,287 @@
+"""跟进 The follow-up store: who does what for an at-risk customer, by when, and how it ended.
+
+Follow-ups are written by many users all day, unlike imports, so they do not live in the
+versioned warehouse (each warehouse write copies a version: 700 MB at ten million lines).
+They live in one small SQLite file beside it (standard library, one file, transactional):
+
+- WAL journal and ``synchronous=FULL``: a committed write survives a crash or ``kill -9``;
+- every write is one ``BEGIN IMMEDIATE`` transaction: a failed write changes nothing, and a
+  second writer waits for the first (``busy_timeout``) instead of failing;
+- ``backup`` copies a consistent snapshot through SQLite's online backup API.
+
+The path is ``$STEELSIGHT_FOLLOWUPS``, else ``followups.sqlite`` beside the warehouse folder.
+Scope and the audit log are the callers' (analytics.ops.followup_work): this module stores.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+ENV_PATH = "STEELSIGHT_FOLLOWUPS"
+FILE_NAME = "followups.sqlite"
+
+ACTIONS = ("call", "visit", "senior_visit", "credit_review", "price_offer",
+           "complaint_callback", "other")
+OUTCOMES = ("reached", "order_promised", "order_placed", "lost_competitor", "lost_price",
+            "lost_quality", "lost_credit", "no_answer", "other")
+STATUSES = ("open", "done")
+MAX_NOTE = 500          # characters: a note is a sentence or two, not a document
+BUSY_MS = 15_000        # how long a writer waits for another one before giving up
+
+COLUMNS = ("id", "customer_id", "customer_name", "assignee", "assigned_by", "created_at",
+           "due", "action", "note", "source", "reason", "probability", "risk_band", "tier",
+           "status", "done_at", "done_by", "outcome", "outcome_note", "demo")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS followups (
+    id            INTEGER PRIMARY KEY,
+    customer_id   TEXT NOT NULL CHECK (length(customer_id) > 0),
+    customer_name TEXT,
+    assignee      TEXT NOT NULL CHECK (length(assignee) > 0),
+    assigned_by   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    note          TEXT,
+    source        TEXT,
+    reason        TEXT,
+    probability   REAL,
+    risk_band     TEXT,
+    tier          TEXT,
+    status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+    done_at       TEXT,
+    done_by       TEXT,
+    outcome       TEXT,
+    outcome_note  TEXT,
+    demo          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS followups_customer ON followups (customer_id);
+CREATE INDEX IF NOT EXISTS followups_open ON followups (status, due);
+CREATE TABLE IF NOT EXISTS events (
+    id          INTEGER PRIMARY KEY,
+    followup_id INTEGER NOT NULL REFERENCES followups (id),
+    time        TEXT NOT NULL,
+    user        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    detail      TEXT
+);
+"""
+
+
+class FollowUpError(ValueError):
+    """A follow-up that cannot be written; ``code`` is a text key (``fu_error_{code}``)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class New:
+    """A follow-up to assign: what the list showed about the customer is kept with it."""
+
+    customer_id: str
+    assignee: str
+    due: date
+    action: str
+    note: str = ""
+    customer_name: str | None = None
+    source: str | None = None        # which list it came from (a page key)
+    reason: str | None = None        # why the customer was on it (codes, as the list had them)
+    probability: float | None = None  # the churn probability the list showed
+    risk_band: str | None = None
+    tier: str | None = None
+
+
+def default_path(warehouse_root: Path | None = None) -> Path:
+    """``$STEELSIGHT_FOLLOWUPS``, else beside the warehouse folder (data/followups.sqlite)."""
+    if os.environ.get(ENV_PATH):
+        return Path(os.environ[ENV_PATH])
+    if warehouse_root is None:
+        from analytics.store.warehouse import DEFAULT_DIR
+
+        warehouse_root = DEFAULT_DIR
+    return Path(warehouse_root).parent / FILE_NAME
+
+
+def _checked(new: New) -> New:
+    if not str(new.customer_id).strip():
+        raise FollowUpError("customer")
+    if not str(new.assignee).strip():
+        raise FollowUpError("assignee")
+    if new.action not in ACTIONS:
+        raise FollowUpError("action")
+    if not isinstance(new.due, date):
+        raise FollowUpError("due")
+    if len(new.note or "") > MAX_NOTE:
+        raise FollowUpError("note")
+    return new
+
+
+class Store:
+    """One SQLite file of follow-ups; every method opens its own connection (thread-safe)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+        except sqlite3.Error as err:
+            raise FollowUpError("store") from err
+        with closing(con):
+            try:
+                con.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("PRAGMA synchronous = FULL")
+                con.execute("PRAGMA foreign_keys = ON")
+                con.executescript(_DDL)
+                os.chmod(self.path, 0o600)  # whom a rep calls is nobody else's business
+            except sqlite3.DatabaseError as err:  # not a database, or a damaged one
+                raise FollowUpError("store") from err
+            yield con
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is written, or (on any error) none of it."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def add(self, new: New, *, by: str, at: datetime | None = None) -> int:
+        new = _checked(new)
+        at = at or datetime.now()
+        with self._writing() as con:
+            cur = con.execute(
+                "INSERT INTO followups (customer_id, customer_name, assignee, assigned_by,"
+                " created_at, due, action, note, source, reason, probability, risk_band, tier)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.customer_id, new.customer_name, new.assignee, by,
+                 at.isoformat(timespec="seconds"), new.due.isoformat(), new.action,
+                 new.note or None, new.source, new.reason, new.probability, new.risk_band,
+                 new.tier))
+            fid = int(cur.lastrowid or 0)
+            _event(con, fid, by, at, "added", new.assignee)
+        return fid
+
+    def done(self, fid: int, *, outcome: str, note: str = "", by: str,
+             at: datetime | None = None) -> None:
+        if outcome not in OUTCOMES:
+            raise FollowUpError("outcome")
+        if len(note or "") > MAX_NOTE:
+            raise FollowUpError("note")
+        at = at or datetime.now()
+        with self._writing() as con:
+            changed = con.execute(
+                "UPDATE followups SET status = 'done', done_at = ?, done_by = ?, outcome = ?,"
+                " outcome_note = ? WHERE id = ? AND status = 'open'",
+                (at.isoformat(timespec="seconds"), by, outcome, note or None, fid)).rowcount
+            if changed != 1:
+                raise FollowUpError("not_open")
+            _event(con, fid, by, at, "done", outcome)
+
+    def reassign(self, fid: int, *, to: str, by: str, at: datetime | None = None) -> None:
+        if not to.strip():
+            raise FollowUpError("assignee")
+        at = at or datetime.now()
+        with self._writing() as con:
+            changed = con.execute("UPDATE followups SET assignee = ? WHERE id = ? AND"
+                                  " status = 'open'", (to, fid)).rowcount
+            if changed != 1:
+                raise FollowUpError("not_open")
+            _event(con, fid, by, at, "reassigned", to)
+
+    def seed_demo(self, frame: pd.DataFrame) -> int:
+        """Replace the demo company's follow-ups (rows marked demo) by ``frame``, in one
+        transaction; follow-ups users wrote themselves are kept."""
+        cols = [c for c in COLUMNS if c in frame.columns and c not in ("id", "demo")]
+        rows = [tuple(None if pd.isna(v) else v for v in row)
+                for row in frame[cols].itertuples(index=False, name=None)]
+        with self._writing() as con:
+            con.execute("DELETE FROM events WHERE followup_id IN"
+                        " (SELECT id FROM followups WHERE demo = 1)")
+            con.execute("DELETE FROM followups WHERE demo = 1")
+            con.executemany(f"INSERT INTO followups ({', '.join(cols)}, demo) VALUES"
+                            f" ({', '.join('?' * len(cols))}, 1)", rows)
+        return len(rows)
+
+    def frame(self, customers: list[str] | None = None) -> pd.DataFrame:
+        """The follow-ups, newest first; only those of ``customers`` when given (a scope)."""
+        with self._connect() as con:
+            out = pd.read_sql_query("SELECT * FROM followups ORDER BY created_at DESC, id DESC",
+                                    con)
+        if customers is not None:
+            allowed = set(customers)
+            out = out[[c in allowed for c in out["customer_id"]]]
+        for col in ("created_at", "done_at"):
+            out[col] = pd.to_datetime(out[col], errors="coerce")
+        out["due"] = pd.to_datetime(out["due"], errors="coerce").dt.date
+        return out.reset_index(drop=True)
+
+    def events(self, fid: int) -> pd.DataFrame:
+        with self._connect() as con:
+            return pd.read_sql_query("SELECT time, user, kind, detail FROM events WHERE"
+                                     " followup_id = ? ORDER BY id", con, params=(fid,))
+
+    def get(self, fid: int) -> dict[str, object] | None:
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            row = con.execute("SELECT * FROM followups WHERE id = ?", (fid,)).fetchone()
+        return dict(row) if row is not None else None
+
+    def change_mark(self) -> str:
+        """Changes whenever a follow-up is written: part of the cache key of what reads them."""
+        with self._connect() as con:
+            row = con.execute("SELECT (SELECT count(*) FROM followups),"
+                              " (SELECT max(id) FROM followups),"
+                              " (SELECT count(*) FROM events)").fetchone()
+        return ":".join(str(v) for v in row)
+
+    def assignment_mark(self) -> str:
+        """Changes when a follow-up is added, reassigned or replaced, not when one is done:
+        the key of what reads only who was followed up, when, how and by whom."""
+        with self._connect() as con:
+            row = con.execute("SELECT (SELECT count(*) FROM followups),"
+                              " (SELECT max(id) FROM followups),"
+                              " (SELECT count(*) FROM events WHERE kind = 'reassigned')"
+                              ).fetchone()
+        return ":".join(str(v) for v in row)
+
+    def backup(self, dest: Path) -> int:
+        """A consistent copy of the store at ``dest`` (safe while others write); its rows."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con, closing(sqlite3.connect(dest)) as out:
+            con.backup(out)
+            n = int(out.execute("SELECT count(*) FROM followups").fetchone()[0])
+        os.chmod(dest, 0o600)
+        return n
+
+    def check(self) -> str:
+        with self._connect() as con:
+            return str(con.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _event(con: sqlite3.Connection, fid: int, user: str, at: datetime, kind: str,
+           detail: str | None) -> None:
+    con.execute("INSERT INTO events (followup_id, time, user, kind, detail) VALUES"
+                " (?, ?, ?, ?, ?)", (fid, at.isoformat(timespec="seconds"), user, kind, detail))
+
+
+def open_store(path: Path | None = None) -> Store:
+    return Store(path or default_path())
