@@ -48,14 +48,18 @@ def test_churn_features_from_the_summaries_equal_computing_them(
         demo_warehouse: Warehouse) -> None:
     tables = demo_warehouse.tables()
     cuts = [END - timedelta(days=30 * i) for i in range(0, 36, 2)]
+    # the features are rounded to 1e-9 (features.py); the two paths add the same amounts in
+    # another order, so a value lying on a rounding boundary can differ by that one unit
+    # (the demo with follow-ups has one such credit_use: 0.867003114 against 0.867003115)
+    same = {"check_exact": False, "rtol": 0, "atol": 1.01e-9}
     pd.testing.assert_frame_equal(feature_table(tables, cuts),
-                                  feature_table(_raw(tables), cuts), check_exact=True)
+                                  feature_table(_raw(tables), cuts), **same)
     pd.testing.assert_frame_equal(features(tables, END),
-                                  features(_raw(tables), END), check_exact=True)
+                                  features(_raw(tables), END), **same)
     sample_ids = sorted(customer_ids(tables))[::7]
     pd.testing.assert_frame_equal(
         feature_table(tables, cuts, customers=sample_ids),
-        feature_table(_raw(tables), cuts, customers=sample_ids), check_exact=True)
+        feature_table(_raw(tables), cuts, customers=sample_ids), **same)
 
 
 @pytest.mark.parametrize("as_of", [END, date(2025, 6, 30), date(2024, 1, 15),

@@ -23,10 +23,12 @@ import pandas as pd
 
 from analytics.domain import derive
 from analytics.store import schema
+from analytics.store.followups import Store
 from analytics.store.warehouse import Warehouse
 from analytics.store.warehouse import insert_frame as insert
 
 START, END = date(2019, 1, 1), date(2025, 12, 31)
+FOLLOWUPS = "followups"   # not a warehouse table: the follow-up store's (store.followups)
 
 CNY = {2019: "2019-02-05", 2020: "2020-01-25", 2021: "2021-02-12", 2022: "2022-02-01",
        2023: "2023-01-22", 2024: "2024-02-10", 2025: "2025-01-29", 2026: "2026-02-17"}
@@ -123,6 +125,23 @@ PROVINCES = [("Guangdong", 0.70, ["佛山", "广州", "东莞", "中山", "江�
              ("Hainan", 0.04, ["海口"])]
 REPS = {"south": ["张伟", "李娜", "王强", "陈静"], "north": ["刘洋", "黄磊", "周敏", "吴刚"]}
 WAREHOUSES = ("lecong_a", "lecong_b", "foshan_port")
+# Follow-ups (docs/sample-data.md, "Follow-ups"): how often each rep works a customer that is
+# overdue against its own cycle (some reps diligent, some not), and how often a follow-up turns
+# a drifting customer back (a visit works better than a call, a senior visit to a big account
+# best; a customer already gone is won back at half that rate).
+REP_DILIGENCE = {"张伟": 0.8, "李娜": 0.6, "王强": 0.35, "陈静": 0.15,
+                 "刘洋": 0.7, "黄磊": 0.45, "周敏": 0.25, "吴刚": 0.1}
+RESCUE = {"call": 0.2, "visit": 0.5, "senior_visit": 0.6}
+# ... and a follow-up brings an order forward: a customer who would not have ordered in the
+# month of the follow-up orders once with this chance (one order, not more of them: a
+# reminder does not make a customer buy more steel)
+NUDGE = {"call": 0.15, "visit": 0.4, "senior_visit": 0.5}
+FOLLOW_UP_GAP_DAYS = 60          # a customer is not worked again within two months
+ROUTINE_FOLLOW_UPS = 0.004       # monthly chance of a courtesy call on a customer doing fine
+FOLLOW_UP_NOTES = {"call": ["电话了解近期需求", "电话报价", "询问是否有新项目"],
+                   "visit": ["上门拜访，了解停单原因", "走访工地，沟通价格", "拜访采购负责人"],
+                   "senior_visit": ["总经理拜访客户老板", "高层走访，商谈年度合作"],
+                   "credit_review": ["复核信用额度，催收逾期款", "暂停赊销，约谈付款计划"]}
 NAME_WORDS = list("华盛鑫隆泰达恒通宏远金鼎顺丰永建联信润海佳和瑞东兴利合成安正")
 NAME_SUFFIX = {"contractor": ["建设工程有限公司", "建筑工程有限公司", "建工集团项目部"],
                "fabricator": ["钢结构有限公司", "机械制造有限公司", "五金制品有限公司"],
@@ -339,11 +358,196 @@ class _Chunk:
     complaints: pd.DataFrame
     surveys: pd.DataFrame
     contacts: pd.DataFrame
+    followups: pd.DataFrame
+
+
+class _FollowUps:
+    """The follow-up side of the simulation: who is worked each month, with what action, and
+    what it does (turns a drifting customer back, brings orders forward). Its own random
+    stream: who is followed up does not depend on the company's draws (the orders drawn after
+    a follow-up that changed something are, of course, drawn anew)."""
+
+    def __init__(self, cust: pd.DataFrame, rng: np.random.Generator):
+        n = len(cust)
+        self.rng = rng
+        self.reps = cust["sales_rep"].to_numpy()
+        self.diligence = np.array([REP_DILIGENCE.get(r, 0.3) for r in self.reps])
+        self.rank = cust["_rank"].to_numpy()
+        self.first_day = np.full(n, 10 ** 9)    # what the company sees of each customer's
+        self.last_day = np.full(n, -(10 ** 9))  # orders: first and latest day, and how many
+        self.n_orders = np.zeros(n, dtype=np.int64)
+        self.last_fu = np.full(n, -(10 ** 9))
+        self.nudge = np.zeros(n)   # this month's chance of an order brought forward
+        # customers a follow-up kept: they buy at their full rate, whatever the company's own
+        # draws say, until they leave again (kept_until: the day they do; max = never)
+        self.kept = np.zeros(n, dtype=bool)
+        self.kept_until = np.full(n, np.iinfo(np.int64).max)
+        self.ever_kept = np.zeros(n, dtype=bool)
+        self.records: list[tuple[int, int, str, bool, bool, bool]] = []
+
+    def month(self, m_start: int, present: np.ndarray, alive: np.ndarray,
+              fading_left: np.ndarray, churn_day: np.ndarray, overdue: np.ndarray) -> None:
+        """Work this month's list (before its orders) and note what the follow-ups do; the
+        company's own state (``present`` … ``overdue``) is read, never changed."""
+        rng, n = self.rng, len(self.reps)
+        # who is worked depends only on what the company can see (the days since the last
+        # order against the usual gap) and on the rep: never on whether the customer has in
+        # fact decided to leave, which nobody sees. The comparison on the follow-up page can
+        # then recover the effect below (tests/test_followups.py).
+        since = m_start - self.last_day
+        bought = self.last_day >= 0
+        # its usual gap as seen so far (the mean of its gaps; a one-order customer: 90 days)
+        gap = np.where(self.n_orders >= 2, (self.last_day - self.first_day)
+                       / np.maximum(self.n_orders - 1, 1), 90.0)
+        flagged = bought & (since > np.maximum(2 * gap, 30)) & (since < 400)
+        free = m_start - self.last_fu >= FOLLOW_UP_GAP_DAYS
+        u = rng.random(n)
+        picked = flagged & free & (u < self.diligence)
+        routine = bought & ~flagged & free & (rng.random(n) < ROUTINE_FOLLOW_UPS)
+        gone_lately = ~alive & (churn_day > m_start - 180)
+        v = rng.random(n)
+        action = np.where(self.rank > 0.95, np.where(v < 0.6, "senior_visit", "visit"),
+                          np.where(self.rank > 0.7, np.where(v < 0.5, "visit", "call"),
+                                   np.where(v < 0.8, "call", "visit")))
+        action = np.where(routine, "call", action)
+        # a customer long overdue on its payments gets a credit review, not a sales call:
+        # nobody wants more of its orders until it pays
+        action = np.where(picked & overdue, "credit_review", action)
+        rescue = np.vectorize(lambda a: RESCUE.get(a, 0.0), otypes=[float])(action)
+        w = rng.random(n)
+        drifting = picked & present & (fading_left > 0) & ~self.kept
+        turned = drifting & (w < rescue)
+        won_back = picked & gone_lately & ~self.kept & (w < rescue / 2)
+        newly = turned | won_back
+        self.kept |= newly
+        self.ever_kept |= newly
+        self.kept_until[newly] = np.iinfo(np.int64).max
+        worked = picked & (present | self.kept)
+        self.nudge = np.where(worked, np.vectorize(lambda a: NUDGE.get(a, 0.0),
+                                                   otypes=[float])(action), 0.0)
+        for c in np.flatnonzero(picked | routine):
+            self.records.append((int(c), m_start, str(action[c]), bool(picked[c]),
+                                 bool(turned[c] or won_back[c]), bool(drifting[c]
+                                                                      or gone_lately[c])))
+        self.last_fu[picked | routine] = m_start
+
+    def extra_orders(self, full: np.ndarray, drawn_rate: np.ndarray, counts: np.ndarray,
+                     m_start: int, hazard: np.ndarray) -> np.ndarray:
+        """This month's orders the follow-ups added, per customer: a kept customer's orders
+        beyond what the company's draws gave it (its full rate less the drifting or stopped
+        rate drawn), and one order brought forward where a follow-up met no order. A kept
+        customer leaves again at its own monthly hazard."""
+        rng = self.rng
+        leaving = self.kept & (rng.random(len(full)) < hazard)
+        self.kept_until[leaving] = m_start
+        self.kept &= ~leaving
+        missing = np.where(self.kept, np.clip(full - drawn_rate, 0, None), 0.0)
+        extra = rng.poisson(missing)
+        brought = (counts + extra == 0) & (rng.random(len(full)) < self.nudge)
+        self.nudge[:] = 0.0
+        return extra + brought
+
+    def ordered(self, cust_idx: np.ndarray, day: np.ndarray) -> None:
+        np.maximum.at(self.last_day, cust_idx, day)
+        np.minimum.at(self.first_day, cust_idx, day)
+        np.add.at(self.n_orders, cust_idx, 1)
+
+    def frame(self, cust: pd.DataFrame, day0: pd.Timestamp, n_days: int) -> pd.DataFrame:
+        """The follow-ups as the store holds them: done with an outcome, or still open when
+        the data ends before the rep got to it."""
+        rng = self.rng
+        rows = []
+        ids, names = cust["customer_id"].to_numpy(), cust["name"].to_numpy()
+        for c, m_start, action, listed, turned, at_risk in self.records:
+            on = m_start + int(rng.integers(0, 10))
+            due = on + (14 if action in ("visit", "senior_visit") else 7)
+            # a diligent rep gets to it within days, a careless one weeks after it was due
+            finished = on + 2 + int(rng.exponential(10 / self.diligence[c]))
+            by = "executive" if action == "senior_visit" else str(self.reps[c])
+            if turned:
+                outcome = str(rng.choice(["order_promised", "order_placed"]))
+            elif at_risk:
+                outcome = str(rng.choice(["lost_competitor", "lost_price", "no_answer",
+                                          "reached", "lost_credit"],
+                                         p=[0.3, 0.25, 0.2, 0.15, 0.1]))
+            else:
+                outcome = str(rng.choice(["reached", "order_promised"], p=[0.7, 0.3]))
+            is_done = finished < n_days
+            rows.append({
+                "customer_id": ids[c], "customer_name": names[c], "assignee": by,
+                "assigned_by": "manager" if listed and action != "call" else by,
+                "created_at": (day0 + pd.Timedelta(days=on, hours=9)).isoformat(),
+                "due": (day0 + pd.Timedelta(days=due)).date().isoformat(),
+                "action": action,
+                "note": str(rng.choice(FOLLOW_UP_NOTES[action])),
+                "source": "churn" if listed else None,
+                "reason": "status_overdue" if listed else None,
+                "status": "done" if is_done else "open",
+                "done_at": (day0 + pd.Timedelta(days=finished, hours=17)).isoformat()
+                if is_done else None,
+                "done_by": by if is_done else None,
+                "outcome": outcome if is_done else None,
+            })
+        return pd.DataFrame(rows, columns=["customer_id", "customer_name", "assignee",
+                                           "assigned_by", "created_at", "due", "action",
+                                           "note", "source", "reason", "status", "done_at",
+                                           "done_by", "outcome"])
+
+
+def _month_orders(cust_idx: np.ndarray, in_month: np.ndarray, m: int, m_start: int,
+                  m_end: int, rng: np.random.Generator, *, weight: np.ndarray,
+                  arrival_day: np.ndarray, type_idx: np.ndarray, terms: np.ndarray,
+                  late_cum: np.ndarray, cal: pd.DataFrame, cal_year: np.ndarray, n_days: int,
+                  ovd: tuple[np.ndarray, np.ndarray] | None, complaints_m: np.ndarray | None,
+                  fu: _FollowUps) -> tuple[np.ndarray, ...]:
+    """The month's orders of ``cust_idx`` (one entry per order): day, tonnes, delivery, due,
+    payment and complaint. ``ovd`` and ``complaints_m`` (the history the churn decisions
+    read) are updated when given."""
+    p = weight[in_month] / weight[in_month].sum()
+    day = in_month[np.searchsorted(np.cumsum(p), rng.random(len(cust_idx)) * 0.999999)]
+    day = np.maximum(day, np.minimum(arrival_day[cust_idx], m_end))
+    fu.ordered(cust_idx, day)
+    size = TYPE_ORDER_SIZE_T[type_idx[cust_idx]]
+    tonnes = rng.lognormal(np.log(size) - 0.245, 0.7)  # mean = size
+    trucks = np.maximum(1, np.round(tonnes / 32))
+    tonnes = np.where(tonnes >= 28, trucks * rng.uniform(30, 34, len(tonnes)), tonnes)
+    tonnes = np.round(np.maximum(tonnes, 0.5), 3)
+    delivery = np.minimum(day + rng.integers(0, 4, len(day)), n_days + 400)
+    t_days = terms[cust_idx]
+    due = delivery + t_days
+    u = rng.random(len(day))
+    late_cls = (u[:, None] > late_cum[cust_idx]).sum(1)
+    late_cls = np.where(t_days == 0, 0, late_cls)  # cash customers pay before delivery
+    lo = np.array([-10, 1, 31, 91, 181])[late_cls]
+    hi = np.array([0, 30, 90, 180, 400])[late_cls]
+    late = rng.integers(lo, hi + 1)
+    year = cal_year[np.minimum(day, n_days - 1)]
+    contractor = type_idx[cust_idx] == 0
+    late = np.where(contractor & (late > 0),
+                    np.round(late * np.where(year >= 2022, 1.6, 0.8)), late).astype(int)
+    paid = np.maximum(due + late, delivery)
+    paid = np.where((late_cls == 4) & (rng.random(len(day)) < 0.05), -1, paid)  # bad debt
+    long_late = late > 60
+    if ovd is not None and long_late.any():
+        ovd_start, ovd_end = ovd
+        s = due[long_late] + 60
+        e = np.where(paid[long_late] < 0, np.inf, paid[long_late]).astype(float)
+        ci = cust_idx[long_late]
+        for c, s_, e_ in zip(ci, s, e, strict=True):
+            if e_ > ovd_end[c]:
+                ovd_start[c] = s_ if ovd_end[c] < s_ else ovd_start[c]
+                ovd_end[c] = e_
+    mo = cal["date"].iloc[m_start].month
+    season = 1.5 if mo in (3, 4, 9, 10) else 1.3 if mo in (5, 6, 7, 8) else 1.0
+    complained = rng.random(len(day)) < COMPLAINT_RATE * season
+    if complaints_m is not None:
+        np.add.at(complaints_m[:, m], cust_idx[complained], 1)
+    return (cust_idx, day, tonnes, delivery, due, paid, late_cls, complained)
 
 
 def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
                     avg_cost: pd.DataFrame, rng: np.random.Generator, first_order_no: int,
-                    end: date) -> _Chunk:
+                    end: date, fu_rng: np.random.Generator | None = None) -> _Chunk:
     n = len(cust)
     type_idx = cust["_type_idx"].to_numpy()
     months = cal["month"].unique()
@@ -368,6 +572,7 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
     ovd_start = np.full(n, np.inf)
     ovd_end = np.full(n, -np.inf)
     recs: list[tuple[np.ndarray, ...]] = []
+    fu = _FollowUps(cust, fu_rng or np.random.default_rng(0))
 
     tilt = np.exp(np.outer(0.25 * payer, np.arange(5)))  # later classes likelier for bad payers
     late_p = LATENESS_SHARE * tilt
@@ -377,10 +582,13 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
         in_month = np.flatnonzero(month_of_day == month)
         m_start, m_end = in_month[0], in_month[-1]
         share = weight[in_month].sum() / year_weight[m_start]
-        # --- churn decision for this month, from what happened before it -------------------
+        # --- follow-ups of the customers overdue against their cycle, then the churn
+        # decision for this month, both from what happened before it -------------------------
+        present = alive & (arrival_day <= m_end)
+        overdue = (ovd_start <= m_start) & (ovd_end > m_start)
+        fu.month(m_start, present, alive, fading_left, churn_day, overdue)
         present = alive & (arrival_day <= m_end)
         recent_complaints = complaints_m[:, max(0, m - 6):m].sum(1)
-        overdue = (ovd_start <= m_start) & (ovd_end > m_start)
         hazard = monthly_hazard * np.where(recent_complaints >= 2, 1.5, 1.0) \
             * np.where(satisfaction - 0.09 * recent_complaints < DISSATISFIED_BELOW, 1.4, 1.0) \
             * np.where(overdue, 1.3, 1.0)
@@ -391,59 +599,35 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
         churn_day = np.where(stopping, m_start, churn_day)
         present &= ~stopping
         # --- orders this month --------------------------------------------------------------
-        rate = annual_orders * share * rng.gamma(lumpiness, 1 / lumpiness)
-        rate = np.where(fading_left > 0, rate * 0.35, rate)
+        full = annual_orders * share * rng.gamma(lumpiness, 1 / lumpiness)
         if m_start < arrival_day.max():  # a customer arriving mid-month buys from its arrival
-            frac = np.clip((m_end - arrival_day + 1) / len(in_month), 0, 1)
-            rate = rate * frac
+            full = full * np.clip((m_end - arrival_day + 1) / len(in_month), 0, 1)
+        rate = np.where(fading_left > 0, full * 0.35, full)
         counts = np.where(present, rng.poisson(rate), 0)
         fading_left = np.where(fading_left > 0, fading_left - 1, fading_left)
-        if counts.sum() == 0:
-            continue
-        cust_idx = np.repeat(np.arange(n), counts)
-        p = weight[in_month] / weight[in_month].sum()
-        day = in_month[np.searchsorted(np.cumsum(p), rng.random(len(cust_idx)) * 0.999999)]
-        day = np.maximum(day, np.minimum(arrival_day[cust_idx], m_end))
-        size = TYPE_ORDER_SIZE_T[type_idx[cust_idx]]
-        tonnes = rng.lognormal(np.log(size) - 0.245, 0.7)  # mean = size
-        trucks = np.maximum(1, np.round(tonnes / 32))
-        tonnes = np.where(tonnes >= 28, trucks * rng.uniform(30, 34, len(tonnes)), tonnes)
-        tonnes = np.round(np.maximum(tonnes, 0.5), 3)
-        delivery = np.minimum(day + rng.integers(0, 4, len(day)), n_days + 400)
-        t_days = terms[cust_idx]
-        due = delivery + t_days
-        u = rng.random(len(day))
-        late_cls = (u[:, None] > late_cum[cust_idx]).sum(1)
-        late_cls = np.where(t_days == 0, 0, late_cls)  # cash customers pay before delivery
-        lo = np.array([-10, 1, 31, 91, 181])[late_cls]
-        hi = np.array([0, 30, 90, 180, 400])[late_cls]
-        late = rng.integers(lo, hi + 1)
-        year = cal_year[np.minimum(day, n_days - 1)]
-        contractor = type_idx[cust_idx] == 0
-        late = np.where(contractor & (late > 0),
-                        np.round(late * np.where(year >= 2022, 1.6, 0.8)), late).astype(int)
-        paid = np.maximum(due + late, delivery)
-        paid = np.where((late_cls == 4) & (rng.random(len(day)) < 0.05), -1, paid)  # bad debt
-        long_late = late > 60
-        if long_late.any():
-            s = due[long_late] + 60
-            e = np.where(paid[long_late] < 0, np.inf, paid[long_late]).astype(float)
-            ci = cust_idx[long_late]
-            for c, s_, e_ in zip(ci, s, e, strict=True):
-                if e_ > ovd_end[c]:
-                    ovd_start[c] = s_ if ovd_end[c] < s_ else ovd_start[c]
-                    ovd_end[c] = e_
-        mo = cal["date"].iloc[m_start].month
-        season = 1.5 if mo in (3, 4, 9, 10) else 1.3 if mo in (5, 6, 7, 8) else 1.0
-        complained = rng.random(len(day)) < COMPLAINT_RATE * season
-        np.add.at(complaints_m[:, m], cust_idx[complained], 1)
-        recs.append((cust_idx, day, tonnes, delivery, due, paid, late_cls, complained))
+        # the follow-ups' orders: what the customers they kept would have bought, and an order
+        # brought forward; drawn from their own stream, and left out of the overdue and
+        # complaint history the churn decisions read, so the rest of the company's life is
+        # drawn exactly as it would be without follow-ups
+        extra = fu.extra_orders(full, np.where(present, rate, 0.0), counts, m_start,
+                                monthly_hazard)
+        for n_orders_each, gen, feeds_back in ((counts, rng, True), (extra, fu.rng, False)):
+            if n_orders_each.sum() == 0:
+                continue
+            recs.append(_month_orders(
+                np.repeat(np.arange(n), n_orders_each), in_month, m, m_start, m_end, gen,
+                weight=weight, arrival_day=arrival_day, type_idx=type_idx, terms=terms,
+                late_cum=late_cum, cal=cal, cal_year=cal_year, n_days=n_days,
+                ovd=(ovd_start, ovd_end) if feeds_back else None,
+                complaints_m=complaints_m if feeds_back else None, fu=fu))
 
+    # a customer a follow-up kept leaves when it leaves again, not when the draws said
+    churn_day = np.where(fu.ever_kept, np.maximum(churn_day, fu.kept_until), churn_day)
     cols = [np.concatenate(x) for x in zip(*recs, strict=True)] if recs else \
         [np.array([], dtype=int)] * 8
     order_sort = np.lexsort((cols[0], cols[1]))  # by day, then customer
     cols = [c[order_sort] for c in cols]
-    cust_idx, day, tonnes, delivery, due, paid, late_cls, complained = cols
+    cust_idx, day, tonnes, delivery, due, paid, _late_cls, complained = cols
     cust_idx = cust_idx.astype(int)
     complained = complained.astype(bool)
     n_orders = len(day)
@@ -591,7 +775,8 @@ def _simulate_chunk(cust: pd.DataFrame, cal: pd.DataFrame, prices: pd.DataFrame,
                                     for i in range(len(surveys))])
     contacts = _contacts(cust, ids, cust_idx, day, churn_day, arrival_day, day0, end, rng)
     return _Chunk(orders=pd.DataFrame(), lines=lines, invoices=invoices, payments=payments,
-                  complaints=complaints, surveys=surveys, contacts=contacts)
+                  complaints=complaints, surveys=surveys, contacts=contacts,
+                  followups=fu.frame(cust, day0, n_days))
 
 
 def _reached(done: np.ndarray, values: object) -> np.ndarray:
@@ -822,7 +1007,9 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
     for i, seed in enumerate(chunk_seeds):
         part = cust.iloc[i * config.chunk_customers:(i + 1) * config.chunk_customers]
         chunk = _simulate_chunk(part.reset_index(drop=True), cal, prices, cost,
-                                np.random.default_rng(seed), next_order, config.end)
+                                np.random.default_rng(seed), next_order, config.end,
+                                np.random.default_rng(np.random.SeedSequence(
+                                    [config.seed, 3, i])))
         next_order += chunk.lines["order_id"].nunique()
         by_day = chunk.lines.groupby(["order_date", "category"])["volume_t"].sum().unstack(
             fill_value=0)
@@ -838,6 +1025,7 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
         yield "complaints", chunk.complaints
         yield "surveys", chunk.surveys
         yield "contacts", chunk.contacts
+        yield FOLLOWUPS, chunk.followups
     yield "inventory", _inventory(sold, prices, cost, rng_inv)
     rng_team = np.random.default_rng(np.random.SeedSequence([config.seed, 2]))
     book = pd.concat(monthly, ignore_index=True)
@@ -845,27 +1033,40 @@ def generate(config: SampleConfig | None = None) -> Iterator[tuple[str, pd.DataF
     yield "reseller_reviews", _reseller_reviews(book, cust, rng_team)
 
 
-def generate_frames(config: SampleConfig | None = None) -> dict[str, pd.DataFrame]:
+def generate_frames(config: SampleConfig | None = None, *, followups: bool = False
+                    ) -> dict[str, pd.DataFrame]:
+    """The warehouse tables of the demo company as whole frames (and, with ``followups``,
+    its follow-up history under ``FOLLOWUPS``: that is the follow-up store's, not a table)."""
     parts: dict[str, list[pd.DataFrame]] = {}
     for name, frame in generate(config):
+        if name == FOLLOWUPS and not followups:
+            continue
         parts.setdefault(name, []).append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
 def build(warehouse: Warehouse, config: SampleConfig | None = None,
-          progress: Callable[[float, str], None] | None = None) -> str:
-    """Write the demo company as a new warehouse version (replacing all tables)."""
+          progress: Callable[[float, str], None] | None = None,
+          followups: Store | None = None) -> str:
+    """Write the demo company as a new warehouse version (replacing all tables), and its
+    follow-up history into ``followups`` (replacing the earlier demo's, keeping the users')."""
     config = config or SampleConfig()
     total = 3 + 6 * ((round(config.n_initial + config.n_new_per_year * 7)
                       + config.chunk_customers - 1) // config.chunk_customers) + 1
     done = 0
+    history: list[pd.DataFrame] = []
     with warehouse.writing(action="demo", note=f"seed={config.seed} scale={config.scale}",
                            fresh=True, derive=derive.write) as con:
         for spec in schema.TABLES.values():
             con.execute(spec.ddl())
         for name, frame in generate(config):
+            if name == FOLLOWUPS:
+                history.append(frame)
+                continue
             insert(con, name, frame)
             done += 1
             if progress:
                 progress(min(done / total, 1.0), name)
+    if followups is not None:
+        followups.seed_demo(pd.concat(history, ignore_index=True))
     return warehouse.version

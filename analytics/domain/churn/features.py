@@ -258,8 +258,9 @@ def _derive(raw: pd.DataFrame, tables: Tables, day_columns: Sequence[str],
     out["revenue_365"] = rev_365
     # The engine's sums and spreads change in their last bits with the order it meets the rows
     # (threads, a summary table or the raw lines): rounded far below any meaning (money to the
-    # cent, the rest to 1e-9), the same book gives the same features and so the same model,
-    # whichever way they were computed.
+    # cent, the rest to 1e-9), the same book gives the same features, whichever way they were
+    # computed — but for a value that lies on a rounding boundary, which can still come out
+    # one unit (1e-9) apart (tests/test_summaries.py allows that one unit).
     floats = [c for c in out.columns if out[c].dtype == "float64" and c not in AT_STAKE]
     out[floats] = out[floats].round(9)
     out[list(AT_STAKE)] = out[list(AT_STAKE)].round(2)
