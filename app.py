@@ -1,10 +1,13 @@
 """总览 Overview: KPIs against last period and last year, the monthly chart, top customers."""
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from analytics.display import charts, report, warning_words
-from analytics.domain import overview
+from analytics.domain import followups, overview
+from analytics.store.followups import FollowUpError
 from analytics.store.frames import select
 from ui import widgets
 from ui.frame import frame
@@ -20,8 +23,13 @@ with st.expander(labels("report_button"), icon="📄"):
     month = st.selectbox(labels("report_month"), months, key="report_month")
     if st.button(labels("report_make"), key="report_make"):
         with st.spinner(labels("report_making")):
+            kept = ctx.followup_desk().store
+            try:
+                at: tuple[str, str] | None = (str(kept.path), kept.change_mark())
+            except FollowUpError:  # the report without its follow-up section
+                at = None
             files = ctx.cached_unfiltered(report.render_all, month=month, lang=ctx.lang,
-                                          sees_profit=ctx.scope.sees_profit)
+                                          sees_profit=ctx.scope.sees_profit, followups_at=at)
             st.session_state["report_files"] = (month, ctx.lang, ctx.user_key, files)
     made = st.session_state.get("report_files")
     # kept for this user and scope only: never served to whoever signs in next in this tab
@@ -61,3 +69,18 @@ else:
                            key="overview_warnings", filename="early_warning_top10",
                            money=("money_at_stake_cny",))
     st.page_link("pages/8_credit.py", label=labels("warning_more"), icon="💳")
+
+st.subheader(labels("fu_overview_title"))
+try:
+    by_rep = followups.open_by_rep(ctx.followup_desk().frame(), today=date.today())
+except FollowUpError as err:  # the rest of the Overview stands without the follow-ups
+    st.caption(labels(f"fu_error_{err.code}"))
+    by_rep = None
+if by_rep is None:
+    pass
+elif by_rep.empty:
+    st.caption(labels("fu_none_team"))
+else:
+    widgets.table(labels, by_rep, key="overview_followups", filename="open_followups_by_rep",
+                  alert="overdue_followups", counts=("open_followups", "overdue_followups"))
+st.page_link("pages/15_followups.py", label=labels("fu_go"), icon="📋")

@@ -18,6 +18,7 @@ from analytics.domain import (
     complaints,
     credit,
     customers,
+    followups,
     grading,
     inventory,
     market,
@@ -27,6 +28,7 @@ from analytics.domain import (
     scorecards,
     warning,
 )
+from analytics.store import followups as followup_store
 from analytics.store.period import Period
 from analytics.store.warehouse import Tables
 
@@ -112,6 +114,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("products", "composition", lambda t, p: products.composition(t, period=p)),
     Entry("products", "margin by month", lambda t, p: products.margin_by_month(t, period=p)),
     Entry("products", "turned negative", lambda t, p: products.turned_negative(t, period=p)),
+    Entry("followups", "did it work", lambda t, p: followups.effect_rows(
+        t, store=str(followup_store.default_path()), mark="")),
     Entry("team", "rep scorecard", lambda t, p: scorecards.rep_scorecard(t, period=p)),
     Entry("team", "rep trend", lambda t, p: scorecards.rep_trend(t, period=p)),
     Entry("team", "rep customers", lambda t, p: scorecards.rep_customers(t, period=p)),

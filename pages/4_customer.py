@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics.display import charts
 from analytics.domain import card
-from ui import widgets
+from ui import followups, widgets
 from ui.frame import frame
 
 ctx = frame("customer")
@@ -66,6 +66,8 @@ if len(c.reminders):
     st.info(" · ".join(labels("card_reminder", kind=labels.value("key_date", r.kind),
                               date=labels.date(r.date), days=r.in_days)
                        for r in c.reminders.itertuples()), icon="📅")
+
+followups.card_section(ctx, picked, names.get(picked) or m.get("name"))
 
 left, right = st.columns([3, 2])
 if c.monthly["revenue_cny"].abs().sum() > 0:

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from analytics.ops import sample
+from analytics.store.followups import ENV_PATH as ENV_FOLLOWUPS
+from analytics.store.followups import Store
 from analytics.store.warehouse import Warehouse, open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +29,17 @@ def demo_frames() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A demo warehouse built once for the session; tests must not write to it."""
+    """A demo warehouse built once for the session, with its follow-up history in the store
+    at $STEELSIGHT_FOLLOWUPS (_point_app_at_demo); tests must not write to either: a test
+    that writes follow-ups copies the store (tests/test_followups.py)."""
     path = tmp_path_factory.mktemp("warehouse")
-    sample.build(Warehouse(path))
+    sample.build(Warehouse(path), followups=Store(DEMO_FOLLOWUPS(tmp_path_factory)))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def DEMO_FOLLOWUPS(factory: pytest.TempPathFactory) -> Path:
+    return factory.getbasetemp() / "demo_followups" / "followups.sqlite"
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +61,14 @@ def _no_users_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _point_app_at_demo(demo_dir: Path) -> Iterator[None]:
+def _point_app_at_demo(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[None]:
     """Pages, CLI and notebooks run against the session's demo warehouse, never data/."""
     old = os.environ.get("STEELSIGHT_WAREHOUSE")
     os.environ["STEELSIGHT_WAREHOUSE"] = f"duckdb://{demo_dir}"
+    os.environ[ENV_FOLLOWUPS] = str(DEMO_FOLLOWUPS(tmp_path_factory))
     yield
+    os.environ.pop(ENV_FOLLOWUPS, None)
     if old is None:
         os.environ.pop("STEELSIGHT_WAREHOUSE", None)
     else:

@@ -101,7 +101,7 @@ PAGES_TO_SEE = [("", "overview"), ("pyramid", "pyramid"), ("abc", "abc"), ("chur
                 ("satisfaction", "satisfaction"), ("complaints", "complaints"),
                 ("credit", "credit"), ("market", "market"), ("inventory", "inventory"),
                 ("products", "products"), ("team", "team"), ("grading", "grading"),
-                ("customer", "customer"), ("data", "data")]
+                ("customer", "customer"), ("followups", "followups"), ("data", "data")]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -122,7 +122,7 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
             nav.wait_for(timeout=90_000)
             expect(tab.locator('[data-testid="stStatusWidget"]')).to_have_count(0,
                                                                              timeout=90_000)
-            if name != "data":
+            if name not in ("data", "followups"):  # pages without a chart
                 _wait_for_charts(tab)
             expect(tab.locator('[data-testid="stException"]')).to_have_count(0)
             # no raw missing values in what the page writes (issue 20)
@@ -366,3 +366,68 @@ def test_a_table_downloads_as_csv_with_a_bom(server: str, page: Page) -> None:
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("品种,") and "螺纹钢" in text
+
+
+def test_a_rep_on_a_phone_records_an_outcome_in_a_few_taps(
+        tmp_path: Path, demo_dir: Path, page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: a rep on the road opens the follow-ups at 390 × 844, sees the list with the
+    overdue one in red, and records an outcome: pick it, pick the outcome, Done."""
+    from datetime import date, datetime, timedelta
+
+    import duckdb
+
+    from analytics.ops import users
+    from analytics.store import followups as store
+
+    path = tmp_path / "users.yaml"
+    monkeypatch.setenv("STEELSIGHT_USERS", str(path))
+    users.add_user("rep", "rep-password-1", level="rep", name="张伟", path=path)
+    kept = store.Store(tmp_path / "followups.sqlite")
+    from analytics.store.warehouse import Warehouse
+
+    con = duckdb.connect(str(Warehouse(demo_dir).current_path()), read_only=True)
+    name, cid = con.execute("select name, customer_id from customers where sales_rep = '张伟' "
+                            "order by customer_id limit 1").fetchone()  # type: ignore[misc]
+    con.close()
+    fid = kept.add(store.New(customer_id=cid, customer_name=name, assignee="张伟",
+                             due=date.today() - timedelta(days=3), action="visit",
+                             note="问下季度项目"), by="manager",
+                   at=datetime.now() - timedelta(days=10))
+    browser = page.context.browser
+    assert browser is not None
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, device_scale_factor=2)
+    tab = phone.new_page()
+    idle = tab.locator('[data-testid="stStatusWidget"]')
+    with _serve(tmp_path, STEELSIGHT_WAREHOUSE=f"duckdb://{demo_dir}",
+                STEELSIGHT_USERS=str(path), STEELSIGHT_FOLLOWUPS=str(kept.path)) as url:
+        try:
+            tab.goto(f"{url}/followups?lang=en", timeout=90_000)
+            expect(tab.locator("iframe").first).to_be_attached(timeout=60_000)
+            expect(idle).to_have_count(0, timeout=60_000)
+            for _ in range(3):  # the cookie component's rerun can swallow the first click
+                tab.get_by_role("textbox", name="User name").fill("rep")
+                tab.get_by_role("textbox", name="Password").fill("rep-password-1")
+                tab.get_by_role("button", name="Sign in").first.click()
+                try:
+                    expect(tab.get_by_text("My follow-ups (overdue in red)")).to_be_visible(
+                        timeout=30_000)
+                    break
+                except AssertionError:
+                    continue
+            expect(idle).to_have_count(0, timeout=60_000)
+            tab.screenshot(path=str(_shots() / "followups_phone_en.png"))
+            # tap 1–2: the follow-up (the overdue one is first); tap 3–4: the outcome; 5: Done
+            tab.get_by_role("combobox", name="Follow-up").first.click()
+            tab.get_by_role("option").filter(has_text=name).first.click()
+            tab.get_by_role("combobox", name="Outcome").click()
+            tab.get_by_role("option", name="Order promised").click()
+            tab.get_by_role("button", name="Done").click()
+            expect(tab.get_by_text("Outcome recorded.")).to_be_visible(timeout=60_000)
+            expect(idle).to_have_count(0, timeout=60_000)
+            tab.screenshot(path=str(_shots() / "followups_phone_done_en.png"))
+        finally:
+            phone.close()
+    row = kept.get(fid)
+    assert row is not None and (row["status"], row["outcome"], row["done_by"]) == \
+        ("done", "order_promised", "rep")

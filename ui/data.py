@@ -19,6 +19,7 @@ from analytics.display.i18n import Labels
 from analytics.domain import churn
 from analytics.ops import ingest
 from analytics.store import filters as flt
+from analytics.store import followups
 from analytics.store.access import Scope, scoped, unresolved, visible_customers
 from analytics.store.filters import Filters
 from analytics.store.warehouse import Tables, Warehouse, open_warehouse, resolve_url, tables_from
@@ -39,6 +40,11 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     # keyed by the version file, so a new version opens a new connection; DuckDB refuses
     # concurrent calls on one connection, hence a cursor per call below
     return duckdb.connect(path, read_only=True)
+
+
+def followup_store() -> followups.Store:
+    """The follow-up store beside the configured warehouse ($STEELSIGHT_FOLLOWUPS wins)."""
+    return followups.open_store(followups.default_path(warehouse().root))
 
 
 def version_key(wh: Warehouse) -> str:

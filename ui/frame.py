@@ -18,6 +18,7 @@ import streamlit as st
 
 from analytics.display.i18n import DEFAULT_LANG, LANGS, Labels
 from analytics.domain import churn, overview, warning
+from analytics.ops import followup_desk
 from analytics.store import filters as flt
 from analytics.store.access import Scope
 from analytics.store.filters import Filters
@@ -100,6 +101,11 @@ class Context:
         return self._guarded(lambda: data.churn_risk(self.version, self.scope, as_of, kind,
                                                      bands, self.labels.lang, horizon,
                                                      warmup))
+
+    def followup_desk(self) -> followup_desk.Desk:
+        """This user's follow-ups (analytics.ops.followup_desk): the scope's customers, the
+        sidebar filters narrowing them as they narrow every list."""
+        return followup_desk.desk(data.followup_store(), self.tables(), self.scope)
 
     def _guarded(self, call: Callable[[], Any]) -> Any:
         try:

@@ -20,6 +20,7 @@ PAGES = (
     Page("grading", "pages/3_grading.py", "page_grading", "🏅"),
     Page("customer", "pages/4_customer.py", "page_customer", "🗂️"),
     Page("churn", "pages/5_churn.py", "page_churn", "⚠️"),
+    Page("followups", "pages/15_followups.py", "page_followups", "📋"),
     Page("satisfaction", "pages/6_satisfaction.py", "page_satisfaction", "😊"),
     Page("complaints", "pages/7_complaints.py", "page_complaints", "📣"),
     Page("credit", "pages/8_credit.py", "page_credit", "💳"),

@@ -81,7 +81,8 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
           percent: tuple[str, ...] = (), preview_rows: int | None = None,
           translate: bool = True, selectable: bool = False,
           signed: tuple[str, ...] = (), counts: tuple[str, ...] = (),
-          whole: tuple[Callable[[], pd.DataFrame], int] | None = None) -> int | None:
+          whole: tuple[Callable[[], pd.DataFrame], int] | None = None,
+          alert: str | None = None) -> int | None:
     """A table with labelled headers and values, formatted numbers, CSV and XLSX downloads.
 
     ``preview_rows`` shows only the first rows on screen; the downloads are always complete.
@@ -92,6 +93,8 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
     ``counts`` are whole numbers shown with thousands separators (502,000, not 502000).
     ``whole`` is (a function giving the whole table, its row count) when ``frame`` is only its
     first rows: the downloads load the whole table when clicked, not on every rerun.
+    ``alert`` is a numeric column: the rows where it is above zero are shown in red (an
+    overdue follow-up).
     """
     def rounded_(table: pd.DataFrame) -> pd.DataFrame:
         out = table.copy(deep=False)  # copy-on-write: the caller's frame stays as it is
@@ -125,6 +128,8 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
             config[name] = st.column_config.NumberColumn(format=f"%+.{digits}f")
     styled = _signed_style(labels, on_screen, [labels.column(c) if translate else c
                                                for c in signed if c in frame])
+    if alert is not None and alert in frame:
+        styled = _alert_style(styled, labels.column(alert) if translate else alert)
     # tall enough for up to 25 rows without an inner scrollbar; longer tables scroll
     height = min(len(on_screen), 25) * 35 + 38
     # a missing value reads "—" as everywhere else, not the grid's grey "None"
@@ -164,6 +169,19 @@ def _signed_style(labels: Labels, frame: pd.DataFrame, columns: list[str]
     return frame.style.map(colour, subset=columns)
 
 
+ALERT = "color: #c62828; font-weight: 600"  # red in both languages: late is never good news
+
+
+def _alert_style(frame: pd.DataFrame | Styler, column: str) -> Styler:
+    styler = frame if isinstance(frame, Styler) else frame.style
+
+    def rows(row: pd.Series) -> list[str]:
+        late = row[column]
+        return [ALERT if isinstance(late, (int, float)) and late > 0 else ""] * len(row)
+
+    return styler.apply(rows, axis=1)
+
+
 def report_downloads(labels: Labels, files: dict[str, bytes], *, stem: str) -> None:
     """The monthly report's files as download buttons (each logged as an export)."""
     mimes = {"html": "text/html", "pdf": "application/pdf",
@@ -198,7 +216,29 @@ def customer_table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: s
     picked = table(labels, frame, key=key, filename=filename, money=money, tonnes=tonnes,
                    percent=percent, preview_rows=preview_rows, selectable=True)
     if picked is not None and "customer_id" in frame:
-        open_card(str(frame.iloc[picked]["customer_id"]))
+        row = frame.iloc[picked]
+        # the card offers a follow-up that keeps why the customer was on this list
+        st.session_state["card_followup"] = followup_context(key, row)
+        open_card(str(row["customer_id"]))
+
+
+def followup_context(source: str, row: pd.Series) -> dict[str, object]:
+    """What a list knew about a customer when someone picked it: kept with a follow-up."""
+    def get(col: str) -> object:
+        value = row.get(col)
+        return None if value is None or (isinstance(value, float) and value != value) \
+            else value
+    if isinstance(get("reasons"), str):  # the early warning's reasons, as the list wrote them
+        reason = get("reasons")
+    elif get("status") is not None:
+        reason = f"status_{get('status')}"
+    else:
+        reason = source
+    p = get("probability")
+    # the risk list shows the probability in percent
+    probability = None if not isinstance(p, (int, float)) else float(p) / (100 if p > 1 else 1)
+    return {"customer_id": str(row["customer_id"]), "source": source, "reason": reason,
+            "probability": probability, "risk_band": get("band"), "tier": get("tier")}
 
 
 def shares_editor(labels: Labels, *, key: str, names: tuple[str, ...],
