@@ -464,3 +464,15 @@ def test_the_monthly_report_has_a_follow_up_section(demo_warehouse: Warehouse) -
     assert any("个百分点" in n for n in section.notes)
     html = report.to_html(built, labels)
     assert labels("report_followups") in html and labels("report_followups_done") in html
+
+
+def test_the_store_path_comes_from_the_environment_the_settings_or_the_warehouse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(store.ENV_PATH, raising=False)
+    monkeypatch.setattr(store, "ROOT", tmp_path)
+    assert store.default_path(tmp_path / "wh" / "warehouse") == tmp_path / "wh" / store.FILE_NAME
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[followups]\npath = "kept/f.sqlite"\n')
+    assert store.default_path(tmp_path / "wh" / "warehouse") == tmp_path / "kept" / "f.sqlite"
+    monkeypatch.setenv(store.ENV_PATH, str(tmp_path / "env.sqlite"))
+    assert store.default_path() == tmp_path / "env.sqlite"

@@ -9,7 +9,8 @@ They live in one small SQLite file beside it (standard library, one file, transa
   second writer waits for the first (``busy_timeout``) instead of failing;
 - ``backup`` copies a consistent snapshot through SQLite's online backup API.
 
-The path is ``$STEELSIGHT_FOLLOWUPS``, else ``followups.sqlite`` beside the warehouse folder.
+The path is ``$STEELSIGHT_FOLLOWUPS``, else ``[followups] path`` in .streamlit/secrets.toml,
+else ``followups.sqlite`` beside the warehouse folder.
 Scope and the audit log are the callers' (analytics.ops.followup_work): this module stores.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tomllib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+
+from analytics.store.warehouse import DEFAULT_DIR, ROOT
 
 ENV_PATH = "STEELSIGHT_FOLLOWUPS"
 FILE_NAME = "followups.sqlite"
@@ -102,14 +106,17 @@ class New:
 
 
 def default_path(warehouse_root: Path | None = None) -> Path:
-    """``$STEELSIGHT_FOLLOWUPS``, else beside the warehouse folder (data/followups.sqlite)."""
+    """``$STEELSIGHT_FOLLOWUPS``, else ``[followups] path`` in .streamlit/secrets.toml (as the
+    warehouse URL), else beside the warehouse folder (data/followups.sqlite)."""
     if os.environ.get(ENV_PATH):
         return Path(os.environ[ENV_PATH])
-    if warehouse_root is None:
-        from analytics.store.warehouse import DEFAULT_DIR
-
-        warehouse_root = DEFAULT_DIR
-    return Path(warehouse_root).parent / FILE_NAME
+    secrets = ROOT / ".streamlit" / "secrets.toml"
+    if secrets.exists():
+        with secrets.open("rb") as fh:
+            found = tomllib.load(fh).get("followups", {}).get("path")
+        if found:
+            return Path(found) if Path(found).is_absolute() else ROOT / found
+    return Path(warehouse_root or DEFAULT_DIR).parent / FILE_NAME
 
 
 def _checked(new: New) -> New:
