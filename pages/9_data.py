@@ -240,7 +240,9 @@ with tab_versions:
     if ctx.scope.can_import and st.button(labels("restore_demo"), key="restore_demo"):
         with st.status(labels("restore_running")):
             bar = st.progress(0.0)
-            version = sample.build(wh, progress=lambda f, what: bar.progress(f, text=what))
+            # the demo's follow-up history comes back with it (users' own follow-ups stay)
+            version = sample.build(wh, progress=lambda f, what: bar.progress(f, text=what),
+                                   followups=data.followup_store())
         users.audit("restore_demo", user=ctx.scope.user, version=version)
         st.session_state["import_done"] = {"version": version, "rows": labels("demo_rows")}
         st.rerun()

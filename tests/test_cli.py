@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from analytics.ops.cli import main
+from analytics.store import followups
 from analytics.store.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,8 @@ def test_demo_builds_a_new_warehouse_and_if_missing_leaves_it(tmp_path: Path) ->
     first = _cli("demo", "--scale", "0.1", "--out", str(out))
     assert first.returncode == 0, first.stderr
     assert b"order lines" in first.stdout
+    # its follow-ups beside it, not in the store the app is configured to read
+    assert len(followups.Store(tmp_path / followups.FILE_NAME).frame()) > 0
     wh = Warehouse(out)
     assert wh.version == "v000001" and wh.row_counts()["orders"] > 1000
     again = _cli("--url", f"duckdb://{out}", "demo", "--if-missing")

@@ -49,7 +49,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     started = time.perf_counter()
     config = sample.SampleConfig(seed=args.seed, scale=args.scale)
-    store = followups.open_store(followups.default_path(wh.root))
+    # a demo built elsewhere (--out) keeps its follow-ups beside it, never in the configured
+    # store of the warehouse the app reads
+    store = followups.open_store(wh.root.parent / followups.FILE_NAME if args.out
+                                 else followups.default_path(wh.root))
     version = sample.build(wh, config, progress=progress, followups=store)
     rows = wh.row_counts()
     print(f"built demo warehouse {version} in {time.perf_counter() - started:.1f} s: "
