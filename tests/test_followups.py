@@ -66,6 +66,15 @@ def test_add_done_reassign_and_the_history_of_each(tmp_path: Path) -> None:
     assert (tmp_path / "f.sqlite").stat().st_mode & 0o077 == 0  # nobody else may read it
 
 
+def test_an_empty_store_reads_as_an_empty_list_in_any_scope(tmp_path: Path) -> None:
+    s = store.Store(tmp_path / "f.sqlite")
+    for customers in (None, [], ["C1"]):
+        rows = s.frame(customers)
+        assert rows.empty and set(store.COLUMNS) <= set(rows.columns)
+    assert fu.work_list(s.frame(["C1"]), today=DUE, mine=("张伟",)).empty
+    assert fu.open_by_rep(s.frame(["C1"]), today=DUE).empty
+
+
 @pytest.mark.parametrize(("bad", "code"), [
     ({"action": "fax"}, "action"), ({"customer_id": " "}, "customer"),
     ({"assignee": ""}, "assignee"), ({"note": "x" * 501}, "note")])
@@ -428,9 +437,14 @@ def test_the_card_assigns_a_follow_up_that_keeps_why(own_store: store.Store,
     master = demo_warehouse.tables().customers.to_pandas()  # type: ignore[union-attr]
     customer = master["customer_id"].iloc[3]
     came = followup_context("risk_list", pd.Series({"customer_id": customer,
-                                                    "probability": 72.5, "band": "高"}))
+                                                    "probability": 72.5, "band": "高"}),
+                            percent=("probability",))
     assert came == {"customer_id": customer, "source": "risk_list", "reason": "risk_list",
                     "probability": 0.725, "risk_band": "高", "tier": None}
+    # a probability under one per cent stays under one per cent
+    low = followup_context("risk_list", pd.Series({"customer_id": customer,
+                                                   "probability": 0.8}), percent=("probability",))
+    assert low["probability"] == pytest.approx(0.008)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["lang"] = "en"
     at.run()
