@@ -24,12 +24,6 @@ work = followups.work_list(rows, today=today, mine=desk.mine)
 mine = work[work["mine"]]
 
 
-def _label(row: dict[str, object]) -> str:
-    late = f" · {labels('fu_late', days=row['days_late'])}" if row["overdue"] else ""
-    return (f"{row['customer_name'] or row['customer_id']} · "
-            f"{labels.value('fu_action', row['action'])} · {labels.date(row['due'])}{late}")
-
-
 def _written(message: str) -> None:
     st.session_state["fu_message"] = message
     st.rerun()
@@ -47,7 +41,8 @@ if mine.empty:
 else:
     widgets.table(labels, followups.shown(mine), key="fu_mine_list", filename="my_followups",
                   alert="days_late", counts=("days_late",))
-    labelled = {int(r["id"]): _label(r) for r in mine.to_dict("records")}
+    labelled = {int(r["id"]): followup_words.picker_label(labels, r)
+                for r in mine.to_dict("records")}
     with st.form("fu_done_form", clear_on_submit=True, border=True):
         st.markdown(f"**{labels('fu_record')}**")
         picked = st.selectbox(labels("fu_pick"), list(labelled), format_func=labelled.get,
@@ -76,7 +71,7 @@ if desk.can_assign:
                       counts=("open_followups", "overdue_followups"))
         widgets.table(labels, followups.shown(team), key="fu_team_list", filename="team_followups",
                       alert="days_late", counts=("days_late",), preview_rows=200)
-        every = {int(r["id"]): f"{_label(r)} · {r['assignee']}"
+        every = {int(r["id"]): f"{followup_words.picker_label(labels, r)} · {r['assignee']}"
                  for r in work.to_dict("records")}
         with st.form("fu_reassign_form", border=True):
             st.markdown(f"**{labels('fu_reassign')}**")
@@ -128,6 +123,9 @@ with st.expander(labels("fu_done_list", n=f"{len(done):,}")):
 
 st.header(labels("fu_effect_title"))
 st.caption(labels("fu_effect_intro"))
+if rows.empty:  # nothing to judge, and nothing to compute
+    st.info(labels("fu_effect_empty"))
+    st.stop()
 # an outcome recorded changes nothing here: only a follow-up added or reassigned renews it
 matched = ctx.cached(followups.effect_rows, store=str(desk.store.path),
                      mark=desk.store.assignment_mark())

@@ -218,12 +218,14 @@ def customer_table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: s
     if picked is not None and "customer_id" in frame:
         row = frame.iloc[picked]
         # the card offers a follow-up that keeps why the customer was on this list
-        st.session_state["card_followup"] = followup_context(key, row)
+        st.session_state["card_followup"] = followup_context(key, row, percent=percent)
         open_card(str(row["customer_id"]))
 
 
-def followup_context(source: str, row: pd.Series) -> dict[str, object]:
-    """What a list knew about a customer when someone picked it: kept with a follow-up."""
+def followup_context(source: str, row: pd.Series, *, percent: tuple[str, ...] = ()
+                     ) -> dict[str, object]:
+    """What a list knew about a customer when someone picked it: kept with a follow-up.
+    ``percent`` names the columns the list shows in percent (the risk list's probability)."""
     def get(col: str) -> object:
         value = row.get(col)
         return None if value is None or (isinstance(value, float) and value != value) \
@@ -235,8 +237,8 @@ def followup_context(source: str, row: pd.Series) -> dict[str, object]:
     else:
         reason = source
     p = get("probability")
-    # the risk list shows the probability in percent
-    probability = None if not isinstance(p, (int, float)) else float(p) / (100 if p > 1 else 1)
+    probability = None if not isinstance(p, (int, float)) else \
+        float(p) / (100 if "probability" in percent else 1)
     return {"customer_id": str(row["customer_id"]), "source": source, "reason": reason,
             "probability": probability, "risk_band": get("band"), "tier": get("tier")}
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from analytics.display.i18n import Labels
 from analytics.domain.followups import HEADLINE_WINDOW
+
+
+def picker_label(labels: Labels, row: dict[str, object]) -> str:
+    """One open follow-up as a choice in a picker: customer · action · due (· days late)."""
+    late = f" · {labels('fu_late', days=row['days_late'])}" if row["overdue"] else ""
+    due = row["due"]
+    return (f"{row['customer_name'] or row['customer_id']} · "
+            f"{labels.value('fu_action', row['action'])} · "
+            f"{labels.date(due) if isinstance(due, date) else due}{late}")
 
 
 def statement(labels: Labels, effect: pd.DataFrame) -> str | None:

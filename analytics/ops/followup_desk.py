@@ -9,7 +9,7 @@ do what are here, once, so the CLI cannot do what the page would refuse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -68,7 +68,7 @@ class Desk:
         if new.assignee not in self.assignable():
             raise FollowUpError("not_allowed")
         if new.customer_name is None and new.customer_id in self.names:
-            new = New(**{**new.__dict__, "customer_name": self.names[new.customer_id]})
+            new = replace(new, customer_name=self.names[new.customer_id])
         fid = self.store.add(new, by=self.user, at=at)
         users.audit("followup_added", user=self.user, followup=fid, customer=new.customer_id,
                     assignee=new.assignee, action=new.action, due=new.due.isoformat())
