@@ -20,15 +20,16 @@ from analytics.store.period import Period
 from analytics.store.warehouse import STORED_TABLE, Tables, Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
-END = date(2025, 12, 31)   # the demo's last order date
+START, END = date(2019, 1, 1), date(2025, 12, 31)   # the demo's first and last order dates
 
 
 def _stored(tables: Tables) -> Any:
     return derived.table(tables, STORED_TABLE)
 
 
-def _defaults(end: date) -> list[tuple[str, dict[str, Any]]]:
-    return [(k.name, kwargs) for k in results.KEPT.values() for kwargs in k.defaults(end)]
+def _defaults(end: date, start: date = START) -> list[tuple[str, dict[str, Any]]]:
+    return [(k.name, kwargs) for k in results.KEPT.values()
+            for kwargs in k.defaults(start, end)]
 
 
 def _assert_same(a: Any, b: Any) -> None:
@@ -69,6 +70,63 @@ def test_narrowed_tables_never_see_the_whole_books_results(demo_warehouse: Wareh
     assert _stored(access.scoped(tables, access.Scope())) is not None
 
 
+SCOPES = {
+    "rep": lambda t: access.scoped(t, access.Scope(user="r", level="rep", reps=("张伟",),
+                                                   single_user=False)),
+    "manager": lambda t: access.scoped(t, access.Scope(user="m", level="manager",
+                                                       provinces=("Guangdong",),
+                                                       single_user=False)),
+    "province filter": lambda t: filters.apply(t, filters.Filters(
+        period=Period(date(2025, 1, 1), END), provinces=("Guangxi",))),
+    "manager + type filter": lambda t: filters.apply(access.scoped(t, access.Scope(
+        user="m", level="manager", provinces=("Guangdong",), single_user=False)),
+        filters.Filters(period=Period(date(2025, 1, 1), END), customer_types=("contractor",))),
+}
+
+
+@pytest.mark.parametrize("level", list(SCOPES))
+def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
+        demo_warehouse: Warehouse, level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21: the per-customer results kept with the version serve a rep, a manager and a
+    filter, cut to their customers; each equals computing it from their own narrowed tables,
+    and so does what the grading page and the card build on them."""
+    from analytics.domain import card, grading
+    from analytics.domain import customers as cu
+    from analytics.store.period import preset
+
+    tables = SCOPES[level](demo_warehouse.tables())
+    raw = tables.with_()                     # the same narrowed tables, nothing kept
+    mine = set(tables.customers.customer_id.to_pandas())
+    assert 0 < len(mine) < demo_warehouse.tables().customers.count().execute()
+    rows = [(k, kwargs) for k in results.KEPT.values() if k.rows
+            for kwargs in k.defaults(START, END)]
+    assert len(rows) >= 10
+    for k, kwargs in rows:
+        got = k.fn(tables, **kwargs)
+        pd.testing.assert_frame_equal(got, k.fn(raw, **kwargs), obj=f"{k.name} {kwargs}")
+        assert set(got["customer_id"]) <= mine
+        if level == "rep":   # nothing made of cost, no key contact
+            assert not {"gross_profit_cny", "costed_revenue_cny", "key_contact",
+                        "key_dates"} & set(got.columns)
+    period = preset("last_12_months", as_of=END)
+    calls = [lambda t: grading.grade(t, period=period),
+             lambda t: grading.factor_coverage(t, period=period),
+             lambda t: grading.value_view(t, period=period),
+             lambda t: card.standing(t, as_of=END)]
+    if level != "rep":
+        calls.append(lambda t: cu.pyramid(t, period=period))
+    computed = [call(raw) for call in calls]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed from the order lines")
+
+    # served from the kept rows: the per-customer scans are never run for the narrowed tables
+    monkeypatch.setattr(grading, "payment_behaviour", refuse)
+    monkeypatch.setattr(cu.measures, "sales_aggregates", refuse)
+    for call, want in zip(calls, computed, strict=True):
+        _assert_same(call(tables), want)
+
+
 def test_other_arguments_are_computed(demo_warehouse: Warehouse,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from analytics.domain.churn import views
@@ -93,7 +151,7 @@ def test_every_write_rebuilds_them_from_its_own_data(tmp_path: Path) -> None:
                                              order_date=pd.Timestamp("2026-01-15"))
     wh.append_rows({"orders": later}, action="import", derive=derive.write)
     second = _stored(wh.tables()).to_pandas()
-    assert len(second) == len(first)
+    assert len(second) == len(_defaults(date(2026, 1, 15)))   # 2026 adds a year's rows
     assert '"as_of": "2026-01-15"' in " ".join(second["key"])   # the new data's end
     assert '"as_of": "2026-01-15"' not in " ".join(first["key"])
     # a book too short to train on still imports, with the model left to the request

@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from analytics.domain import credit, derive, scorecards
+from analytics.domain import credit, derive, scorecards, summaries
 from analytics.domain.churn.features import customer_ids, feature_table, features, purchase_days
 from analytics.domain.summaries import kept_purchase_days, kept_settlement
 from analytics.ops import sample
@@ -102,18 +102,55 @@ def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse,
     assert credit.open_items(tables, as_of=END).empty
 
 
-def test_narrowed_tables_never_see_the_whole_books_summaries(
-        demo_warehouse: Warehouse) -> None:
-    tables = demo_warehouse.tables()
-    rep = access.Scope(user="r", level="rep", reps=("张伟",), single_user=False)
-    narrowed = [access.scoped(tables, rep),
-                filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
-                                                      provinces=("Guangxi",))),
-                filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END),
-                                                      categories=("hrc",)))]
-    for t in narrowed:
-        assert kept_purchase_days(t) is None and kept_settlement(t) is None
-    whole = filters.apply(tables, filters.Filters(period=Period(date(2025, 1, 1), END)))
+SCOPES = {
+    "rep": lambda t: access.scoped(t, access.Scope(user="r", level="rep", reps=("张伟",),
+                                                   single_user=False)),
+    "manager": lambda t: access.scoped(t, access.Scope(user="m", level="manager",
+                                                       provinces=("Guangdong",),
+                                                       single_user=False)),
+    "filter": lambda t: filters.apply(t, filters.Filters(period=Period(date(2025, 1, 1), END),
+                                                         provinces=("Guangxi",))),
+}
+
+
+@pytest.mark.parametrize("level", list(SCOPES))
+def test_tables_narrowed_by_customer_read_the_summaries_narrowed_the_same_way(
+        demo_warehouse: Warehouse, level: str) -> None:
+    """A rep, a manager and a province filter read the kept summaries cut to their customers
+    (issue 21): the same rows as computing them from their own narrowed tables, never another
+    customer's row, and for a rep no profit column."""
+    tables = SCOPES[level](demo_warehouse.tables())
+    days, settled = kept_purchase_days(tables), kept_settlement(tables)
+    assert days is not None and settled is not None
+    order = ["customer_id", "date"]
+    raw_days = summaries.purchase_days(_raw(tables)).to_pandas().sort_values(
+        order, ignore_index=True)
+    got = days.to_pandas().sort_values(order, ignore_index=True)
+    assert 0 < len(got) < kept_purchase_days(demo_warehouse.tables()).count().execute()
+    pd.testing.assert_frame_equal(got[raw_days.columns], raw_days, rtol=1e-9)
+    assert list(got.columns) == list(raw_days.columns)
+    assert ("gross_profit_cny" in got) is (level != "rep")
+    mine = set(tables.customers.customer_id.to_pandas())
+    assert set(got["customer_id"]) <= mine
+    assert set(settled.customer_id.to_pandas()) <= mine
+    same = {"check_exact": False, "rtol": 0, "atol": 1.01e-9}
+    pd.testing.assert_frame_equal(features(tables, END), features(_raw(tables), END), **same)
+    for as_of in (END, date(2024, 6, 30)):
+        kept = credit.open_items(tables, as_of=as_of).sort_values("invoice_id",
+                                                                  ignore_index=True)
+        raw = credit.open_items(_raw(tables), as_of=as_of).sort_values("invoice_id",
+                                                                      ignore_index=True)
+        pd.testing.assert_frame_equal(kept, raw, rtol=1e-9)
+
+
+def test_a_product_filter_reads_no_summary(demo_warehouse: Warehouse) -> None:
+    """A product filter changes the order lines inside each customer: the kept days would be
+    wrong, so such tables compute their own."""
+    t = filters.apply(demo_warehouse.tables(),
+                      filters.Filters(period=Period(date(2025, 1, 1), END), categories=("hrc",)))
+    assert kept_purchase_days(t) is None and kept_settlement(t) is None
+    whole = filters.apply(demo_warehouse.tables(),
+                          filters.Filters(period=Period(date(2025, 1, 1), END)))
     assert kept_purchase_days(whole) is not None and kept_settlement(whole) is not None
 
 

@@ -199,12 +199,14 @@ def standing(tables: Tables, *, as_of: date, since: date | None = None) -> Stand
     year to ``as_of``."""
     orders = tables.get("orders")
     if since is None:
-        first = orders.filter(orders.order_date <= as_of).order_date.min().to_pandas()
-        if first is None or pd.isna(first):
+        # the kept first orders (one per customer) instead of a scan of every order line
+        firsts = pd.to_datetime(cu.first_orders(tables)["first_order"])
+        first = firsts.min() if len(firsts) else None
+        if first is None or pd.isna(first) or first.date() > as_of:
             return Standing(pd.DataFrame(columns=["year", "customers"]),
                             pd.DataFrame(columns=["year", "customer_id", "tier", "rank",
                                                   "grade"]))
-        since = pd.Timestamp(first).date()
+        since = first.date()
     metric = "gross_profit_cny" if "cost_cny" in orders.columns else "revenue_cny"
     years, rows = [], []
     for year in range(since.year, as_of.year + 1):

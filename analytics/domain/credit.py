@@ -87,7 +87,7 @@ def ageing(items: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     return out.drop(columns="_all", errors="ignore")
 
 
-def _ageing_defaults(end: date) -> list[dict[str, Any]]:
+def _ageing_defaults(start: date, end: date) -> list[dict[str, Any]]:
     """The credit page's two ageing tables: by customer and for the whole book."""
     return [{"as_of": end, "by": "customer_id"}, {"as_of": end, "by": None}]
 

@@ -7,7 +7,8 @@ pandas on one row per customer, in plain functions that the tests drive with tin
 from __future__ import annotations
 
 import math
-from typing import Literal
+from datetime import date, timedelta
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,8 @@ from ibis import _
 
 from analytics.domain import measures
 from analytics.store.frames import present
-from analytics.store.period import Period
+from analytics.store.period import Period, preset
+from analytics.store.results import kept, own_defaults
 from analytics.store.warehouse import MissingData, Tables
 
 Metric = Literal["gross_profit_cny", "revenue_cny", "volume_t"]
@@ -37,6 +39,21 @@ def available_metrics(tables: Tables) -> list[str]:
     return out
 
 
+def year_periods(start: date, end: date) -> list[Period]:
+    """Each calendar year of the data, the last one to ``end``: the card's tier history."""
+    return [Period(date(year, 1, 1), min(date(year, 12, 31), end))
+            for year in range(start.year, end.year + 1)]
+
+
+def _value_defaults(start: date, end: date) -> list[dict[str, Any]]:
+    """The pyramid page's 12 months, the grading's 365 days and each year of the card's
+    history: the periods pages ask customer values for first."""
+    periods = [preset("last_12_months", as_of=end), Period(end - timedelta(days=364), end),
+               *year_periods(start, end)]
+    return [{"period": p} for p in dict.fromkeys(periods)]
+
+
+@kept(_value_defaults, rows=True, profit=("gross_profit_cny", "costed_revenue_cny"))
 def customer_values(tables: Tables, period: Period) -> pd.DataFrame:
     """One row per customer with an order line in ``period``: revenue_cny, volume_t,
     gross_profit_cny (when cost is visible), orders, and name/type/province/sales_rep."""
@@ -55,6 +72,14 @@ def customer_values(tables: Tables, period: Period) -> pd.DataFrame:
         out["name"] = out["customer_id"]
     out["name"] = out["name"].fillna(out["customer_id"])
     return out.sort_values("customer_id").reset_index(drop=True)
+
+
+@kept(own_defaults, rows=True)
+def first_orders(tables: Tables) -> pd.DataFrame:
+    """One row per customer with an order line: ``first_order``, the date of its first."""
+    orders = tables.get("orders")
+    out = orders.group_by("customer_id").aggregate(first_order=orders.order_date.min())
+    return out.to_pandas().sort_values("customer_id").reset_index(drop=True)
 
 
 def tier_cutoffs(n: int, shares: tuple[float, ...] = PYRAMID_SHARES) -> list[int]:

@@ -13,26 +13,31 @@ import logging
 import duckdb
 import ibis
 
-from analytics.domain import card, credit, grading, overview, summaries
+from analytics.domain import card, credit, customers, grading, overview, summaries
 from analytics.domain.churn import views
 from analytics.store import results
 from analytics.store.warehouse import MissingData, tables_from
 
 # The modules whose functions are kept (what the pages read first); imported for that.
-KEPT_IN = (card, credit, grading, overview, views)
+KEPT_IN = (card, credit, customers, grading, overview, views)
 _log = logging.getLogger(__name__)
 
 
 def write(con: duckdb.DuckDBPyConnection) -> int:
     """Compute the summaries and the kept results from the tables in ``con`` (a version being
-    written) and store them. Returns how many results were stored."""
+    written) and store them. Returns how many results were stored.
+
+    The per-customer results (``rows``) come first and each result is stored as soon as it is
+    computed: the later ones read them as a page would (the card's standing grades each year
+    from the kept factor inputs) instead of computing them twice."""
     summaries.write(con)  # first: the results below read them
+    results.write(con, [])
     tables = tables_from(ibis.duckdb.from_connection(con))
     span = overview.data_range(tables)
-    rows: list[tuple[str, str, object]] = []
+    stored = 0
     if span is not None:
-        for kept in results.KEPT.values():
-            for kwargs in kept.defaults(span[1]):  # at the frame's own latest date
+        for kept in sorted(results.KEPT.values(), key=lambda k: not k.rows):
+            for kwargs in kept.defaults(*span):
                 try:
                     value = kept.fn(tables, **kwargs)
                 except (ValueError, MissingData):  # e.g. too little history to train
@@ -41,6 +46,6 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
                     # the page asks for it on request and shows the problem where it belongs
                     _log.exception("stored result %s not computed", kept.name)
                     continue
-                rows.append((kept.name, kept.key(kwargs), value))
-    results.write(con, rows)
-    return len(rows)
+                results.add(con, [(kept.name, kept.key(kwargs), value)])
+                stored += 1
+    return stored

@@ -141,7 +141,10 @@ def scoped(tables: Tables, scope: Scope) -> Tables:
         if out.contacts is not None and "kind" in out.contacts.columns:
             # gifts are the manager's business (the method's second level)
             masked["contacts"] = out.contacts.filter(out.contacts.kind != "gift")
-        out = out.with_(customer_filtered=out.customer_filtered, **masked)
+        # what was derived per customer serves a rep only without these and whatever came of
+        # them (analytics.store.results drops a kept function's profit columns too)
+        hidden = frozenset(c for cols in HIDDEN_FROM_REPS.values() for c in cols)
+        out = out.narrowed(hidden=hidden, customer_filtered=out.customer_filtered, **masked)
     return out
 
 

@@ -32,7 +32,8 @@ def to_customers(tables: Tables, customers: ibis.Table, *,
             tables.payments.invoice_id.isin(changes["invoices"].invoice_id))
     if tables.targets is not None and target_reps is not None:
         changes["targets"] = tables.targets.filter(tables.targets.rep.isin(target_reps))
-    return tables.with_(customer_filtered=True, **changes)
+    return tables.narrowed(to_ids=customers.select("customer_id"), customer_filtered=True,
+                           **changes)
 
 
 def to_nothing(tables: Tables) -> Tables:

@@ -12,9 +12,14 @@ the pages make by default at the latest data date; the writer's derive step
 ``stored_results`` table, in the same atomic write as the data they come from: a reader sees
 the results of the version it reads, never another's.
 
-A stored result is used only on the whole book (analytics.store.derived): a scope or a filter
-narrows the tables, so a rep's or a filtered view is computed from its own rows. Any other
-arguments (another model, period or rule) are computed on request too.
+A stored result is used as it is only on the whole book (analytics.store.derived). A function
+whose result is one row per customer, each made from that customer's own rows only, is marked
+``rows``: its stored frame also serves tables narrowed by whole customers (a rep, a province
+manager, a customer filter), filtered to their customers, and without the columns hidden from
+the reader and the ones made of them (``profit``). That is what keeps a rep's or a manager's
+first page as fast as the executive's: they rank and sum their few rows in memory instead of
+reading ten million order lines again (issue 21). Any other result, and any other arguments
+(another model, period or rule), are computed on request from the narrowed tables.
 
 Values are encoded without pickle (a warehouse file must not be able to run code): data frames
 as Parquet, dates, lists and numbers as JSON, dataclasses field by field, and only classes
@@ -29,6 +34,7 @@ import hashlib
 import inspect
 import io
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -41,23 +47,26 @@ import numpy as np
 import pandas as pd
 
 from analytics.store import derived
+from analytics.store.frames import member
 from analytics.store.period import preset
 from analytics.store.warehouse import STORED_TABLE as TABLE
-from analytics.store.warehouse import Tables
+from analytics.store.warehouse import Source, Tables
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
-Defaults = Callable[[date], list[dict[str, Any]]]
+Defaults = Callable[[date, date], list[dict[str, Any]]]   # (first, latest data date)
 
 
 @dataclass(frozen=True)
 class Kept:
     """A kept function: its dotted name (the stored key), the function as decorated (it looks
-    its stored result up) and its default calls at a data end date."""
+    its stored result up), its default calls for a data span, and whether its result is one
+    row per customer that narrowed tables read too (``rows``)."""
 
     name: str
     fn: Callable[..., Any]
     defaults: Defaults
+    rows: bool = False
 
     def key(self, kwargs: dict[str, Any]) -> str:
         return _key(inspect.signature(self.fn), (), kwargs)
@@ -67,23 +76,29 @@ KEPT: dict[str, Kept] = {}          # filled as the domain modules are imported
 _CLASSES: dict[str, type] = {}      # the dataclasses a stored value may name
 
 
-# The default calls the pages make, at the latest data date ``end``
-def as_of_end(end: date) -> list[dict[str, Any]]:
+# The default calls the pages make, given the data's first and latest dates
+def as_of_end(start: date, end: date) -> list[dict[str, Any]]:
     return [{"as_of": end}]
 
 
-def last_12_months(end: date) -> list[dict[str, Any]]:
+def last_12_months(start: date, end: date) -> list[dict[str, Any]]:
     return [{"period": preset("last_12_months", as_of=end)}]
 
 
-def own_defaults(end: date) -> list[dict[str, Any]]:
+def own_defaults(start: date, end: date) -> list[dict[str, Any]]:
     return [{}]
 
 
-def kept(defaults: Defaults) -> Callable[[F], F]:
+def kept(defaults: Defaults, *, rows: bool = False,
+         profit: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Mark a domain function ``fn(tables, **kwargs)`` whose ``defaults(end)`` calls are
     computed at each write and stored with the version; a call on the whole book whose
-    arguments match a stored result returns it."""
+    arguments match a stored result returns it.
+
+    ``rows``: the result is a frame with one row per ``customer_id``, each from that customer's
+    own rows (never from the contacts, which hidden profit also narrows), so tables narrowed to
+    whole customers read the stored frame filtered to them; ``profit`` names its columns made
+    of cost, dropped (with every hidden column) for a reader who may not see profit."""
     def mark(fn: F) -> F:
         name = f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
@@ -95,9 +110,13 @@ def kept(defaults: Defaults) -> Callable[[F], F]:
                 found = _lookup(stored, name, _key(signature, args, kwargs))
                 if found is not None:
                     return found
+            elif rows and (narrowed := derived.stored_for_rows(tables)) is not None:
+                found = _lookup(narrowed[0], name, _key(signature, args, kwargs))
+                if found is not None:
+                    return _narrow(found, narrowed[1], profit)
             return fn(tables, *args, **kwargs)
 
-        KEPT[name] = Kept(name, wrapper, defaults)
+        KEPT[name] = Kept(name, wrapper, defaults, rows)
         return wrapper  # type: ignore[return-value]
     return mark
 
@@ -147,6 +166,29 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot key a stored result by {type(value).__name__}")
 
 
+def _narrow(frame: pd.DataFrame, source: Source, profit: tuple[str, ...]) -> pd.DataFrame:
+    """A stored per-customer frame as narrowed tables would compute it: their customers' rows
+    (in the stored order), without the hidden columns and those made of them."""
+    if source.customers is not None:
+        frame = frame[member(frame["customer_id"], _ids(source))].reset_index(drop=True)
+    if source.hidden:
+        frame = frame.drop(columns=[c for c in frame.columns
+                                    if c in source.hidden or c in profit])
+    return frame
+
+
+_IDS: weakref.WeakKeyDictionary[Source, pd.Series] = weakref.WeakKeyDictionary()
+
+
+def _ids(source: Source) -> pd.Series:
+    """The customer ids a narrowed source kept, read once per source (a page's tables ask
+    for a dozen kept frames)."""
+    if source not in _IDS:
+        assert source.customers is not None
+        _IDS[source] = source.customers.customer_id.to_pandas()
+    return _IDS[source]
+
+
 def _lookup(stored: ibis.Table, name: str, key: str) -> Any:
     rows = stored.filter((stored.name == name) & (stored.key == key)).select("value") \
         .to_pandas()
@@ -157,6 +199,11 @@ def write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> N
     """Store computed results, ``(name, key, value)``, in the version being written."""
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     con.execute(f"CREATE TABLE {TABLE} (name VARCHAR, key VARCHAR, value VARCHAR)")
+    add(con, rows)
+
+
+def add(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> None:
+    """Add computed results to the version being written (its table made by ``write``)."""
     if rows:
         con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
                         [(name, key, json.dumps(encode(value))) for name, key, value in rows])

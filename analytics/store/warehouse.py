@@ -57,10 +57,21 @@ class MissingData(LookupError):
 @dataclass(frozen=True, eq=False)
 class Source:
     """The backend a version's tables were read from, and which derived tables it holds
-    (listed once when the tables are read: a page asks for them a dozen times)."""
+    (listed once when the tables are read: a page asks for them a dozen times).
+
+    ``customers`` and ``hidden`` say how the tables were narrowed since, when only by whole
+    customers (a scope, a customer filter) and by hidden columns: the customer ids kept (None:
+    the whole book) and the columns dropped. What was derived per customer from the whole book
+    then still serves the narrowed tables, row by row (analytics.store.derived)."""
 
     backend: ibis.BaseBackend
     derived: frozenset[str]
+    customers: ibis.Table | None = None
+    hidden: frozenset[str] = frozenset()
+
+    @property
+    def whole_book(self) -> bool:
+        return self.customers is None and not self.hidden
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,10 @@ class Tables:
     # True when the customers were narrowed (a scope or a customer filter): company-wide
     # figures such as inventory days no longer match the narrowed sales.
     customer_filtered: bool = False
-    # The version these tables were read from, while they are its whole book: what the writer
-    # derived from the whole book (analytics.store.derived) is read from there. Any narrowing
-    # (with_) drops it, so a narrowed view computes from its own rows.
+    # The version these tables were read from, while they are its whole book or narrowed by
+    # whole customers and hidden columns only: what the writer derived (analytics.store.derived)
+    # is read from there. Any other change (with_) drops it, so such a view computes from its
+    # own rows.
     source: Source | None = None
 
     def get(self, name: str) -> ibis.Table:
@@ -104,6 +116,18 @@ class Tables:
         """These tables with some replaced; no longer the whole book as written, so what was
         derived from it is not read for them (every narrowing goes through here)."""
         return replace(self, **{"source": None, **changes})
+
+    def narrowed(self, *, to_ids: ibis.Table | None = None, hidden: frozenset[str] =
+                 frozenset(), **changes: Any) -> Tables:
+        """These tables with some replaced by a narrowing to whole customers (``to_ids``: a
+        table of the customer ids kept) or by dropping ``hidden`` columns: the source stays,
+        marked so, and what was derived per customer still serves them
+        (analytics.store.narrowing and analytics.store.access call this, nothing else)."""
+        source = self.source
+        if source is not None:
+            source = replace(source, customers=to_ids if to_ids is not None
+                             else source.customers, hidden=source.hidden | hidden)
+        return replace(self, **{**changes, "source": source})
 
 
 def tables_from(con: ibis.BaseBackend) -> Tables:
