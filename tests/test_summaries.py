@@ -94,12 +94,13 @@ def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse,
     no_orders = dataclasses.replace(tables, orders=tables.orders.limit(0))
     assert purchase_days(no_orders).count().execute() == \
         kept_purchase_days(tables).count().execute()
-    assert not credit.open_items(tables, as_of=END).empty
+    day = END - timedelta(days=1)   # not a kept default (those at END are stored results)
+    assert not credit.open_items(tables, as_of=day).empty
     # a settlement that says every invoice was settled long ago: nothing is open
     s = kept_settlement(tables)
     monkeypatch.setattr(credit, "kept_settlement",
                         lambda t: s.mutate(settled_on=ibis.date(2000, 1, 1)))
-    assert credit.open_items(tables, as_of=END).empty
+    assert credit.open_items(tables, as_of=day).empty
 
 
 SCOPES = {

@@ -43,6 +43,7 @@ def bucket_of(days_overdue: pd.Series) -> pd.Series:
                                list(BUCKETS[:5]), BUCKETS[5]), index=d.index)
 
 
+@kept(as_of_end, rows=True)
 def open_items(tables: Tables, *, as_of: date) -> pd.DataFrame:
     """One row per invoice issued by ``as_of`` with money still open at ``as_of``: open_cny,
     days_overdue, bucket, plus the customer's name, rep, type and province."""
@@ -68,7 +69,8 @@ def open_items(tables: Tables, *, as_of: date) -> pd.DataFrame:
                 tables.customers.columns]
         frame = frame.merge(tables.customers.select("customer_id", *cols).to_pandas(),
                             on="customer_id", how="left")
-    return frame
+    # in invoice order: the engine's order changes from run to run
+    return frame.sort_values("invoice_id", ignore_index=True)
 
 
 def ageing(items: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
@@ -216,7 +218,7 @@ def derived_grades(tables: Tables, *, as_of: date) -> pd.Series:
     return pd.Series(grades.to_numpy(), index=behaviour["customer_id"].to_numpy())
 
 
-@kept(as_of_end)
+@kept(as_of_end, rows=True)
 def exposure(tables: Tables, *, as_of: date) -> pd.DataFrame:
     """One row per customer with a limit, receivables or open orders: grade (grade_source:
     master or derived), credit_limit_cny, payment_terms_days, open_receivables_cny,

@@ -13,13 +13,13 @@ import logging
 import duckdb
 import ibis
 
-from analytics.domain import card, credit, customers, grading, overview, summaries
+from analytics.domain import card, credit, customers, grading, overview, summaries, warning
 from analytics.domain.churn import views
 from analytics.store import results
 from analytics.store.warehouse import MissingData, tables_from
 
 # The modules whose functions are kept (what the pages read first); imported for that.
-KEPT_IN = (card, credit, customers, grading, overview, views)
+KEPT_IN = (card, credit, customers, grading, overview, views, warning)
 _log = logging.getLogger(__name__)
 
 

@@ -22,6 +22,7 @@ from ibis import _
 from analytics.domain import churn, credit, inventory
 from analytics.domain import followups as fu
 from analytics.store.period import preset
+from analytics.store.results import as_of_end, kept
 from analytics.store.warehouse import MissingData, Tables
 
 PRICE_WINDOW_DAYS = 30
@@ -47,6 +48,19 @@ def price_moves(tables: Tables, *, as_of: date) -> pd.Series:
     first = frame.groupby("product")["p"].first()
     last = frame.groupby("product")["p"].last()
     return (last / first - 1).rename("move")
+
+
+@kept(as_of_end, rows=True)
+def category_mix(tables: Tables, *, as_of: date) -> pd.DataFrame:
+    """customer_id, category, s: each customer's revenue per product category in the 365 days
+    to ``as_of`` (what a price move weighs on)."""
+    orders = tables.get("orders")
+    if "category" not in orders.columns:
+        raise MissingData("orders", "category")
+    mix = (orders.filter((_.order_date > as_of - timedelta(days=365)) & (_.order_date <= as_of))
+           .group_by(["customer_id", "category"]).aggregate(s=_.amount_cny.sum()).to_pandas())
+    # in a fixed order: the engine's grouping order changes from run to run
+    return mix.sort_values(["customer_id", "category"], ignore_index=True)
 
 
 def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True,
@@ -100,10 +114,7 @@ def early_warning(tables: Tables, *, as_of: date, with_churn: bool = True,
     moves = price_moves(tables, as_of=as_of)
     orders = tables.get("orders")
     if len(moves) and "category" in orders.columns:
-        mix = (orders.filter((_.order_date > as_of - timedelta(days=365))
-                             & (_.order_date <= as_of))
-               .group_by(["customer_id", "category"]).aggregate(s=_.amount_cny.sum())
-               .to_pandas())
+        mix = category_mix(tables, as_of=as_of)
         mix["move"] = mix["category"].map(moves).astype(float)  # float with no rows too
         mix = mix.dropna(subset=["move"])
         weighted = (mix["move"] * mix["s"]).groupby(mix["customer_id"]).sum() / \
