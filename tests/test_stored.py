@@ -90,7 +90,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     """Issue 21: the per-customer results kept with the version serve a rep, a manager and a
     filter, cut to their customers; each equals computing it from their own narrowed tables,
     and so does what the grading page and the card build on them."""
-    from analytics.domain import card, grading
+    from analytics.domain import card, credit, grading
     from analytics.domain import customers as cu
     from analytics.store.period import preset
 
@@ -112,7 +112,10 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     calls = [lambda t: grading.grade(t, period=period),
              lambda t: grading.factor_coverage(t, period=period),
              lambda t: grading.value_view(t, period=period),
-             lambda t: card.standing(t, as_of=END)]
+             lambda t: card.standing(t, as_of=END),
+             lambda t: credit.dso_trend(t, period=period),
+             lambda t: credit.ageing_summary(t, as_of=END),
+             lambda t: credit.ageing_summary(t, as_of=END, by="customer_id")]
     if level != "rep":
         calls.append(lambda t: cu.pyramid(t, period=period))
     computed = [call(raw) for call in calls]
@@ -123,8 +126,16 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     # served from the kept rows: the per-customer scans are never run for the narrowed tables
     monkeypatch.setattr(grading, "payment_behaviour", refuse)
     monkeypatch.setattr(cu.measures, "sales_aggregates", refuse)
+    monkeypatch.setattr(credit, "receivables_at", refuse)
+    monkeypatch.setattr(credit, "with_settlement", refuse)
     for call, want in zip(calls, computed, strict=True):
         _assert_same(call(tables), want)
+    # one customer's card takes its open invoices from the kept open items
+    owing = credit.open_items(raw, as_of=END)["customer_id"].drop_duplicates().head(5)
+    assert len(owing)
+    for customer in owing:
+        pd.testing.assert_frame_equal(card._open_invoices(tables, customer, END),
+                                      card._open_invoices(raw, customer, END))
 
 
 def test_other_arguments_are_computed(demo_warehouse: Warehouse,

@@ -99,13 +99,16 @@ def ageing_summary(tables: Tables, *, as_of: date, by: str | None = None) -> pd.
     return ageing(open_items(tables, as_of=as_of), by=by)
 
 
-def receivables_at(tables: Tables, dates: list[date]) -> pd.DataFrame:
+def receivables_at(tables: Tables, dates: list[date], *, by_customer: bool = False
+                   ) -> pd.DataFrame:
     """date, open_cny, overdue_cny at each date, in one pass: open = the unpaid remainder
     (above a cent) of invoices issued by the date; overdue = those due before it. The same
     numbers as summing ``open_items``, without bringing the invoices out of the engine —
-    payments are summed per invoice once, with one conditional sum per date."""
+    payments are summed per invoice once, with one conditional sum per date. ``by_customer``:
+    one row per customer and date (customer_id first) instead of the totals."""
     if not dates:
-        return pd.DataFrame(columns=["date", "open_cny", "overdue_cny"])
+        return pd.DataFrame(columns=[*(["customer_id"] if by_customer else []), "date",
+                                     "open_cny", "overdue_cny"])
     first, last = min(dates), max(dates)
     inv = tables.get("invoices").filter(_.invoice_date <= last)
     if tables.payments is not None:
@@ -127,6 +130,13 @@ def receivables_at(tables: Tables, dates: list[date]) -> pd.DataFrame:
         counted = (joined.invoice_date <= d) & (rest > CENT)
         aggs[f"open{i}"] = rest.sum(where=counted)
         aggs[f"over{i}"] = rest.sum(where=counted & (joined.due_date < d))
+    if by_customer:
+        per = joined.group_by(joined.customer_id).aggregate(**aggs).to_pandas()
+        return pd.concat([pd.DataFrame({
+            "customer_id": per["customer_id"], "date": d,
+            "open_cny": per[f"open{i}"].astype(float).fillna(0.0),
+            "overdue_cny": per[f"over{i}"].astype(float).fillna(0.0)})
+            for i, d in enumerate(dates)], ignore_index=True)
     row = joined.aggregate(**aggs).to_pandas().iloc[0]
     return pd.DataFrame({"date": list(dates),
                          "open_cny": [float(row[f"open{i}"] or 0.0) for i in range(len(dates))],
@@ -163,30 +173,68 @@ def on_time_by_month(tables: Tables, months: pd.PeriodIndex) -> pd.Series:
     return rate.reindex(months)
 
 
-@kept(last_12_months)
-def dso_trend(tables: Tables, *, period: Period) -> pd.DataFrame:
-    """Per month end: open receivables, 90-day sales, DSO = open / (sales 90 days / 90) and the
-    on-time payment rate of invoices due in the month (settled by their due date)."""
+PART_COLUMNS = ("open_cny", "overdue_cny", "sales_90d_cny", "due_invoices", "paid_on_time")
+
+
+@kept(last_12_months, rows=True)
+def dso_parts(tables: Tables, *, period: Period) -> pd.DataFrame:
+    """What the DSO trend adds up, per customer and month of ``period``: open and overdue
+    receivables at the month end, sales in the 90 days to it, invoices due in the month and
+    how many of those were paid in full by their due date. Kept per customer, so a rep's or a
+    manager's trend sums their own rows instead of reading every invoice again."""
     orders = tables.get("orders")
     months = period.months()
     ends = [m.to_timestamp(how="end").date() for m in months]
+    starts = {e: m.to_timestamp() for e, m in zip(ends, months, strict=True)}
+    cols = ["customer_id", "month", *PART_COLUMNS]
     if not ends:
+        return pd.DataFrame(columns=cols)
+    open_ = receivables_at(tables, ends, by_customer=True)
+    parts = open_.assign(month=open_.pop("date").map(starts))
+    sold = (orders.filter((_.order_date > ends[0] - timedelta(days=90))
+                          & (_.order_date <= ends[-1])).group_by("customer_id")
+            .aggregate(**{f"s{i}": _.amount_cny.sum(where=(_.order_date > e - timedelta(
+                days=90)) & (_.order_date <= e)) for i, e in enumerate(ends)}).to_pandas())
+    sales = pd.concat([pd.DataFrame({"customer_id": sold["customer_id"], "month": starts[e],
+                                     "sales_90d_cny": sold[f"s{i}"].astype(float)})
+                       for i, e in enumerate(ends)], ignore_index=True)
+    parts = parts.merge(sales, on=["customer_id", "month"], how="outer")
+    if tables.payments is not None:
+        due = (paid_on_time(tables, start=ends[0].replace(day=1), end=ends[-1])
+               .mutate(month=_.due_date.truncate("M")).group_by(["customer_id", "month"])
+               .aggregate(due_invoices=_.count(), paid_on_time=_.on_time.sum()).to_pandas())
+        due["month"] = pd.to_datetime(due["month"]).astype(parts["month"].dtype)
+        parts = parts.merge(due, on=["customer_id", "month"], how="outer")
+    else:
+        parts = parts.assign(due_invoices=np.nan, paid_on_time=np.nan)
+    amounts = ["open_cny", "overdue_cny", "sales_90d_cny"]
+    parts[amounts] = parts[amounts].astype(float).fillna(0.0)
+    parts[["due_invoices", "paid_on_time"]] = parts[["due_invoices", "paid_on_time"]] \
+        .astype(float)
+    return parts[cols].sort_values(["customer_id", "month"], ignore_index=True)
+
+
+@kept(last_12_months)
+def dso_trend(tables: Tables, *, period: Period) -> pd.DataFrame:
+    """Per month end: open receivables, 90-day sales, DSO = open / (sales 90 days / 90) and the
+    on-time payment rate of invoices due in the month (settled by their due date), summed
+    from ``dso_parts``."""
+    months = [m.to_timestamp() for m in period.months()]
+    if not months:
         return pd.DataFrame(columns=["month", "open_cny", "overdue_cny", "dso_days",
                                      "on_time_pct"])
-    open_ = receivables_at(tables, ends)
-    sold = (orders.filter((_.order_date > ends[0] - timedelta(days=90))
-                          & (_.order_date <= ends[-1]))
-            .aggregate(**{f"s{i}": _.amount_cny.sum(where=(_.order_date > e - timedelta(
-                days=90)) & (_.order_date <= e)) for i, e in enumerate(ends)})
-            .to_pandas().iloc[0])
-    sales = np.array([float(sold[f"s{i}"] or 0.0) for i in range(len(ends))])
-    on_time = on_time_by_month(tables, months)
+    parts = dso_parts(tables, period=period)
+    total = parts.groupby("month")[list(PART_COLUMNS)].sum(min_count=1).reindex(months)
+    sales = total["sales_90d_cny"].fillna(0.0).to_numpy()
+    open_cny = total["open_cny"].fillna(0.0).to_numpy()
+    due = total["due_invoices"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        on_time = np.where(due > 0, total["paid_on_time"].to_numpy() / due * 100, np.nan)
     return pd.DataFrame({
-        "month": [m.to_timestamp() for m in months],
-        "open_cny": open_["open_cny"].to_numpy(), "overdue_cny": open_["overdue_cny"].to_numpy(),
-        "dso_days": np.where(sales > 0, open_["open_cny"].to_numpy() / np.where(
-            sales > 0, sales, 1) * 90, np.nan),
-        "on_time_pct": on_time.to_numpy()})
+        "month": months, "open_cny": open_cny,
+        "overdue_cny": total["overdue_cny"].fillna(0.0).to_numpy(),
+        "dso_days": np.where(sales > 0, open_cny / np.where(sales > 0, sales, 1) * 90, np.nan),
+        "on_time_pct": on_time})
 
 
 def paid_on_time(tables: Tables, *, start: date, end: date) -> ibis.Table:

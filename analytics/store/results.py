@@ -103,22 +103,34 @@ def kept(defaults: Defaults, *, rows: bool = False,
         name = f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
 
-        @functools.wraps(fn)
-        def wrapper(tables: Tables, *args: Any, **kwargs: Any) -> Any:
+        def find(tables: Tables, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             stored = derived.table(tables, TABLE)
             if stored is not None:
-                found = _lookup(stored, name, _key(signature, args, kwargs))
-                if found is not None:
-                    return found
-            elif rows and (narrowed := derived.stored_for_rows(tables)) is not None:
+                return _lookup(stored, name, _key(signature, args, kwargs))
+            if rows and (narrowed := derived.stored_for_rows(tables)) is not None:
                 found = _lookup(narrowed[0], name, _key(signature, args, kwargs))
-                if found is not None:
-                    return _narrow(found, narrowed[1], profit)
-            return fn(tables, *args, **kwargs)
+                return None if found is None else _narrow(found, narrowed[1], profit)
+            return None
 
+        @functools.wraps(fn)
+        def wrapper(tables: Tables, *args: Any, **kwargs: Any) -> Any:
+            found = find(tables, args, kwargs)
+            return found if found is not None else fn(tables, *args, **kwargs)
+
+        _FIND[name] = find
         KEPT[name] = Kept(name, wrapper, defaults, rows)
         return wrapper  # type: ignore[return-value]
     return mark
+
+
+_FIND: dict[str, Callable[[Tables, tuple[Any, ...], dict[str, Any]], Any]] = {}
+
+
+def stored_only(fn: Callable[..., Any], tables: Tables, **kwargs: Any) -> Any:
+    """What the kept function ``fn`` has stored for this call and these tables (narrowed as
+    they are), or None; never computes. For a caller with a cheaper way than the whole
+    computation when nothing is kept (one customer's card)."""
+    return _FIND[f"{fn.__module__}.{fn.__qualname__}"](tables, (), kwargs)
 
 
 def storable(cls: C) -> C:
