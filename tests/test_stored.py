@@ -92,6 +92,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     and so does what the grading page and the card build on them."""
     from analytics.domain import card, credit, grading
     from analytics.domain import customers as cu
+    from analytics.domain.churn import views
     from analytics.store.period import preset
 
     tables = SCOPES[level](demo_warehouse.tables())
@@ -115,7 +116,8 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
              lambda t: card.standing(t, as_of=END),
              lambda t: credit.dso_trend(t, period=period),
              lambda t: credit.ageing_summary(t, as_of=END),
-             lambda t: credit.ageing_summary(t, as_of=END, by="customer_id")]
+             lambda t: credit.ageing_summary(t, as_of=END, by="customer_id"),
+             lambda t: views.status_views(t, period=period)]
     if level != "rep":
         calls.append(lambda t: cu.pyramid(t, period=period))
     computed = [call(raw) for call in calls]
@@ -128,6 +130,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     monkeypatch.setattr(cu.measures, "sales_aggregates", refuse)
     monkeypatch.setattr(credit, "receivables_at", refuse)
     monkeypatch.setattr(credit, "with_settlement", refuse)
+    monkeypatch.setattr(views, "load_history", refuse)
     for call, want in zip(calls, computed, strict=True):
         _assert_same(call(tables), want)
     # one customer's card takes its open invoices from the kept open items

@@ -55,6 +55,8 @@ class Groups:
         self.day = day[order]
         self.volume = days[volume].to_numpy(dtype=float)[order]
         self.value = days[value].to_numpy(dtype=float)[order]
+        self.revenue = days["revenue_cny"].to_numpy(dtype=float)[order]
+        self.value_is_profit = value == "gross_profit_cny"
         self.first_row = np.r_[True, self.code[1:] != self.code[:-1]]
         self.prev = np.r_[self.day[:1], self.day[:-1]]   # meaningless on first rows
         self.gap = (self.day - self.prev).astype(float)

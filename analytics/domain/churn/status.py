@@ -59,85 +59,140 @@ def customer_status(history: History, *, as_of: date, rules: Rules = DEFAULT_RUL
     ``lost_since`` leaves out customers already lost before that date (long-gone customers
     would otherwise fill every list). Vectorised over customers: a year of month-end statuses
     takes about a second."""
-    day = pd.Timestamp(as_of)
-    if not (history.days["date"] <= day).any():
+    return status_from_parts(status_parts(history, [as_of], rules), history.customers,
+                             rules=rules, lost_since=lost_since)
+
+
+# Each customer's part of a status, judged against its own history only (``status_parts``):
+# all but the book's rhythm, which a one-time buyer waits against and which depends on who
+# else is in the book. Kept per customer (analytics.domain.churn.views), a rep's or a
+# manager's statuses are finished from their own rows (``finish``) exactly as computed.
+PARTS = ("customer_id", "day", "last", "days_since", "cycle_days", "frequent",
+         "seasonal_gap_days", "recent_volume", "year_ago_volume", "value_12m_revenue",
+         "value_12m_gross_profit", "lost_on", "own_status", "one_time", "gone")
+
+
+def status_parts(history: History, days: list[date], rules: Rules = DEFAULT_RULES
+                 ) -> pd.DataFrame:
+    """Per day (that has orders by then) and customer with an order by it: the rules applied
+    to the customer's own history (``PARTS``; day numbers for dates; gross profit only when
+    the history has costs), in customer order."""
+    g = history.groups()
+    frames = []
+    for day in dict.fromkeys(days):
+        stamp = pd.Timestamp(day)
+        if not (history.days["date"] <= stamp).any():
+            continue
+        frames.append(_judge_own(g, stamp, rules))
+    columns = [c for c in PARTS if c != "value_12m_gross_profit" or g.value_is_profit]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def finish(parts: pd.DataFrame, rules: Rules = DEFAULT_RULES) -> np.ndarray:
+    """The status codes (index into STATUSES) of one day's parts: a one-time buyer not yet
+    gone is new while its wait is within k × the median cycle of the customers in ``parts``
+    (and two weeks), else waiting."""
+    cycle = parts["cycle_days"].to_numpy(dtype=float)
+    one_time = parts["one_time"].to_numpy(dtype=bool)
+    book_cycle = float(np.nanmedian(cycle)) if (~one_time).any() else float(MIN_GAP_DAYS)
+    new = one_time & ~parts["gone"].to_numpy(dtype=bool) & (
+        parts["days_since"].to_numpy() <= max(rules.k * book_cycle, MIN_GAP_DAYS))
+    return np.where(new, STATUSES.index("new"), parts["own_status"].to_numpy())
+
+
+def status_from_parts(parts: pd.DataFrame, customers: pd.DataFrame, *,
+                      rules: Rules = DEFAULT_RULES, lost_since: date | None = None
+                      ) -> pd.DataFrame:
+    """``customer_status`` from one day's parts and the master rows (name, type, province,
+    sales_rep where present); the value at stake is gross profit where the parts have it."""
+    if parts.empty:
         return pd.DataFrame(columns=["customer_id", "status"])
-    j = _judge(history.groups(), day, rules)
-    out = pd.DataFrame(index=pd.Index(j.ids, name="customer_id"))
-    out["days_since"] = j.days_since
-    out["cycle_days"] = j.cycle_days
-    out["frequent"] = j.frequent
-    out["seasonal_gap_days"] = j.seasonal_gap_days
-    out["recent_volume"] = j.recent_volume
-    out["year_ago_volume"] = j.year_ago_volume
-    out["value_12m"] = j.value_12m
-    last_ts = pd.to_datetime(j.last, unit="D")
-    out["lost_on"] = pd.to_datetime(j.lost_on, unit="D").date
-    out["status"] = np.asarray(STATUSES)[j.status]
-    out["last_order"] = last_ts.date
-    out = out.reset_index()[["customer_id", "status", "last_order", "days_since", "cycle_days",
-                             "seasonal_gap_days", "frequent", "recent_volume",
-                             "year_ago_volume", "value_12m", "lost_on"]]
+    value = ("value_12m_gross_profit" if "value_12m_gross_profit" in parts
+             else "value_12m_revenue")
+    out = parts[["customer_id", "days_since", "cycle_days", "seasonal_gap_days", "frequent",
+                 "recent_volume", "year_ago_volume"]].reset_index(drop=True)
+    out["value_12m"] = parts[value].to_numpy()
+    out["lost_on"] = pd.to_datetime(parts["lost_on"].to_numpy(), unit="D").date
+    out["status"] = np.asarray(STATUSES)[finish(parts, rules)]
+    out["last_order"] = pd.to_datetime(parts["last"].to_numpy(), unit="D").date
+    out = out[["customer_id", "status", "last_order", "days_since", "cycle_days",
+               "seasonal_gap_days", "frequent", "recent_volume", "year_ago_volume",
+               "value_12m", "lost_on"]]
     if lost_since is not None:
         out = recent(out, lost_since=lost_since)
-    info = present(history.customers, ("name", "type", "province", "sales_rep"))
-    return out.merge(history.customers[["customer_id", *info]], on="customer_id", how="left")
+    info = present(customers, ("name", "type", "province", "sales_rep"))
+    return out.merge(customers[["customer_id", *info]], on="customer_id", how="left")
 
 
-@dataclass
-class _Judged:
-    """The rules applied at one day, as arrays over the customers with an order by then."""
-    ids: np.ndarray
-    last: np.ndarray              # day numbers
-    days_since: np.ndarray
-    cycle_days: np.ndarray
-    frequent: np.ndarray
-    seasonal_gap_days: np.ndarray | float
-    recent_volume: np.ndarray
-    year_ago_volume: np.ndarray
-    value_12m: np.ndarray
-    lost_on: np.ndarray           # day numbers
-    status: np.ndarray            # index into STATUSES
+def trend_from_parts(parts: pd.DataFrame, months: pd.PeriodIndex, rules: Rules = DEFAULT_RULES
+                     ) -> pd.DataFrame:
+    """``status_trend`` from the parts at the month ends."""
+    rows = []
+    for month in months:
+        end = month.to_timestamp(how="end").date()
+        day = parts[parts["day"] == day_number(pd.Timestamp(end))]
+        if day.empty:
+            continue
+        status = finish(day, rules)
+        lost = np.isin(status, [STATUSES.index(x) for x in GONE])
+        keep = ~lost | (day["lost_on"].to_numpy() > day_number(pd.Timestamp(end)) - 730)
+        counts = np.bincount(status[keep], minlength=len(STATUSES))
+        rows.append({"month": month.to_timestamp(), **{k: int(counts[i])
+                                                       for i, k in enumerate(STATUSES)}})
+    return pd.DataFrame(rows, columns=["month", *STATUSES])
 
 
-def _judge(g: Groups, day: pd.Timestamp, rules: Rules) -> _Judged:
-    today = _day_number(day)
+def _judge_own(g: Groups, day: pd.Timestamp, rules: Rules) -> pd.DataFrame:
+    """The rules at one day, over the customers with an order by then, but for the book's
+    rhythm (``finish``): PARTS as a frame."""
+    today = day_number(day)
     m = g.day <= today                       # a prefix of each customer's sorted rows
     next_in = np.r_[m[1:] & ~g.first_row[1:], False]
     last_rows = m & ~next_in
-    present = g.code[last_rows]              # customers with an order by the day, in order
+    present_ = g.code[last_rows]             # customers with an order by the day, in order
     last_full = np.full(len(g.ids), np.iinfo(np.int64).min // 2)
-    last_full[present] = g.day[last_rows]
-    last = last_full[present]
+    last_full[present_] = g.day[last_rows]
+    last = last_full[present_]
     days_since = today - last
-    cycle = g.per_customer(g.gap, ~g.first_row & m, "median")[present]
+    cycle = g.per_customer(g.gap, ~g.first_row & m, "median")[present_]
     with np.errstate(invalid="ignore"):
         frequent = cycle <= FREQUENT_CYCLE_DAYS   # NaN (one order) compares False
-    seasonal = _seasonal_gaps(g, m, day)[present] if rules.seasonal else 0.0
-    recent = g.total(g.volume, m & (g.day > today - 90))[present]
-    year_ago = g.total(g.volume, m & (g.day > today - 455) & (g.day <= today - 365))[present]
-    value = g.total(g.value, m & (g.day > last_full[g.code] - 365))[present]
+    seasonal = _seasonal_gaps(g, m, day)[present_] if rules.seasonal else 0.0
+    recent_ = g.total(g.volume, m & (g.day > today - 90))[present_]
+    year_ago = g.total(g.volume, m & (g.day > today - 455) & (g.day <= today - 365))[present_]
+    in_year = m & (g.day > last_full[g.code] - 365)
     lost_after = np.where(frequent, rules.lost_days_frequent, rules.lost_days_other)
     one_time = np.isnan(cycle)
-    # a one-time buyer waits against the book's own rhythm (the median cycle that day)
-    book_cycle = float(np.nanmedian(cycle)) if (~one_time).any() else float(MIN_GAP_DAYS)
     lost_after = np.where(one_time, rules.lost_days_frequent, lost_after)
     with np.errstate(invalid="ignore"):
         overdue = ~one_time & (days_since > np.maximum(rules.k * cycle, MIN_GAP_DAYS)) \
             & (days_since > seasonal)
-    declining = (year_ago > 0) & (recent < rules.decline_ratio * year_ago)
+    declining = (year_ago > 0) & (recent_ < rules.decline_ratio * year_ago)
     gone = days_since > lost_after
-    new = days_since <= max(rules.k * book_cycle, MIN_GAP_DAYS)
     status = np.select(
-        [one_time & gone, one_time & new, one_time, gone, overdue, declining],
-        [STATUSES.index("lapsed"), STATUSES.index("new"), STATUSES.index("waiting"),
-         STATUSES.index("lost"), STATUSES.index("overdue"), STATUSES.index("declining")],
+        [one_time & gone, one_time, gone, overdue, declining],
+        [STATUSES.index("lapsed"), STATUSES.index("waiting"), STATUSES.index("lost"),
+         STATUSES.index("overdue"), STATUSES.index("declining")],
         STATUSES.index("active"))
-    return _Judged(g.ids[present], last, days_since, cycle, frequent, seasonal, recent,
-                   year_ago, value, last + lost_after + 1, status)
+    out = pd.DataFrame({
+        "customer_id": g.ids[present_], "day": today, "last": last, "days_since": days_since,
+        "cycle_days": cycle, "frequent": frequent,
+        "seasonal_gap_days": np.broadcast_to(np.asarray(seasonal, dtype=float),
+                                             days_since.shape),
+        "recent_volume": recent_, "year_ago_volume": year_ago,
+        "value_12m_revenue": g.total(g.revenue, in_year)[present_]})
+    if g.value_is_profit:
+        out["value_12m_gross_profit"] = g.total(g.value, in_year)[present_]
+    out["lost_on"] = last + lost_after + 1
+    out["own_status"] = status
+    out["one_time"] = one_time
+    out["gone"] = gone
+    return out
 
 
-def _day_number(ts: pd.Timestamp) -> int:
+def day_number(ts: pd.Timestamp) -> int:
     return int(np.datetime64(ts.date(), "D").astype(np.int64))
 
 
@@ -148,7 +203,7 @@ def _seasonal_gaps(g: Groups, m: np.ndarray, day: pd.Timestamp) -> np.ndarray:
     the exact dates of the pause."""
     best = np.zeros(len(g.ids))
     for years in range(1, SEASON_YEARS + 1):
-        then = _day_number(day - pd.DateOffset(years=years))
+        then = day_number(day - pd.DateOffset(years=years))
         rows = np.flatnonzero(m & ~g.first_row & (g.prev <= then) & (g.day >= then))
         # at most two gaps per customer span a day; written in ascending order, the last
         # (largest) write wins — ufunc.at was the slow part of a twelve-month trend
@@ -174,19 +229,8 @@ def status_trend(history: History, *, months: pd.PeriodIndex, rules: Rules = DEF
                  ) -> pd.DataFrame:
     """Customers per status at each month end (lost and lapsed only count those gone within
     the 24 months before, so the chart shows recent losses, not every customer ever)."""
-    rows = []
-    days = history.days["date"]
-    for month in months:
-        end = pd.Timestamp(month.to_timestamp(how="end").date())
-        if not (days <= end).any():
-            continue
-        j = _judge(history.groups(), end, rules)
-        lost = np.isin(j.status, [STATUSES.index(x) for x in GONE])
-        keep = ~lost | (j.lost_on > _day_number(end) - 730)
-        counts = np.bincount(j.status[keep], minlength=len(STATUSES))
-        rows.append({"month": month.to_timestamp(), **{k: int(counts[i])
-                                                       for i, k in enumerate(STATUSES)}})
-    return pd.DataFrame(rows, columns=["month", *STATUSES])
+    ends = [m.to_timestamp(how="end").date() for m in months]
+    return trend_from_parts(status_parts(history, ends, rules), months, rules)
 
 
 def lost_in_period(status: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
@@ -203,20 +247,38 @@ def cohort_retention(history: History, *, as_of: date, quarters: int = 12) -> pd
 
     Rows: cohort quarter; columns 0…quarters; cells past ``as_of`` are NaN.
     """
+    return retention_from_rows(cohort_rows(history, as_of=as_of, quarters=quarters),
+                               as_of=as_of, quarters=quarters)
+
+
+def cohort_rows(history: History, *, as_of: date, quarters: int = 12) -> pd.DataFrame:
+    """customer_id, cohort, offset: each customer's first-order quarter and every later
+    quarter (up to ``quarters`` on) it bought in, to ``as_of``; quarters as integers (year ×
+    4 + quarter: period arithmetic per row was most of the time on a large book)."""
     days = history.days[history.days["date"] <= pd.Timestamp(as_of)]
     if days.empty:
-        return pd.DataFrame()
-    # quarters as integers (year × 4 + quarter): period arithmetic per row was most of the
-    # time on a large book
+        return pd.DataFrame({"customer_id": pd.Series(dtype=object),
+                             "cohort": pd.Series(dtype="int64"),
+                             "offset": pd.Series(dtype="int64")})
     stamp = days["date"]
     q = (stamp.dt.year * 4 + (stamp.dt.month - 1) // 3).to_numpy()
-    codes = pd.factorize(days["customer_id"])[0]
+    codes, ids = pd.factorize(days["customer_id"], sort=True)
     first = pd.Series(q).groupby(codes).transform("min").to_numpy()
-    active = pd.DataFrame({"cohort": first, "offset": q - first,
-                           "customer": codes}).drop_duplicates()
-    size = active[active["offset"] == 0].groupby("cohort")["customer"].nunique()
-    counts = active[active["offset"] <= quarters].groupby(["cohort", "offset"])[
-        "customer"].nunique().unstack(fill_value=0)
+    active = pd.DataFrame({"code": codes, "cohort": first, "offset": q - first})
+    active = active[active["offset"] <= quarters].drop_duplicates() \
+        .sort_values(["code", "offset"], ignore_index=True)
+    return pd.DataFrame({"customer_id": np.asarray(ids, dtype=object)[active["code"]],
+                         "cohort": active["cohort"].to_numpy(),
+                         "offset": active["offset"].to_numpy()})
+
+
+def retention_from_rows(rows: pd.DataFrame, *, as_of: date, quarters: int = 12
+                        ) -> pd.DataFrame:
+    """``cohort_retention`` from ``cohort_rows`` (of any set of customers)."""
+    if rows.empty:
+        return pd.DataFrame()
+    size = rows[rows["offset"] == 0].groupby("cohort")["customer_id"].nunique()
+    counts = rows.groupby(["cohort", "offset"])["customer_id"].nunique().unstack(fill_value=0)
     share = counts.div(size, axis=0).astype(float)
     end = pd.Timestamp(as_of)
     last_q = end.year * 4 + (end.month - 1) // 3
@@ -225,4 +287,3 @@ def cohort_retention(history: History, *, as_of: date, quarters: int = 12) -> pd
     share.index = pd.Index([f"{c // 4}Q{c % 4 + 1}" for c in share.index], name="cohort")
     share.columns = share.columns.astype(int)
     return share.reindex(columns=range(quarters + 1))
-
