@@ -56,7 +56,8 @@ def version_key(wh: Warehouse) -> str:
 
 def base_tables(version: str) -> Tables:
     """Unscoped tables of a version (a version_key). Only the scoped helpers may call this."""
-    return tables_from(ibis.duckdb.from_connection(_connection(version).cursor()))
+    return tables_from(ibis.duckdb.from_connection(_connection(version).cursor()),
+                       version=None if version == "empty" else version)
 
 
 def scope_problem(version: str, scope: Scope) -> str | None:

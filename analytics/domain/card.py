@@ -14,7 +14,7 @@ from ibis import _
 from analytics.domain import credit, grading
 from analytics.domain import customers as cu
 from analytics.domain.measures import CENT
-from analytics.store.frames import present
+from analytics.store.frames import member, present
 from analytics.store.period import Period
 from analytics.store.results import as_of_end, kept, storable, stored_only
 from analytics.store.warehouse import MissingData, Tables
@@ -209,14 +209,32 @@ def standing(tables: Tables, *, as_of: date, since: date | None = None) -> Stand
                                                   "grade"]))
         since = first.date()
     metric = "gross_profit_cny" if "cost_cny" in orders.columns else "revenue_cny"
+    everyone = (tables.customers.select("customer_id").to_pandas()["customer_id"]
+                if tables.customers is not None else pd.Series(dtype=object))
     years, rows = [], []
     for year in range(since.year, as_of.year + 1):
         period = Period(date(year, 1, 1), min(date(year, 12, 31), as_of))
         tiers = cu.pyramid(tables, period=period, metric=metric)[["customer_id", "tier", "rank"]]
-        graded = grading.grade(tables, period=period).customers[["customer_id", "grade"]]
         years.append({"year": year, "customers": len(tiers)})
-        rows.append(tiers.merge(graded, on="customer_id", how="outer").assign(year=year))
+        rows.append(tiers.merge(_grades(tables, period, everyone), on="customer_id",
+                                how="outer").assign(year=year))
     return Standing(pd.DataFrame(years), pd.concat(rows, ignore_index=True))
+
+
+def _grades(tables: Tables, period: Period, everyone: pd.Series) -> pd.DataFrame:
+    """customer_id, grade: ``grading.grade``'s default grades at ``period``, and every other
+    master customer ungraded, without the rest of a grading (the classes, the factor table,
+    the order): a card's history grades each year of the book."""
+    inputs = grading.factor_inputs(tables, as_of=Period(period.end - timedelta(days=364),
+                                                        period.end))
+    levels, _cutoffs = grading.factor_levels(inputs)
+    scored = grading.weighted_score(levels, dict(grading.DEFAULT_WEIGHTS))
+    graded = pd.DataFrame({"customer_id": scored["customer_id"],
+                           "grade": grading.grade_from_score(scored["score"])})
+    rest = everyone[~member(everyone, graded["customer_id"])]
+    ungraded = pd.DataFrame({"customer_id": rest,
+                             "grade": pd.Series(np.nan, index=rest.index, dtype="str")})
+    return pd.concat([graded.astype({"grade": "str"}), ungraded], ignore_index=True)
 
 
 def history_of(standing: Standing, customer_id: str, since: date | None) -> pd.DataFrame:

@@ -28,12 +28,14 @@ marked ``@storable`` are made again.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
 import inspect
 import io
 import json
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,8 +110,9 @@ def kept(defaults: Defaults, *, rows: bool = False,
             if stored is not None:
                 return _lookup(stored, name, _key(signature, args, kwargs))
             if rows and (narrowed := derived.stored_for_rows(tables)) is not None:
-                found = _lookup(narrowed[0], name, _key(signature, args, kwargs))
-                return None if found is None else _narrow(found, narrowed[1], profit)
+                stored, source = narrowed
+                found = _cached_lookup(stored, source, name, _key(signature, args, kwargs))
+                return None if found is None else _narrow(found, source, profit)
             return None
 
         @functools.wraps(fn)
@@ -190,6 +193,32 @@ def _narrow(frame: pd.DataFrame, source: Source, profit: tuple[str, ...]) -> pd.
 
 
 _IDS: weakref.WeakKeyDictionary[Source, pd.Series] = weakref.WeakKeyDictionary()
+# Whole-book frames decoded for narrowed readers, per process: every rep and manager after the
+# first reads them cut to their own customers (decoding one takes 10–60 ms at 70,000
+# customers; the card's standing reads twenty). A few dozen frames at most: a few hundred MB.
+_DECODED: collections.OrderedDict[tuple[str, str, str], pd.DataFrame] = \
+    collections.OrderedDict()
+_DECODED_MAX = 24
+_DECODED_LOCK = threading.Lock()
+
+
+def _cached_lookup(stored: ibis.Table, source: Source, name: str, key: str) -> Any:
+    """``_lookup`` through the per-process cache when the source names its version. The
+    frames are only ever narrowed (copied) before they leave here, so no caller holds one."""
+    if source.version is None:
+        return _lookup(stored, name, key)
+    slot = (source.version, name, key)
+    with _DECODED_LOCK:
+        if slot in _DECODED:
+            _DECODED.move_to_end(slot)
+            return _DECODED[slot]
+    found = _lookup(stored, name, key)
+    if isinstance(found, pd.DataFrame):
+        with _DECODED_LOCK:
+            _DECODED[slot] = found
+            while len(_DECODED) > _DECODED_MAX:
+                _DECODED.popitem(last=False)
+    return found
 
 
 def _ids(source: Source) -> pd.Series:

@@ -68,6 +68,10 @@ class Source:
     derived: frozenset[str]
     customers: ibis.Table | None = None
     hidden: frozenset[str] = frozenset()
+    # the version file, with its inode and write time (a version file is never written
+    # again, but a wiped folder starts at v000001 anew): what a process may cache a stored
+    # result under; None (tables in memory, a version being written) caches nothing
+    version: str | None = None
 
     @property
     def whole_book(self) -> bool:
@@ -130,10 +134,18 @@ class Tables:
         return replace(self, **{**changes, "source": source})
 
 
-def tables_from(con: ibis.BaseBackend) -> Tables:
+def tables_from(con: ibis.BaseBackend, *, version: Path | str | None = None) -> Tables:
+    """The tables of a backend; ``version``: the version file they come from, if any."""
     names = set(con.list_tables())
     return Tables(**{n: con.table(n) for n in schema.TABLES if n in names},
-                  source=Source(con, frozenset(names & DERIVED_TABLES)))
+                  source=Source(con, frozenset(names & DERIVED_TABLES),
+                                version=version_label(version) if version else None))
+
+
+def version_label(path: Path | str) -> str:
+    """A version file's path, inode and write time: names one version's content."""
+    info = os.stat(path)
+    return f"{path}:{info.st_ino}:{info.st_mtime_ns}"
 
 
 def tables_from_frames(frames: Mapping[str, pd.DataFrame]) -> Tables:
@@ -267,7 +279,8 @@ class Warehouse:
     def tables(self, raw: duckdb.DuckDBPyConnection | None = None) -> Tables:
         if not self.exists():
             return Tables()
-        return tables_from(self.connect(raw))
+        return tables_from(self.connect(raw), version=self.current_path() if raw is None
+                           else None)
 
     def row_counts(self) -> dict[str, int]:
         path = self.current_path()
