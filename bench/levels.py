@@ -24,7 +24,8 @@ from bench.results import replace_section
 
 HERE = Path(__file__).resolve().parent
 PAGES = ("app.py", "pages/4_customer.py", "pages/5_churn.py", "pages/8_credit.py",
-         "pages/3_grading.py", "pages/12_inventory.py", "pages/14_team.py")
+         "pages/3_grading.py", "pages/12_inventory.py", "pages/14_team.py",
+         "pages/15_followups.py")
 LEVELS = ("executive", "executive + filter", "manager", "rep")
 PASSWORD = "bench-password-1"
 USER = {"executive": "boss", "executive + filter": "boss", "manager": "manager", "rep": "rep"}
@@ -51,7 +52,10 @@ def _one(page: str, level: str, province: str) -> None:
     t = time.perf_counter()
     at.run()
     warm = time.perf_counter() - t
-    print(json.dumps({"cold": cold, "warm": warm, "errors": len(at.exception)}))
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
+    print(json.dumps({"cold": cold, "warm": warm, "errors": len(at.exception), "rss_mb": rss}))
 
 
 def _users(path: Path, warehouse: Path) -> tuple[str, str]:
@@ -126,8 +130,8 @@ def report(results: dict[tuple[str, str], dict[str, float]], scale: float, who: 
              f"`python -m bench.levels --scale {scale:g} --repeat {repeat}`: AppTest, signed "
              f"in through the form, a fresh process per page and level, median of {repeat}; "
              f"{who}. Seconds cold / warm, and the cold time's ratio to the executive's.", "",
-             "| page | " + " | ".join(LEVELS) + " | slowest ÷ executive |",
-             "|---|" + "---|" * (len(LEVELS) + 1)]
+             "| page | " + " | ".join(LEVELS) + " | slowest ÷ executive | peak RSS MB |",
+             "|---|" + "---|" * (len(LEVELS) + 2)]
     for page in PAGES:
         base = results[(page, "executive")]["cold"]
         cells = []
@@ -135,7 +139,11 @@ def report(results: dict[tuple[str, str], dict[str, float]], scale: float, who: 
             r = results[(page, level)]
             cells.append(f"{r['cold']:.1f} / {r['warm']:.2f}" + (" ⚠" if r["errors"] else ""))
         slowest = max(results[(page, level)]["cold"] for level in LEVELS)
-        lines.append(f"| {page} | " + " | ".join(cells) + f" | {slowest / base:.1f}× |")
+        rss = max(results[(page, level)].get("rss_mb", float("nan")) for level in LEVELS)
+        lines.append(f"| {page} | " + " | ".join(cells)
+                     + f" | {slowest / base:.1f}× | {rss:.0f} |")
+    lines += ["", "Peak RSS: the largest of the four levels' processes (one process signs in, "
+              "renders the Overview and the page twice)."]
     return "\n".join(lines)
 
 

@@ -47,6 +47,8 @@ import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from analytics.store import derived
 from analytics.store.frames import member
@@ -276,9 +278,14 @@ def encode(value: Any) -> Any:
 
 def decode(data: dict[str, Any]) -> Any:
     if "frame" in data:
-        frame = pd.read_parquet(io.BytesIO(bytes.fromhex(data["frame"])))
-        for col in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
-            # Parquet gives list cells back as arrays: lists again, as they were stored
+        raw = bytes.fromhex(data["frame"])
+        frame = pd.read_parquet(io.BytesIO(raw))
+        schema = pq.read_schema(io.BytesIO(raw))
+        lists = [f.name for f in schema if pa.types.is_list(f.type)
+                 or pa.types.is_large_list(f.type)]
+        for col in [c for c in lists if c in frame and pd.api.types.is_object_dtype(frame[c])]:
+            # Parquet gives list cells back as arrays: lists again, as they were stored (only
+            # list columns: looking at every cell of the text columns cost more than reading)
             frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[col]]
         return frame.astype({c: t for c, t in data["datetimes"].items() if c in frame})
     if "date" in data:
