@@ -52,10 +52,36 @@ def _one(page: str, level: str, province: str) -> None:
     t = time.perf_counter()
     at.run()
     warm = time.perf_counter() - t
-    import resource
+    print(json.dumps({"cold": cold, "warm": warm, "errors": len(at.exception),
+                      "rss_mb": _hwm_mb()}))
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
-    print(json.dumps({"cold": cold, "warm": warm, "errors": len(at.exception), "rss_mb": rss}))
+
+def _memory(province: str) -> None:
+    """In the child process: sign in as each level in turn and render every page, printing
+    the process's memory high-water mark after each level (one server serving the four)."""
+    from streamlit.testing.v1 import AppTest
+
+    for level in LEVELS:
+        at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=3600)
+        at.session_state["lang"] = "en"
+        at.run()
+        at.text_input(key="login_user").input(USER[level])
+        at.text_input(key="login_password").input(PASSWORD)
+        at.button[0].click().run()
+        if level == "executive + filter":
+            at.sidebar.multiselect(key="w_provinces_en").select(province).run()
+        for page in PAGES[1:]:
+            at.switch_page(page).run()
+        print(json.dumps({"level": level, "errors": len(at.exception), "hwm_mb": _hwm_mb()}),
+              flush=True)
+
+
+def _hwm_mb() -> float:
+    # the high-water mark of this process's own memory: getrusage's ru_maxrss survives
+    # fork and exec, so a child of a parent that once held 2 GB reports 2 GB
+    status = Path("/proc/self/status").read_text()
+    return float(next(line.split()[1] for line in status.splitlines()
+                      if line.startswith("VmHWM:"))) / 1024
 
 
 def _users(path: Path, warehouse: Path) -> tuple[str, str]:
@@ -124,6 +150,22 @@ def measure(scale: float, repeat: int, pages: tuple[str, ...] = PAGES
     return out, f"rep {rep}, manager of {province}, filter province {province}"
 
 
+def memory(scale: float) -> None:
+    """Print one fresh process's memory high-water mark after serving each level."""
+    folder = HERE / "cache" / f"scale-{scale:g}"
+    _current_results(Warehouse(folder))
+    with tempfile.TemporaryDirectory() as tmp:
+        _rep, province = _users(Path(tmp) / "users.yaml", folder)
+        env = {**os.environ, "STEELSIGHT_WAREHOUSE": f"duckdb://{folder}",
+               "STEELSIGHT_USERS": str(Path(tmp) / "users.yaml")}
+        done = subprocess.run([sys.executable, "-m", "bench.levels", "--memory-child",
+                               province], cwd=HERE.parent, env=env, capture_output=True,
+                              text=True, check=True)
+        for line in done.stdout.strip().splitlines():
+            if line.startswith("{"):
+                print(line)
+
+
 def report(results: dict[tuple[str, str], dict[str, float]], scale: float, who: str,
            repeat: int) -> str:
     lines = [f"## Page render by access level, demo scale {scale:g} (issue 21)", "",
@@ -141,7 +183,7 @@ def report(results: dict[tuple[str, str], dict[str, float]], scale: float, who: 
         slowest = max(results[(page, level)]["cold"] for level in LEVELS)
         rss = max(results[(page, level)].get("rss_mb", float("nan")) for level in LEVELS)
         lines.append(f"| {page} | " + " | ".join(cells)
-                     + f" | {slowest / base:.1f}× | {rss:.0f} |")
+                     + f" | {slowest / base:.1f}× | {rss:.0f} |".replace("nan", "—"))
     lines += ["", "Peak RSS: the largest of the four levels' processes (one process signs in, "
               "renders the Overview and the page twice)."]
     return "\n".join(lines)
@@ -153,11 +195,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pages", nargs="*", default=list(PAGES),
                         help="only these pages (default: all; the report needs all)")
+    parser.add_argument("--memory", action="store_true",
+                        help="one process serving the four levels every page: its peak memory")
     parser.add_argument("--one", nargs=3, metavar=("PAGE", "LEVEL", "PROVINCE"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", metavar="PROVINCE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         _one(*args.one)
+        return
+    if args.memory_child:
+        _memory(args.memory_child)
+        return
+    if args.memory:
+        memory(args.scale)
         return
     results, who = measure(args.scale, args.repeat, tuple(args.pages))
     if set(args.pages) != set(PAGES):

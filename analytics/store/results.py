@@ -197,10 +197,11 @@ def _narrow(frame: pd.DataFrame, source: Source, profit: tuple[str, ...]) -> pd.
 _IDS: weakref.WeakKeyDictionary[Source, pd.Series] = weakref.WeakKeyDictionary()
 # Whole-book frames decoded for narrowed readers, per process: every rep and manager after the
 # first reads them cut to their own customers (decoding one takes 10–60 ms at 70,000
-# customers; the card's standing reads twenty). A few dozen frames at most: a few hundred MB.
-_DECODED: collections.OrderedDict[tuple[str, str, str], pd.DataFrame] = \
+# customers; the card's standing reads twenty). Bounded by their memory, least recently read
+# out first: a server's memory is the scopes' cached pages, not this.
+_DECODED: collections.OrderedDict[tuple[str, str, str], tuple[pd.DataFrame, int]] = \
     collections.OrderedDict()
-_DECODED_MAX = 24
+_DECODED_BYTES = 256 * 2**20
 _DECODED_LOCK = threading.Lock()
 
 
@@ -213,12 +214,13 @@ def _cached_lookup(stored: ibis.Table, source: Source, name: str, key: str) -> A
     with _DECODED_LOCK:
         if slot in _DECODED:
             _DECODED.move_to_end(slot)
-            return _DECODED[slot]
+            return _DECODED[slot][0]
     found = _lookup(stored, name, key)
     if isinstance(found, pd.DataFrame):
+        size = int(found.memory_usage(deep=True).sum())
         with _DECODED_LOCK:
-            _DECODED[slot] = found
-            while len(_DECODED) > _DECODED_MAX:
+            _DECODED[slot] = (found, size)
+            while sum(s for _, s in _DECODED.values()) > _DECODED_BYTES and len(_DECODED) > 1:
                 _DECODED.popitem(last=False)
     return found
 
