@@ -256,7 +256,11 @@ def _open_report(page: Page) -> None:
     for _ in range(3):
         expect(idle).to_have_count(0, timeout=90_000)
         if make.count() == 0:
-            page.get_by_text("Monthly management report").click()
+            title = page.get_by_text("Monthly management report")
+            # during a rerun the last run's expander (stale) and the new one are both on the
+            # page for a moment: wait for the one that stays
+            expect(title).to_have_count(1, timeout=60_000)
+            title.click()
         try:
             expect(make).to_be_visible(timeout=15_000)
             return
