@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from analytics.store.warehouse import Warehouse
 from bench.results import replace_section
@@ -31,8 +32,9 @@ PASSWORD = "bench-password-1"
 USER = {"executive": "boss", "executive + filter": "boss", "manager": "manager", "rep": "rep"}
 
 
-def _one(page: str, level: str, province: str) -> None:
-    """In the child process: sign in, render ``page`` cold and warm, print the seconds."""
+def _signed_in(level: str, province: str) -> tuple[Any, float]:
+    """A fresh app signed in through the form as ``level`` (with the province filter for the
+    filtered executive), and the clock at the start of its last step."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=3600)
@@ -45,6 +47,12 @@ def _one(page: str, level: str, province: str) -> None:
     if level == "executive + filter":
         t = time.perf_counter()
         at.sidebar.multiselect(key="w_provinces_en").select(province).run()
+    return at, t
+
+
+def _one(page: str, level: str, province: str) -> None:
+    """In the child process: sign in, render ``page`` cold and warm, print the seconds."""
+    at, t = _signed_in(level, province)
     if page != "app.py":
         t = time.perf_counter()
         at.switch_page(page).run()
@@ -59,17 +67,8 @@ def _one(page: str, level: str, province: str) -> None:
 def _memory(province: str) -> None:
     """In the child process: sign in as each level in turn and render every page, printing
     the process's memory high-water mark after each level (one server serving the four)."""
-    from streamlit.testing.v1 import AppTest
-
     for level in LEVELS:
-        at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=3600)
-        at.session_state["lang"] = "en"
-        at.run()
-        at.text_input(key="login_user").input(USER[level])
-        at.text_input(key="login_password").input(PASSWORD)
-        at.button[0].click().run()
-        if level == "executive + filter":
-            at.sidebar.multiselect(key="w_provinces_en").select(province).run()
+        at, _ = _signed_in(level, province)
         for page in PAGES[1:]:
             at.switch_page(page).run()
         print(json.dumps({"level": level, "errors": len(at.exception), "hwm_mb": _hwm_mb()}),

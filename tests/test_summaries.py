@@ -16,9 +16,10 @@ from analytics.domain import credit, derive, scorecards, summaries
 from analytics.domain.churn.features import customer_ids, feature_table, features, purchase_days
 from analytics.domain.summaries import kept_purchase_days, kept_settlement
 from analytics.ops import sample
-from analytics.store import access, filters
+from analytics.store import filters
 from analytics.store.period import Period, preset
 from analytics.store.warehouse import Tables, Warehouse
+from tests.test_stored import SCOPES  # a rep, a manager, a province and a type filter
 
 END = date(2025, 12, 31)   # the demo's last order date
 
@@ -103,21 +104,10 @@ def test_the_summaries_are_what_is_read(demo_warehouse: Warehouse,
     assert credit.open_items(tables, as_of=day).empty
 
 
-SCOPES = {
-    "rep": lambda t: access.scoped(t, access.Scope(user="r", level="rep", reps=("张伟",),
-                                                   single_user=False)),
-    "manager": lambda t: access.scoped(t, access.Scope(user="m", level="manager",
-                                                       provinces=("Guangdong",),
-                                                       single_user=False)),
-    "filter": lambda t: filters.apply(t, filters.Filters(period=Period(date(2025, 1, 1), END),
-                                                         provinces=("Guangxi",))),
-}
-
-
 @pytest.mark.parametrize("level", list(SCOPES))
 def test_tables_narrowed_by_customer_read_the_summaries_narrowed_the_same_way(
         demo_warehouse: Warehouse, level: str) -> None:
-    """A rep, a manager and a province filter read the kept summaries cut to their customers
+    """A rep, a manager and the filters read the kept summaries cut to their customers
     (issue 21): the same rows as computing them from their own narrowed tables, never another
     customer's row, and for a rep no profit column."""
     tables = SCOPES[level](demo_warehouse.tables())

@@ -227,10 +227,8 @@ def _grades(tables: Tables, period: Period, everyone: pd.Series) -> pd.DataFrame
     the order): a card's history grades each year of the book."""
     inputs = grading.factor_inputs(tables, as_of=Period(period.end - timedelta(days=364),
                                                         period.end))
-    levels, _cutoffs = grading.factor_levels(inputs)
-    scored = grading.weighted_score(levels, dict(grading.DEFAULT_WEIGHTS))
-    graded = pd.DataFrame({"customer_id": scored["customer_id"],
-                           "grade": grading.grade_from_score(scored["score"])})
+    scored = grading.score_inputs(inputs)[0]
+    graded = scored[["customer_id", "grade"]]
     rest = everyone[~member(everyone, graded["customer_id"])]
     ungraded = pd.DataFrame({"customer_id": rest,
                              "grade": pd.Series(np.nan, index=rest.index, dtype="str")})

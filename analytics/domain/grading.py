@@ -239,6 +239,20 @@ def weighted_score(levels: pd.DataFrame, weights: dict[str, float]) -> pd.DataFr
     return out
 
 
+def score_inputs(inputs: pd.DataFrame, *, weights: tuple[tuple[str, float], ...] =
+                 DEFAULT_WEIGHTS, mode: str = "quantile",
+                 quantiles: tuple[float, float, float] = QUANTILES,
+                 bands_wan: tuple[tuple[str, tuple[float, float, float]], ...] = ()
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[float, float, float]]]:
+    """The scoring steps of ``grade`` on ``factor_inputs``: each customer's levels, score and
+    grade (scored), the levels alone, and the amount cut-offs used."""
+    levels, cutoffs = factor_levels(inputs, mode=mode, quantiles=quantiles,
+                                    bands_wan=dict(bands_wan) or None)
+    scored = weighted_score(levels, dict(weights))
+    scored["grade"] = grade_from_score(scored["score"])
+    return scored, levels, cutoffs
+
+
 @kept(last_12_months)
 def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], ...] =
           DEFAULT_WEIGHTS, mode: str = "quantile",
@@ -251,11 +265,9 @@ def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], .
     """
     as_of = Period(period.end - timedelta(days=364), period.end)
     inputs = factor_inputs(tables, as_of=as_of)
-    levels, cutoffs = factor_levels(inputs, mode=mode, quantiles=quantiles,
-                                    bands_wan=dict(bands_wan) or None)
+    scored, levels, cutoffs = score_inputs(inputs, weights=weights, mode=mode,
+                                           quantiles=quantiles, bands_wan=bands_wan)
     w = dict(weights)
-    scored = weighted_score(levels, w)
-    scored["grade"] = grade_from_score(scored["score"])
     scored["class"] = scored["grade"].map(GRADE_CLASS)
     info_cols = present(inputs, ("name", "type", "province", "sales_rep"))
     scored = scored.merge(inputs[["customer_id", *info_cols, "sales_cny",
