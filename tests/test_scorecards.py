@@ -159,3 +159,19 @@ def test_reseller_factor_means_skip_factors_without_data() -> None:
     means = scorecards.reseller_factor_means(board)
     assert list(means.index) == list(scorecards.RESELLER_FACTORS)
     assert means["quota"] == 75.0 and means["delivery"] == 80.0
+
+
+def test_reseller_scorecard_of_a_file_without_types_or_reviews_is_empty_not_an_error() -> None:
+    """An ERP export of orders and customers only (no customer type, no invoices, no reviews)
+    has no reseller to score: an empty scorecard for the page to say so, not a TypeError (the
+    payment factor of no rows came back as text: pandas 3 maps text ids through an empty
+    series to text)."""
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲", "乙"]})
+    orders = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C1", "C2"],
+                           "order_date": pd.to_datetime(["2025-03-01", "2025-04-01"]),
+                           "amount_cny": [1e5, 2e5], "volume_t": [25.0, 50.0]})
+    tables = tables_from_frames({"customers": customers, "orders": orders})
+    card = scorecards.reseller_scorecard(tables, period=Period(date(2025, 1, 1),
+                                                               date(2025, 12, 31)))
+    assert card.empty
+    assert card["score"].dtype == float

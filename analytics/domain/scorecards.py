@@ -263,7 +263,9 @@ def reseller_scorecard(tables: Tables, *, period: Period,
     volume = out["volume_t"] if "volume_t" in out else pd.Series(np.nan, index=out.index)
     out["completion_pct"] = volume.fillna(0.0) / out["quota_t"].where(out["quota_t"] > 0) * 100
     out["stock_cover_months"] = out["avg_stock_t"] / (volume / months).where(volume > 0)
-    out["on_time_pct"] = out["customer_id"].map(_on_time(tables, period))
+    # a float even with no resellers at all (no customer type, no reviews): pandas 3 maps an
+    # empty text column to text, and the weighted score below then failed
+    out["on_time_pct"] = out["customer_id"].map(_on_time(tables, period)).astype(float)
     scores = pd.DataFrame({
         "quota": out["completion_pct"].clip(upper=100.0),
         "stock": (out["stock_cover_months"] / FULL_STOCK_COVER_MONTHS).clip(upper=1.0) * 100,
