@@ -34,9 +34,9 @@ TIMEOUT_MS = 600_000
 
 
 def _import(wh: Any, csv: Path) -> dict[str, float]:
-    """Import ``csv`` as a user would; seconds to check it (read, map, validate, look for
-    rows already in), to write it, and of the write the last step (the results and summaries
-    kept with the version)."""
+    """Import ``csv`` as the data page does; seconds to check it (read, map, validate, look
+    for rows already in), until the version is visible to readers, and until what is derived
+    from it (summaries, kept results) is there, computed meanwhile by a child process."""
     from analytics.ops import ingest
 
     t = time.perf_counter()
@@ -45,12 +45,14 @@ def _import(wh: Any, csv: Path) -> dict[str, float]:
     plan = ingest.plan_import(raw, "transactions", ingest.suggest_mapping(
         list(raw.frame.columns), "transactions"), data=data, existing=wh.tables())
     planned = time.perf_counter()
-    steps: dict[str, float] = {}
-    ingest.apply_import(wh, plan, user="load-test",
-                        progress=lambda _f, step: steps.setdefault(step, time.perf_counter()))
-    done = time.perf_counter()
-    return {"check": planned - t, "write": done - planned,
-            "kept": done - steps.get(ingest.STORING, done)}
+    ingest.apply_import(wh, plan, user="load-test", background=True)
+    visible = time.perf_counter()
+    while wh.derive_state() != "ready":
+        if time.perf_counter() - visible > TIMEOUT_MS / 1000:
+            raise TimeoutError(f"derive still {wh.derive_state()}")
+        time.sleep(0.25)
+    return {"check": planned - t, "visible": visible - planned,
+            "derived": time.perf_counter() - visible}
 
 
 def _lines(prefix: str, day: object) -> pd.DataFrame:
@@ -150,8 +152,9 @@ def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
     with serve(tmp, STEELSIGHT_WAREHOUSE=f"duckdb://{folder}",
                STEELSIGHT_USERS=str(tmp / "users.yaml")) as url:  # single-user mode
         wall = time.perf_counter()
+        under_load: dict[str, float] = {}
         asyncio.run(_visit(url, sessions, times, seen, errors,
-                           lambda: _import(wh, csv)))
+                           lambda: under_load.update(_import(wh, csv))))
         wall = time.perf_counter() - wall
     after = labels.money(overview.kpis(Warehouse(folder).tables(), period)["revenue_cny"])
     mixed = [v for v in seen if v not in (before, after)]
@@ -172,9 +175,13 @@ def run(folder: Path, sessions: int, tmp: Path, scale: float) -> str:
         f"| page time median / p95 / max s | {statistics.median(durations):.1f} / {p95:.1f} / "
         f"{durations[-1]:.1f} |",
         f"| wall time s | {wall:.0f} |",
-        f"| before the sessions, an import of 500 lines alone: check / write / of the write, "
-        f"the results and summaries kept with the version s | {alone['check']:.1f} / "
-        f"{alone['write']:.1f} / {alone['kept']:.1f} |"]) + "\n"
+        f"| before the sessions, an import of 500 lines alone: check / from the click until "
+        f"visible to readers / then until its results and summaries are derived (in the "
+        f"background) s | {alone['check']:.1f} / {alone['visible']:.1f} / "
+        f"{alone['derived']:.1f} |",
+        f"| the import under load: visible / derived s | "
+        f"{under_load.get('visible', float('nan')):.1f} / "
+        f"{under_load.get('derived', float('nan')):.1f} |"]) + "\n"
 
 
 if __name__ == "__main__":

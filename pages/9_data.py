@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.ops import ingest, sample, users
+from analytics.ops import background, ingest, sample, users
 from analytics.ops.ingest.mapping import fields
 from analytics.ops.ingest.templates import TEMPLATES_DIR
 from analytics.store import warehouse
@@ -16,6 +16,16 @@ wh = data.warehouse()
 st.write(labels("data_intro"))
 if done := st.session_state.pop("import_done", None):
     st.success(labels("import_done", **done))
+if wh.exists():
+    # an import is visible at once; what is kept with it is derived in the background
+    derive_state = wh.derive_state()
+    if derive_state == "running":
+        st.info(labels("derive_running", version=wh.version))
+    elif derive_state == "missing":
+        st.warning(labels("derive_missing", version=wh.version))
+        if ctx.scope.can_import and st.button(labels("derive_button"), key="derive_now"):
+            background.derive_later(wh, wh.version)
+            st.caption(labels("derive_started"))
 
 tab_import, tab_tables, tab_versions, tab_templates = st.tabs([
     labels("import_title"), labels("data_tables"), labels("data_versions"),
@@ -179,7 +189,7 @@ with tab_import:
                         try:
                             version = ingest.run_import(
                                 wh, plan, columns=columns, user=ctx.scope.user, via="app",
-                                skip_bad=skip,
+                                skip_bad=skip, background=True,
                                 progress=lambda f, what: bar.progress(f, text=labels(
                                     "import_storing") if what == ingest.STORING else what))
                         except ingest.IngestError as err:

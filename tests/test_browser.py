@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def test_every_page_renders_without_an_error(server: str, page: Page, lang: str)
 
 
 @pytest.fixture(scope="module")
-def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A server over its own small demo warehouse, so the import does not touch the others."""
     from analytics.ops import sample
     from analytics.store.warehouse import Warehouse
@@ -144,17 +145,20 @@ def import_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sample.build(Warehouse(root), sample.SampleConfig(scale=0.1))
     with _serve(tmp_path_factory.mktemp("import-log"),
                 STEELSIGHT_WAREHOUSE=f"duckdb://{root}") as url:
-        yield url
+        yield url, root
 
 
-def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, page: Page,
-                                                            tmp_path: Path) -> None:
+def test_upload_gbk_transactions_and_see_the_pyramid_change(
+        import_server: tuple[str, Path], page: Page, tmp_path: Path) -> None:
+    from analytics.store.warehouse import Warehouse
+
+    url, root = import_server
     rows = ["佛山巨龙钢构,2025/12/01,\"5,000,000\"", "佛山巨龙钢构,2025/12/15,\"3,000,000\"",
             "顺德小五金,2025/12/02,1200", "江门建工,2025/11/20,\"450,000\""]
     upload = tmp_path / "销售明细.csv"
     upload.write_bytes(("销售明细 2025年12月\n客户名称,单据日期,含税金额\n" + "\n".join(rows) +
                         "\n").encode("gbk"))
-    page.goto(f"{import_server}/data?lang=zh")
+    page.goto(f"{url}/data?lang=zh")
     expect(page.get_by_text("上传 CSV 或 Excel").first).to_be_visible(timeout=60_000)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         str(upload))
@@ -165,7 +169,18 @@ def test_upload_gbk_transactions_and_see_the_pyramid_change(import_server: str, 
     page.screenshot(path=str(_shots() / "import_zh.png"))
     button.click()
     expect(page.get_by_text("已完成：当前数据版本")).to_be_visible(timeout=60_000)
-    page.goto(f"{import_server}/pyramid?lang=zh")
+    # visible at once; what is kept with it is still being derived, and the page says so
+    running = page.get_by_text("仍在后台计算中")
+    expect(running).to_be_visible(timeout=30_000)
+    wh = Warehouse(root)
+    deadline = time.monotonic() + 180
+    while wh.derive_state() != "ready":
+        assert time.monotonic() < deadline, wh.derive_state()
+        time.sleep(0.5)
+    page.reload()
+    expect(page.get_by_text("上传 CSV 或 Excel").first).to_be_visible(timeout=60_000)
+    expect(running).to_have_count(0)
+    page.goto(f"{url}/pyramid?lang=zh")
     _wait_for_charts(page)
     # the data grid draws on a canvas; its cells are in the DOM but not "visible"
     expect(page.get_by_text("佛山巨龙钢构").first).to_be_attached(timeout=30_000)

@@ -303,6 +303,21 @@ TEXT: dict[str, tuple[str, str]] = {
                       "Computing the churn model, grades and credit figures for the new version…"),
     "import_done": ("已完成：当前数据版本 {version}（{rows} 行）。",
                    "Done: the data is now version {version} ({rows} rows)."),
+    "derive_running": ("版本 {version} 的数据已可查看。各页面预先计算的结果（流失模型、客户评级、"
+                       "信用数据和汇总）仍在后台计算中（千万行约一分钟）；在此之前，页面按需从"
+                       "本版本的数据现算，数字相同，只是首次打开较慢。",
+                       "Version {version} is visible now. The results kept with it for the "
+                       "pages (churn model, grades, credit figures, summaries) are still being "
+                       "computed in the background (about a minute on ten million lines); until "
+                       "then the pages compute what they show from this version's data on "
+                       "request: the same figures, only slower to open the first time."),
+    "derive_missing": ("版本 {version} 没有预先计算的结果（后台计算未完成或失败）：页面按需现算，"
+                       "首次打开较慢。",
+                       "Version {version} has no kept results (the background computation "
+                       "did not finish or failed): the pages compute on request and open "
+                       "slower the first time."),
+    "derive_button": ("现在计算", "Compute them now"),
+    "derive_started": ("已开始在后台计算。", "Started in the background."),
     "rollback_pick": ("回滚到版本", "Roll back to version"),
     "rollback_button": ("回滚", "Roll back"),
     "restore_demo": ("恢复演示数据", "Restore the demo data"),

@@ -35,7 +35,7 @@ def table(tables: Tables, name: str) -> ibis.Table | None:
     src = source(tables, name)
     if src is None:
         return None
-    kept = src.backend.table(name)
+    kept = src.derived_table(name)
     if name == STORED_TABLE:
         return kept if src.whole_book else None
     if src.customers is not None:
@@ -49,4 +49,4 @@ def stored_for_rows(tables: Tables) -> tuple[ibis.Table, Source] | None:
     """The stored results and the source, for a kept result made of one row per customer: it
     serves narrowed tables too, narrowed the same way (analytics.store.results)."""
     src = source(tables, STORED_TABLE)
-    return None if src is None else (src.backend.table(STORED_TABLE), src)
+    return None if src is None else (src.derived_table(STORED_TABLE), src)

@@ -6,6 +6,13 @@ a new file, writes there, checks it, and switches the ``CURRENT`` pointer with a
 So a failed or interrupted write leaves the warehouse exactly as it was, any number of
 processes (app, notebooks, CLI) read at once, and older versions are the rollback history.
 
+What a writer derives from a version (summaries, kept results) is written after the version is
+current, into a file of its own beside it (``v000012.derived.duckdb``, made under a temporary
+name and renamed when whole), which readers attach once it is there: an import is visible as
+soon as its data is written, and the minute of deriving on a large book may run in the
+background (issue 21). Until then readers compute on request from the version's own data, so
+they never read what was derived from another version.
+
 The URL comes from ``STEELSIGHT_WAREHOUSE`` or ``[warehouse] url`` in ``.streamlit/secrets.toml``;
 ``duckdb:///path/to/folder`` selects the versioned store, any other Ibis URL is read through Ibis.
 """
@@ -18,6 +25,8 @@ import json
 import os
 import re
 import shutil
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
@@ -43,6 +52,10 @@ SUMMARY_TABLES = ("summary_purchase_days", "summary_invoice_settlement")
 DERIVED_TABLES = frozenset({STORED_TABLE, *SUMMARY_TABLES})
 Derive = Callable[[duckdb.DuckDBPyConnection], object]
 _VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")
+DERIVED_SUFFIX = ".derived.duckdb"    # v000012.derived.duckdb: what was derived from v000012
+DERIVED_DB = "derived"                # the name a reader attaches it under
+STARTING_S = 30.0                     # a derive said to start this long ago counts as running
+_DERIVED_OF = "derived_of"            # inside it: the version file it was derived from
 
 
 class MissingData(LookupError):
@@ -72,10 +85,16 @@ class Source:
     # again, but a wiped folder starts at v000001 anew): what a process may cache a stored
     # result under; None (tables in memory, a version being written) caches nothing
     version: str | None = None
+    # where the derived tables are: None, beside the data (tables in memory, a version being
+    # derived); else the catalog of the derived file attached (analytics.store.derived)
+    derived_in: tuple[str, str] | None = None
 
     @property
     def whole_book(self) -> bool:
         return self.customers is None and not self.hidden
+
+    def derived_table(self, name: str) -> ibis.Table:
+        return self.backend.table(name, database=self.derived_in)
 
 
 @dataclass(frozen=True)
@@ -135,11 +154,67 @@ class Tables:
 
 
 def tables_from(con: ibis.BaseBackend, *, version: Path | str | None = None) -> Tables:
-    """The tables of a backend; ``version``: the version file they come from, if any."""
+    """The tables of a backend; ``version``: the version file they come from, if any (what
+    was derived from it is attached once it has been written)."""
     names = set(con.list_tables())
+    derived, derived_in = frozenset(names & DERIVED_TABLES), None
+    if version is not None and not derived and attach_derived(con, Path(version)):
+        derived_in = (DERIVED_DB, "main")
+        derived = frozenset(set(con.list_tables(database=derived_in)) & DERIVED_TABLES)
     return Tables(**{n: con.table(n) for n in schema.TABLES if n in names},
-                  source=Source(con, frozenset(names & DERIVED_TABLES),
+                  source=Source(con, derived, derived_in=derived_in,
                                 version=version_label(version) if version else None))
+
+
+def derived_path(version: Path) -> Path:
+    """Where what is derived from the version file ``version`` is kept."""
+    return version.with_name(version.stem + DERIVED_SUFFIX)
+
+
+def _stamp(version: Path) -> str:
+    """The version file's size and write time: a derived file names the content it was made
+    from by this, which a copied folder keeps (a wiped one starting at v000001 anew does not)."""
+    info = os.stat(version)
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+_ATTACH_LOCK = threading.Lock()
+_DERIVED_OK: dict[tuple[str, int, str], bool] = {}
+
+
+def derived_is_valid(version: Path) -> bool:
+    """Whether what was derived from ``version`` is there, whole, and made from this very
+    file (a file copied in from another version, or left by a wiped folder, is not)."""
+    side = derived_path(version)
+    try:
+        key = (str(side), side.stat().st_mtime_ns, _stamp(version))
+    except OSError:
+        return False
+    with _ATTACH_LOCK:
+        if key not in _DERIVED_OK:
+            try:
+                check = duckdb.connect(str(side), read_only=True)
+                try:
+                    made_from = check.execute(f"SELECT label FROM {_DERIVED_OF}").fetchone()
+                finally:
+                    check.close()
+                _DERIVED_OK[key] = made_from is not None and made_from[0] == key[2]
+            except duckdb.Error:
+                _DERIVED_OK[key] = False
+        return _DERIVED_OK[key]
+
+
+def attach_derived(con: ibis.BaseBackend, version: Path) -> bool:
+    """Attach what was derived from ``version`` to ``con`` (a connection to it), if it has
+    been written from this very file; whether it is attached. The attachment is the
+    database's, so each process attaches it once for every cursor (DuckDB shares one database
+    per file in a process)."""
+    if not derived_is_valid(version):
+        return False
+    with _ATTACH_LOCK:
+        con.raw_sql(f"ATTACH IF NOT EXISTS '{derived_path(version)}' AS {DERIVED_DB} "
+                    "(READ_ONLY)")
+    return True
 
 
 def version_label(path: Path | str) -> str:
@@ -305,16 +380,18 @@ class Warehouse:
 
     @contextlib.contextmanager
     def writing(self, *, action: str, note: str = "", fresh: bool = False,
-                meta: dict[str, object] | None = None, derive: Derive | None = None
-                ) -> Iterator[duckdb.DuckDBPyConnection]:
+                meta: dict[str, object] | None = None, derive: Derive | None = None,
+                later: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """Write a new version: yields a read-write connection to a private copy.
 
         The copy becomes current only if the block finishes without error and the file reopens
         and counts; otherwise it is deleted and the warehouse is unchanged. ``fresh`` starts
         from an empty database instead of a copy of the current version. ``derive``, given by
         the writer (an import, the demo), computes what is kept with the version from the data
-        as written, inside the same write; the tables it derived before are dropped first, so a
-        version never carries another's.
+        as written, once the version is current (``derive_for``); ``later``: the writer runs it
+        itself afterwards (in the background), so the version is visible at once. Tables
+        derived inside an older version file are dropped from the copy, so a version never
+        carries another's.
         """
         with self._lock():
             for stale in self.root.glob(".v*.duckdb.tmp*"):  # left by a killed writer
@@ -323,6 +400,7 @@ class Warehouse:
             final = self.root / f"v{number:06d}.duckdb"
             tmp = self.root / f".v{number:06d}.duckdb.tmp"
             tmp.unlink(missing_ok=True)
+            derived_path(final).unlink(missing_ok=True)  # of a wiped folder's v{number}
             current = self.current_path()
             if current is not None and not fresh:
                 shutil.copyfile(current, tmp)
@@ -331,8 +409,6 @@ class Warehouse:
                 yield con
                 for table in DERIVED_TABLES:  # they described the version copied from
                     con.execute(f'DROP TABLE IF EXISTS "{table}"')
-                if derive is not None:
-                    derive(con)
                 con.execute("CHECKPOINT")
                 con.close()
                 rows = _row_counts(tmp)  # reopens read-only: proves the file is whole
@@ -348,6 +424,90 @@ class Warehouse:
             (self.root / f"{final.stem}.json").write_text(json.dumps(info, ensure_ascii=False))
             self._point_to(final)
             self._prune()
+        if derive is not None and not later:  # outside the lock: the next write need not wait
+            self.derive_for(final, derive)
+
+    # -- what is derived from a version ------------------------------------------------------
+    def _derive_lock(self, version: Path) -> Path:
+        return self.root / f".{version.stem}.derive.lock"
+
+    def derive_for(self, version: Path, derive: Derive) -> bool:
+        """Run the writer's ``derive`` step on ``version`` and keep what it makes beside it.
+
+        ``derive`` gets a connection to a new file where it creates its tables; the version's
+        tables are views of the version file, attached read-only. The file is renamed into
+        place only when whole, so readers attach all of it or none. A derive already running
+        for this version (another process) is left to finish: returns False then, True when
+        the derived file is there. A failure leaves no file: the pages compute on request."""
+        side = derived_path(version)
+        # "a": opening must not touch its write time, which says a derive is starting
+        with open(self._derive_lock(version), "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                if derived_is_valid(version) or not version.exists():
+                    return version.exists()
+                side.unlink(missing_ok=True)  # not this version's: made again
+                tmp = side.with_name(f".{side.name}.tmp")
+                tmp.unlink(missing_ok=True)
+                stamp = _stamp(version)
+                con = duckdb.connect(str(tmp))
+                try:
+                    con.execute(f"ATTACH '{version}' AS data (READ_ONLY)")
+                    for (name,) in con.execute(
+                            "SELECT table_name FROM information_schema.tables WHERE "
+                            "table_catalog = 'data'").fetchall():
+                        if name not in DERIVED_TABLES:
+                            con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM '
+                                        f'data.main."{name}"')
+                    derive(con)
+                    con.execute(f"CREATE TABLE {_DERIVED_OF} (label VARCHAR)")
+                    con.execute(f"INSERT INTO {_DERIVED_OF} VALUES (?)", [stamp])
+                    con.execute("CHECKPOINT")
+                    con.close()
+                except BaseException:
+                    con.close()
+                    tmp.unlink(missing_ok=True)
+                    Path(str(tmp) + ".wal").unlink(missing_ok=True)
+                    raise
+                os.replace(tmp, side)
+                return True
+            finally:
+                os.utime(fh.fileno(), (0, 0))  # finished: no longer "starting" (derive_state)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def starting(self, version: Path) -> None:
+        """Say a derive of ``version`` is about to start (a process on its way to its lock)."""
+        self._derive_lock(version).touch()
+
+    def derive_state(self, version: Path | None = None) -> str:
+        """"ready" (derived and attached by readers), "running" (a derive holds its lock) or
+        "missing" (never made, or it failed) for ``version`` (the current one by default);
+        "ready" also for a version that carries its derived tables inside (older files)."""
+        version = version or self.current_path()
+        if version is None or derived_is_valid(version):
+            return "ready"
+        try:
+            with open(self._derive_lock(version)) as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    return "running"
+                if time.time() - os.fstat(fh.fileno()).st_mtime < STARTING_S:
+                    return "running"  # started (``starting``), not yet holding the lock
+        except FileNotFoundError:
+            pass
+        con = duckdb.connect(str(version), read_only=True)
+        try:
+            inside = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                "current_database()").fetchall()}
+        finally:
+            con.close()
+        return "ready" if STORED_TABLE in inside else "missing"
 
     def _point_to(self, path: Path) -> None:
         tmp = self.root / "CURRENT.tmp"
@@ -361,6 +521,8 @@ class Warehouse:
             if old != current:
                 old.unlink(missing_ok=True)
                 old.with_suffix(".json").unlink(missing_ok=True)
+                derived_path(old).unlink(missing_ok=True)
+                self._derive_lock(old).unlink(missing_ok=True)
 
     def replace_tables(self, frames: Mapping[str, pd.DataFrame], *, action: str,
                     note: str = "", derive: Derive | None = None) -> str:
@@ -482,7 +644,9 @@ def _row_counts(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+            # the version's own (a reader in this process may have attached its derived file)
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+            "current_database() ORDER BY table_name").fetchall()
             if r[0] not in DERIVED_TABLES]  # results and summaries, not data
         return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0])  # type: ignore[index]
                 for n in names}

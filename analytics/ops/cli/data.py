@@ -9,6 +9,7 @@ from pathlib import Path
 
 from analytics.display import exports
 from analytics.display.i18n import LANGS, Labels
+from analytics.domain import derive
 from analytics.ops import ingest, sample, users
 from analytics.ops.cli.common import (
     PROBLEMS,
@@ -256,4 +257,29 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (add_demo, add_tables, add_export, add_import, add_templates, add_versions,)
+def add_derive(sub: Subparsers) -> None:
+    p = sub.add_parser("derive", help="compute what is kept with a version (summaries, kept "
+                       "results), if it has not been: an import from the app leaves it to this")
+    p.add_argument("--version", help="the version (default: the current one)")
+    p.set_defaults(func=cmd_derive)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    wh = open_warehouse(args.url)
+    path = wh.root / f"{args.version}.duckdb" if args.version else wh.current_path()
+    if path is None or not path.exists():
+        print(f"no such version: {args.version or 'current'}", file=sys.stderr)
+        return 2
+    if wh.derive_state(path) == "ready":
+        print(f"{path.stem}: already derived")
+        return 0
+    started = time.perf_counter()
+    if not wh.derive_for(path, derive.write):
+        print(f"{path.stem}: another process is deriving it", file=sys.stderr)
+        return 1
+    print(f"{path.stem}: derived in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+COMMANDS = (add_demo, add_tables, add_export, add_import, add_templates, add_versions,
+            add_derive)

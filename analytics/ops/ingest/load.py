@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ibis.common.exceptions import IbisError
 
 from analytics.domain import derive
+from analytics.ops.background import derive_later
 from analytics.ops.ingest import parse
 from analytics.ops.ingest.errors import IngestError
 from analytics.ops.ingest.mapping import TRANSACTIONS, Field, constant_fields, fields
@@ -692,10 +693,14 @@ STORING = "stored_results"  # the progress step computing the results kept with 
 
 
 def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = False,
-                 user: str = "local", progress: Callable[[float, str], None] | None = None
-                 ) -> str:
+                 user: str = "local", progress: Callable[[float, str], None] | None = None,
+                 background: bool = False) -> str:
     """Write the plan as one new version and return it; raises IngestError and writes nothing
-    when the plan is blocked, has errors the user did not choose to skip, or has no rows."""
+    when the plan is blocked, has errors the user did not choose to skip, or has no rows.
+
+    What is derived from the version (summaries, kept results) is computed once it is current:
+    before returning, or with ``background`` in a child process (analytics.ops.background),
+    so the version is visible as soon as its data is written."""
     if plan.blocking:
         code, params = plan.blocking[0]
         raise IngestError(code, **params)
@@ -713,7 +718,7 @@ def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = Fal
     # invoices or stock would otherwise sit beside customers they do not belong to
     fresh = plan.target == TRANSACTIONS and plan.mode == "replace"
     with warehouse.writing(action="import", note=note, fresh=fresh, meta=meta,
-                           derive=derive.write) as con:
+                           derive=derive.write, later=background) as con:
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}
         for i, (name, frame) in enumerate(plan.frames.items()):
@@ -737,9 +742,12 @@ def apply_import(warehouse: Warehouse, plan: ImportPlan, *, skip_bad: bool = Fal
                 progress((i + 1) / len(plan.frames), name)
         if plan.mode == "append":
             _check_keys_unique(con, plan)
-        if progress:  # what remains of the write (seconds on a large book)
+        if progress and not background:  # what remains (a minute on a large book)
             progress(1.0, STORING)
-    return warehouse.version
+    version = warehouse.version
+    if background:
+        derive_later(warehouse, version)
+    return version
 
 
 def _check_keys_unique(con, plan: ImportPlan) -> None:  # type: ignore[no-untyped-def]

@@ -27,11 +27,13 @@ def mapping_for(warehouse: Warehouse, columns: list[str], target: str
 
 def run_import(warehouse: Warehouse, plan: ImportPlan, *, columns: list[str], user: str,
                via: str, skip_bad: bool = False,
-               progress: Callable[[float, str], None] | None = None) -> str:
+               progress: Callable[[float, str], None] | None = None,
+               background: bool = False) -> str:
     """Write ``plan`` as one new version (raises IngestError and writes nothing when it
     cannot), then remember its mapping for these headers and audit the import. Returns the
     version written."""
-    version = apply_import(warehouse, plan, skip_bad=skip_bad, user=user, progress=progress)
+    version = apply_import(warehouse, plan, skip_bad=skip_bad, user=user, progress=progress,
+                           background=background)
     memory(warehouse).remember(columns, plan.target, plan.mapping)
     users.audit("import", user=user, file=plan.source, target=plan.target, mode=plan.mode,
                 rows=plan.rows_good, version=version, via=via)
