@@ -24,7 +24,7 @@ from ibis import _
 from analytics.domain import grading
 from analytics.domain.measures import CENT, id_table, with_settlement
 from analytics.domain.summaries import kept_settlement
-from analytics.store.period import Period
+from analytics.store.period import Period, preset
 from analytics.store.results import as_of_end, kept, last_12_months
 from analytics.store.warehouse import MissingData, Tables
 
@@ -142,6 +142,25 @@ def receivables_at(tables: Tables, dates: list[date], *, by_customer: bool = Fal
                          "open_cny": [float(row[f"open{i}"] or 0.0) for i in range(len(dates))],
                          "overdue_cny": [float(row[f"over{i}"] or 0.0)
                                          for i in range(len(dates))]})
+
+
+def _kpi_period_ends(start: date, end: date) -> list[dict[str, Any]]:
+    """The Overview's default: the last 12 months, the 12 before and the same a year ago."""
+    now = preset("last_12_months", as_of=end)
+    return [{"dates": [p.end for p in (now, now.previous(), now.year_ago())]}]
+
+
+@kept(_kpi_period_ends, rows=True)
+def receivables_by_customer(tables: Tables, *, dates: list[date]) -> pd.DataFrame:
+    """``receivables_at`` per customer and date (sorted so), kept for the Overview's three
+    period ends: a rep's or a manager's overdue KPI sums their customers' rows instead of
+    joining every invoice and payment of their scope again (0.8 s of a manager's Overview at
+    ten million lines)."""
+    parts = receivables_at(tables, list(dates), by_customer=True)
+    # only what is owed: which settled customers come out with zeros depends on whether the
+    # version keeps the settlement (receivables_at), and zeros add nothing
+    parts = parts[(parts["open_cny"] != 0) | (parts["overdue_cny"] != 0)]
+    return parts.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
 
 
 def _not_settled_before(settled: ibis.Table | None, inv: ibis.Table, payments: ibis.Table,

@@ -9,7 +9,7 @@ import pandas as pd
 from ibis import _
 
 from analytics.domain import measures
-from analytics.domain.credit import receivables_at
+from analytics.domain.credit import receivables_by_customer
 from analytics.store.frames import present
 from analytics.store.period import Period
 from analytics.store.results import kept, last_12_months
@@ -107,7 +107,9 @@ def overdue_at(tables: Tables, dates: list[date]) -> list[float]:
     rounding left on a settled invoice is not a receivable."""
     if tables.invoices is None:
         return [float("nan")] * len(dates)
-    return [float(v) for v in receivables_at(tables, dates)["overdue_cny"]]
+    # per customer, then summed: kept per customer, a narrowed scope reads its own rows
+    parts = receivables_by_customer(tables, dates=list(dates))
+    return [float(parts.loc[parts["date"] == d, "overdue_cny"].sum()) for d in dates]
 
 
 def inventory_days(tables: Tables, as_of: date) -> float:
