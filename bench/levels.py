@@ -106,19 +106,14 @@ def _current_results(wh: Warehouse) -> None:
     """Results kept by this code: a stored result's key holds the code's digest, so a cache
     written by an earlier commit would make every level compute on request. Such a cache is
     written again (a new version of the same data) before anything is timed."""
-    import duckdb
-
-    from analytics.store import results
+    from analytics.store import derived, results
+    from analytics.store.warehouse import STORED_TABLE
     from bench.__main__ import _stored_write_s
 
-    con = duckdb.connect(str(wh.current_path()), read_only=True)
-    try:
-        found = con.execute("SELECT count(*) FROM stored_results WHERE contains(key, ?)",
-                            [results.code_version()]).fetchone()
-    except duckdb.CatalogException:
-        found = (0,)
-    con.close()
-    if not found or not found[0]:
+    stored = derived.table(wh.tables(), STORED_TABLE)  # inside the version, or beside it
+    found = 0 if stored is None else int(
+        stored.filter(stored.key.contains(results.code_version())).count().execute())
+    if not found:
         print(f"results kept again by this code: {_stored_write_s(wh):.0f} s", flush=True)
 
 

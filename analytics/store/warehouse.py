@@ -204,6 +204,11 @@ def derived_is_valid(version: Path) -> bool:
         return _DERIVED_OK[key]
 
 
+def _quoted(path: Path) -> str:
+    """A path as an SQL string literal (a folder may be named with a quote)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def attach_derived(con: ibis.BaseBackend, version: Path) -> bool:
     """Attach what was derived from ``version`` to ``con`` (a connection to it), if it has
     been written from this very file; whether it is attached. The attachment is the
@@ -212,7 +217,7 @@ def attach_derived(con: ibis.BaseBackend, version: Path) -> bool:
     if not derived_is_valid(version):
         return False
     with _ATTACH_LOCK:
-        con.raw_sql(f"ATTACH IF NOT EXISTS '{derived_path(version)}' AS {DERIVED_DB} "
+        con.raw_sql(f"ATTACH IF NOT EXISTS {_quoted(derived_path(version))} AS {DERIVED_DB} "
                     "(READ_ONLY)")
     return True
 
@@ -455,11 +460,11 @@ class Warehouse:
                 stamp = _stamp(version)
                 con = duckdb.connect(str(tmp))
                 try:
-                    con.execute(f"ATTACH '{version}' AS data (READ_ONLY)")
+                    con.execute(f"ATTACH {_quoted(version)} AS data (READ_ONLY)")
                     for (name,) in con.execute(
                             "SELECT table_name FROM information_schema.tables WHERE "
                             "table_catalog = 'data'").fetchall():
-                        if name not in DERIVED_TABLES:
+                        if name in schema.TABLES:  # the data: canonical names only
                             con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM '
                                         f'data.main."{name}"')
                     derive(con)
@@ -500,13 +505,16 @@ class Warehouse:
                     return "running"  # started (``starting``), not yet holding the lock
         except FileNotFoundError:
             pass
-        con = duckdb.connect(str(version), read_only=True)
         try:
-            inside = {r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
-                "current_database()").fetchall()}
-        finally:
-            con.close()
+            con = duckdb.connect(str(version), read_only=True)
+            try:
+                inside = {r[0] for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                    "current_database()").fetchall()}
+            finally:
+                con.close()
+        except duckdb.Error:  # a damaged file: nothing derived can be read from it either
+            return "missing"
         return "ready" if STORED_TABLE in inside else "missing"
 
     def _point_to(self, path: Path) -> None:
