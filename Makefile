@@ -43,6 +43,7 @@ bench: $(VENV)/.dev ## benchmarks at ≈1 M and ≈10 M lines: writes bench/RESU
 	$(PY) -m bench.spark --scale 150
 	$(PY) -m bench.pages --scale 150
 	$(PY) -m bench.levels --scale 150
+	$(PY) -m bench.entry_levels --scale 150
 	$(PY) -m bench.load --scale 150 --sessions 20
 	$(PY) -m bench.import_visible --scale 150
 	$(PY) -m bench.data_page --rows 500000
