@@ -418,9 +418,7 @@ class Warehouse:
                 con.close()
                 rows = _row_counts(tmp)  # reopens read-only: proves the file is whole
             except BaseException:
-                con.close()
-                tmp.unlink(missing_ok=True)
-                Path(str(tmp) + ".wal").unlink(missing_ok=True)
+                _discard(con, tmp)
                 raise
             os.replace(tmp, final)
             info = {"version": final.stem, "created": datetime.now(UTC).isoformat(
@@ -473,9 +471,7 @@ class Warehouse:
                     con.execute("CHECKPOINT")
                     con.close()
                 except BaseException:
-                    con.close()
-                    tmp.unlink(missing_ok=True)
-                    Path(str(tmp) + ".wal").unlink(missing_ok=True)
+                    _discard(con, tmp)
                     raise
                 os.replace(tmp, side)
                 return True
@@ -603,6 +599,13 @@ class Warehouse:
                         "rows_match": None if rows is None or recorded is None
                         else rows == recorded})
         return out
+
+
+def _discard(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """Close and delete a file being written that will not become one (a failed write)."""
+    con.close()
+    tmp.unlink(missing_ok=True)
+    Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
