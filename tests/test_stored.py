@@ -70,6 +70,14 @@ def test_narrowed_tables_never_see_the_whole_books_results(demo_warehouse: Wareh
     assert _stored(access.scoped(tables, access.Scope())) is not None
 
 
+def _parts(value: object) -> dict[str, pd.DataFrame]:
+    """A kept per-customer result's frames: itself, or each frame field of a dataclass."""
+    if isinstance(value, pd.DataFrame):
+        return {"": value}
+    assert dataclasses.is_dataclass(value) and not isinstance(value, type)
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
 SCOPES = {
     "rep": lambda t: access.scoped(t, access.Scope(user="r", level="rep", reps=("张伟",),
                                                    single_user=False)),
@@ -103,12 +111,14 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
             for kwargs in k.defaults(START, END)]
     assert len(rows) >= 10
     for k, kwargs in rows:
-        got = k.fn(tables, **kwargs)
-        pd.testing.assert_frame_equal(got, k.fn(raw, **kwargs), obj=f"{k.name} {kwargs}")
-        assert set(got["customer_id"]) <= mine
-        if level == "rep":   # nothing made of cost, no key contact
-            assert not {"gross_profit_cny", "costed_revenue_cny", "key_contact",
-                        "key_dates"} & set(got.columns)
+        got, want = _parts(k.fn(tables, **kwargs)), _parts(k.fn(raw, **kwargs))
+        assert list(got) == list(want)
+        for part, frame in got.items():   # a frame, or each frame of a kept dataclass
+            pd.testing.assert_frame_equal(frame, want[part], obj=f"{k.name} {part} {kwargs}")
+            assert set(frame["customer_id"]) <= mine
+            if level == "rep":   # nothing made of cost, no key contact
+                assert not {"gross_profit_cny", "costed_revenue_cny", "key_contact",
+                            "key_dates"} & set(frame.columns)
     period = preset("last_12_months", as_of=END)
     calls = [lambda t: grading.grade(t, period=period),
              lambda t: grading.factor_coverage(t, period=period),
@@ -123,6 +133,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
              lambda t: pd.DataFrame({"overdue_cny": overview.overdue_at(t, [p.end for p in (
                  period, period.previous(), period.year_ago())])})]
     _assert_same(overview.kpi_comparison(tables, period), overview.kpi_comparison(raw, period))
+    assert overview.data_range(tables) == overview.data_range(raw)   # from the kept spans
     if level != "rep":
         calls.append(lambda t: cu.pyramid(t, period=period))
     computed = [call(raw) for call in calls]

@@ -14,7 +14,7 @@ from ibis import _
 from analytics.domain import credit, grading
 from analytics.domain import customers as cu
 from analytics.domain.measures import CENT
-from analytics.store.frames import member, present
+from analytics.store.frames import member, present, select
 from analytics.store.period import Period
 from analytics.store.results import as_of_end, kept, storable, stored_only
 from analytics.store.warehouse import MissingData, Tables
@@ -193,42 +193,98 @@ class Standing:
     rows: pd.DataFrame        # year, customer_id, tier, rank, grade
 
 
+RANKED = ("customer_id", "revenue_cny", "gross_profit_cny")  # what a tier is ranked by
+
+
+@storable
+@dataclass
+class YearInputs:
+    """What every year's pyramid and grading start from, stacked with a ``year`` column:
+    ``customer_values`` of each calendar year (the last to the date asked) and
+    ``grading.factor_inputs`` of the 365 days to each year end. One frame of each, so a
+    narrowed scope (a rep, a manager, a filter) reads and narrows two kept frames instead of
+    fourteen, then ranks and grades its own customers in memory."""
+    values: pd.DataFrame
+    factors: pd.DataFrame
+
+
+@kept(as_of_end, rows=True, profit=("gross_profit_cny", "costed_revenue_cny"))
+def year_inputs(tables: Tables, *, as_of: date) -> YearInputs:
+    """Each year's customer values and grading inputs from the first order's year to
+    ``as_of``'s (empty frames without an order by ``as_of``)."""
+    firsts = pd.to_datetime(cu.first_orders(tables)["first_order"])
+    first = firsts.min() if len(firsts) else None
+    values, factors = [], []
+    if first is not None and not pd.isna(first) and first.date() <= as_of:
+        for year in range(first.year, as_of.year + 1):
+            period = Period(date(year, 1, 1), min(date(year, 12, 31), as_of))
+            # only what ranking and grading read: the names and master fields would make
+            # every narrowed reader decode seven copies of the customer table
+            year_values = cu.customer_values(tables, period)
+            values.append(select(year_values, RANKED).assign(year=year))
+            year_factors = grading.factor_inputs(
+                tables, as_of=Period(period.end - timedelta(days=364), period.end))
+            factors.append(select(year_factors, grading.SCORED_INPUTS).assign(year=year))
+    return YearInputs(_stacked(values), _stacked(factors))
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame({"year": pd.Series(dtype="int64"),
+                               "customer_id": pd.Series(dtype="str")}))
+
+
 @kept(as_of_end)
 def standing(tables: Tables, *, as_of: date, since: date | None = None) -> Standing:
     """Tiers (by gross profit, or revenue when cost is hidden) and grades at each year end
     from the year of ``since`` (default: the first order) to ``as_of``'s year, the current
     year to ``as_of``."""
     orders = tables.get("orders")
+    inputs = year_inputs(tables, as_of=as_of)
     if since is None:
-        # the kept first orders (one per customer) instead of a scan of every order line
-        firsts = pd.to_datetime(cu.first_orders(tables)["first_order"])
-        first = firsts.min() if len(firsts) else None
-        if first is None or pd.isna(first) or first.date() > as_of:
+        if inputs.values.empty:  # no order by as_of
             return Standing(pd.DataFrame(columns=["year", "customers"]),
                             pd.DataFrame(columns=["year", "customer_id", "tier", "rank",
                                                   "grade"]))
-        since = first.date()
+        since = date(int(inputs.values["year"].min()), 1, 1)
     metric = "gross_profit_cny" if "cost_cny" in orders.columns else "revenue_cny"
+    if len(inputs.values) and metric not in inputs.values:
+        raise MissingData("orders", "cost_cny" if metric == "gross_profit_cny" else metric)
     everyone = (tables.customers.select("customer_id").to_pandas()["customer_id"]
                 if tables.customers is not None else pd.Series(dtype=object))
+    values = dict(tuple(inputs.values.groupby("year", sort=False)))
+    factors = dict(tuple(inputs.factors.groupby("year", sort=False)))
     years, rows = [], []
     for year in range(since.year, as_of.year + 1):
-        period = Period(date(year, 1, 1), min(date(year, 12, 31), as_of))
-        tiers = cu.pyramid(tables, period=period, metric=metric)[["customer_id", "tier", "rank"]]
+        mine = values.get(year)
+        tiers = (cu.assign_tiers(mine.drop(columns="year"), metric=metric)
+                 [["customer_id", "tier", "rank"]] if mine is not None
+                 else pd.DataFrame(columns=["customer_id", "tier", "rank"]))
         years.append({"year": year, "customers": len(tiers)})
-        rows.append(tiers.merge(_grades(tables, period, everyone), on="customer_id",
-                                how="outer").assign(year=year))
+        rows.append(_joined(tiers, _grades(factors.get(year), everyone)).assign(year=year))
     return Standing(pd.DataFrame(years), pd.concat(rows, ignore_index=True))
 
 
-def _grades(tables: Tables, period: Period, everyone: pd.Series) -> pd.DataFrame:
-    """customer_id, grade: ``grading.grade``'s default grades at ``period``, and every other
-    master customer ungraded, without the rest of a grading (the classes, the factor table,
-    the order): a card's history grades each year of the book."""
-    inputs = grading.factor_inputs(tables, as_of=Period(period.end - timedelta(days=364),
-                                                        period.end))
-    scored = grading.score_inputs(inputs)[0]
-    graded = scored[["customer_id", "grade"]]
+def _joined(tiers: pd.DataFrame, grades: pd.DataFrame) -> pd.DataFrame:
+    """Every customer with a tier or a grade: the grades (each master customer) with their
+    tiers, then any tiered customer without a grade row. An outer merge does the same but
+    sorts seventy thousand string keys for each year."""
+    joined = grades.merge(tiers, on="customer_id", how="left", sort=False)
+    extra = tiers[~member(tiers["customer_id"], grades["customer_id"])]
+    return pd.concat([joined, extra.assign(grade=pd.Series(np.nan, index=extra.index,
+                                                           dtype="str"))],
+                     ignore_index=True)[["customer_id", "tier", "rank", "grade"]]
+
+
+def _grades(inputs: pd.DataFrame | None, everyone: pd.Series) -> pd.DataFrame:
+    """customer_id, grade: ``grading.grade``'s default grades from one year's factor inputs,
+    and every other master customer ungraded, without the rest of a grading (the classes, the
+    factor table, the order): a card's history grades each year of the book."""
+    graded = (grading.score_inputs(inputs.drop(columns="year"))[0][["customer_id", "grade"]]
+              if inputs is not None and len(inputs)
+              else pd.DataFrame({"customer_id": pd.Series(dtype="str"),
+                                 "grade": pd.Series(dtype="str")}))
     rest = everyone[~member(everyone, graded["customer_id"])]
     ungraded = pd.DataFrame({"customer_id": rest,
                              "grade": pd.Series(np.nan, index=rest.index, dtype="str")})

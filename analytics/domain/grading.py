@@ -55,6 +55,12 @@ FACTORS: tuple[Factor, ...] = (
 )
 FACTOR_KEYS = tuple(f.key for f in FACTORS)
 DEFAULT_WEIGHTS = tuple((f.key, f.weight) for f in FACTORS)
+AMOUNT_COLUMNS = {"gross_profit": "gross_profit_cny", "sales": "sales_cny",
+                  "expected_sales": "expected_sales_cny"}
+# the columns of factor_inputs that factor_levels reads (the rest describe the customer)
+SCORED_INPUTS = ("customer_id", *AMOUNT_COLUMNS.values(),
+                 *(f.key for f in FACTORS if f.source == "master"), "tenure_years",
+                 "active_months", "share_of_wallet", "max_days_late", "unpaid_over_180")
 MODES = ("quantile", "absolute")  # amount levels: quantiles of the data, or the fixed 万元 bands
 QUANTILES = (0.40, 0.70, 0.90)  # amount levels by default: bottom 40 % → 1, … top 10 % → 4
 GRADE_CUTS = (1.75, 2.5, 3.25)   # score → D / C / B / A
@@ -181,11 +187,9 @@ def factor_levels(inputs: pd.DataFrame, *, mode: str = "quantile",
     """Level 1–4 per factor per customer (NaN = no data) and the amount cut-offs used (CNY)."""
     levels = pd.DataFrame({"customer_id": inputs["customer_id"]})
     cutoffs: dict[str, tuple[float, float, float]] = {}
-    amount_cols = {"gross_profit": "gross_profit_cny", "sales": "sales_cny",
-                   "expected_sales": "expected_sales_cny"}
     for f in FACTORS:
         if f.source == "amount":
-            col = amount_cols[f.key]
+            col = AMOUNT_COLUMNS[f.key]
             if col not in inputs:
                 levels[f.key] = np.nan
                 continue

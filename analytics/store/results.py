@@ -99,10 +99,11 @@ def kept(defaults: Defaults, *, rows: bool = False,
     computed at each write and stored with the version; a call on the whole book whose
     arguments match a stored result returns it.
 
-    ``rows``: the result is a frame with one row per ``customer_id``, each from that customer's
-    own rows (never from the contacts, which hidden profit also narrows), so tables narrowed to
-    whole customers read the stored frame filtered to them; ``profit`` names its columns made
-    of cost, dropped (with every hidden column) for a reader who may not see profit."""
+    ``rows``: the result is a frame (or a ``@storable`` dataclass of frames) with rows per
+    ``customer_id``, each from that customer's own rows (never from the contacts, which hidden
+    profit also narrows), so tables narrowed to whole customers read the stored frame
+    filtered to them; ``profit`` names its columns made of cost, dropped (with every hidden
+    column) for a reader who may not see profit."""
     def mark(fn: F) -> F:
         name = f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
@@ -183,15 +184,30 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot key a stored result by {type(value).__name__}")
 
 
-def _narrow(frame: pd.DataFrame, source: Source, profit: tuple[str, ...]) -> pd.DataFrame:
-    """A stored per-customer frame as narrowed tables would compute it: their customers' rows
-    (in the stored order), without the hidden columns and those made of them."""
+def _narrow(found: Any, source: Source, profit: tuple[str, ...]) -> Any:
+    """A stored per-customer frame (or a stored dataclass of them, each narrowed) as narrowed
+    tables would compute it: their customers' rows (in the stored order), without the hidden
+    columns and those made of them."""
+    if not isinstance(found, pd.DataFrame):
+        return dataclasses.replace(found, **{name: _narrow(frame, source, profit)
+                                             for name, frame in _frames(found).items()})
+    frame = found
     if source.customers is not None:
         frame = frame[member(frame["customer_id"], _ids(source))].reset_index(drop=True)
     if source.hidden:
         frame = frame.drop(columns=[c for c in frame.columns
                                     if c in source.hidden or c in profit])
     return frame
+
+
+def _frames(found: Any) -> dict[str, pd.DataFrame]:
+    """The frames of a stored value: itself, or a dataclass's frame fields by name."""
+    if isinstance(found, pd.DataFrame):
+        return {"": found}
+    if dataclasses.is_dataclass(found) and not isinstance(found, type):
+        return {f.name: v for f in dataclasses.fields(found)
+                if isinstance(v := getattr(found, f.name), pd.DataFrame)}
+    return {}
 
 
 _IDS: weakref.WeakKeyDictionary[Source, pd.Series] = weakref.WeakKeyDictionary()
@@ -216,13 +232,23 @@ def _cached_lookup(stored: ibis.Table, source: Source, name: str, key: str) -> A
             _DECODED.move_to_end(slot)
             return _DECODED[slot][0]
     found = _lookup(stored, name, key)
-    if isinstance(found, pd.DataFrame):
-        size = int(found.memory_usage(deep=True).sum())
+    frames = _frames(found)
+    if frames:
+        size = sum(_size(f) for f in frames.values())
         with _DECODED_LOCK:
             _DECODED[slot] = (found, size)
             while sum(s for _, s in _DECODED.values()) > _DECODED_BYTES and len(_DECODED) > 1:
                 _DECODED.popitem(last=False)
     return found
+
+
+def _size(frame: pd.DataFrame) -> int:
+    """Bytes a frame holds: Arrow columns know theirs (pandas' deep count walks them, 80 ms
+    for a stacked year frame); only Python objects are counted one by one."""
+    shallow = frame.memory_usage(deep=False, index=False)
+    objects = [c for c in frame.columns if frame[c].dtype == object]
+    return int(shallow.sum()) + int(frame[objects].memory_usage(deep=True, index=False).sum()
+                                    if objects else 0)
 
 
 def _ids(source: Source) -> pd.Series:
