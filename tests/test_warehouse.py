@@ -39,6 +39,30 @@ def test_each_write_is_a_new_version_and_keeps_other_tables(tmp_path: Path) -> N
     assert got["line_no"].isna().all()  # absent columns are NULL, not invented
 
 
+def test_a_versions_tables_read_again_are_its_own_on_a_new_connection(tmp_path: Path) -> None:
+    """The names and schemas of a version's tables are read once per process (a version file
+    never changes): tables opened again on another connection read through that connection,
+    and the next version's tables have the next version's columns."""
+    import ibis
+
+    wh = Warehouse(tmp_path)
+    wh.replace_tables({"customers": CUSTOMERS}, action="import")
+    first = wh.current_path()
+    for _ in range(2):  # the second time from what was read the first
+        con = ibis.duckdb.connect(str(first), read_only=True)
+        tables = wh_mod.tables_from(con, version=first)
+        assert tables.orders is None
+        assert tables.get("customers").count().execute() == 2
+        con.disconnect()
+    orders = pd.DataFrame({"order_id": ["O1"], "order_date": ["2025-03-05"],
+                           "customer_id": ["C1"], "amount_cny": [1e5]})
+    wh.replace_tables({"orders": orders}, action="import")
+    con = ibis.duckdb.connect(str(wh.current_path()), read_only=True)
+    tables = wh_mod.tables_from(con, version=wh.current_path())
+    assert tables.get("orders").amount_cny.sum().execute() == 1e5
+    con.disconnect()
+
+
 def test_failed_write_leaves_the_warehouse_exactly_as_it_was(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     wh.replace_tables({"customers": CUSTOMERS}, action="import")

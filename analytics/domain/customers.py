@@ -76,9 +76,11 @@ def customer_values(tables: Tables, period: Period) -> pd.DataFrame:
 
 @kept(own_defaults, rows=True)
 def first_orders(tables: Tables) -> pd.DataFrame:
-    """One row per customer with an order line: ``first_order``, the date of its first."""
+    """One row per customer with an order line: ``first_order`` and ``last_order``, the dates
+    of its first and its latest."""
     orders = tables.get("orders")
-    out = orders.group_by("customer_id").aggregate(first_order=orders.order_date.min())
+    out = orders.group_by("customer_id").aggregate(first_order=orders.order_date.min(),
+                                                   last_order=orders.order_date.max())
     return out.to_pandas().sort_values("customer_id").reset_index(drop=True)
 
 

@@ -10,9 +10,10 @@ from ibis import _
 
 from analytics.domain import measures
 from analytics.domain.credit import receivables_by_customer
+from analytics.domain.customers import first_orders
 from analytics.store.frames import present
 from analytics.store.period import Period
-from analytics.store.results import kept, last_12_months
+from analytics.store.results import kept, last_12_months, stored_only
 from analytics.store.warehouse import Tables
 
 KPIS = ("revenue_cny", "volume_t", "gross_profit_cny", "margin_pct", "active_customers",
@@ -26,10 +27,19 @@ def data_range(tables: Tables) -> tuple[date, date] | None:
     """First and last order date in the (scoped) data; None when there are no orders."""
     if tables.orders is None:
         return None
-    row = tables.orders.aggregate(first=_.order_date.min(), last=_.order_date.max()).to_pandas()
-    if row.empty or pd.isna(row["last"].iloc[0]):
+    spans = stored_only(first_orders, tables)
+    if spans is not None:
+        # each customer's first and latest order, kept: a rep's or a manager's span is theirs,
+        # without scanning the order lines of their customers (0.3 s at 10 M lines)
+        first, last = pd.to_datetime(spans["first_order"]).min(), \
+            pd.to_datetime(spans["last_order"]).max()
+    else:
+        row = tables.orders.aggregate(first=_.order_date.min(),
+                                      last=_.order_date.max()).to_pandas()
+        first, last = (row["first"].iloc[0], row["last"].iloc[0]) if len(row) else (None, None)
+    if last is None or pd.isna(last):
         return None
-    return pd.Timestamp(row["first"].iloc[0]).date(), pd.Timestamp(row["last"].iloc[0]).date()
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
 def _period_sales(tables: Tables, period: Period) -> ibis.Table:

@@ -102,10 +102,16 @@ def desk(store: Store, tables: Tables, scope: Scope) -> Desk:
         cols = [c for c in ("customer_id", "sales_rep", "name") if c in tables.customers.columns]
         master = tables.customers.select(*cols).to_pandas()
         if "sales_rep" in master:
-            owners = {str(c): str(r) for c, r in zip(master["customer_id"], master["sales_rep"],
-                                                     strict=True) if pd.notna(r)}
+            owners = _by_customer(master, "sales_rep")
         if "name" in master:
-            names = {str(c): str(n) for c, n in zip(master["customer_id"], master["name"],
-                                                    strict=True) if pd.notna(n)}
+            names = _by_customer(master, "name")
     return Desk(store=store, scope=scope, visible=None if ids is None else frozenset(ids),
                 owners=owners, names=names)
+
+
+def _by_customer(master: pd.DataFrame, col: str) -> dict[str, str]:
+    """customer_id → ``col`` where it is known, as text. Whole columns to Python at once:
+    walking 70,000 Arrow strings pair by pair took 0.15 s a column on every sign-in."""
+    known = master[master[col].notna()]
+    return dict(zip(known["customer_id"].astype(str).tolist(), known[col].astype(str).tolist(),
+                    strict=True))

@@ -29,10 +29,12 @@ def select(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
 def member(values: pd.Series, of: Iterable[object]) -> np.ndarray:
     """``values.isin(of)`` as a boolean array. pandas 3 tests Arrow strings one by one in
     Python (0.2 s for 70,000 customer ids); Arrow's own hash lookup takes 10 ms."""
-    wanted = of.tolist() if isinstance(of, pd.Series) else list(of)
+    wanted = of if isinstance(of, pd.Series) else list(of)
     try:
-        found = pc.is_in(pa.array(values.tolist(), type=pa.string()),
+        # a Series of Arrow strings hands over its buffers as they are (tolist() and back
+        # cost 70 ms for 490,000 ids, this 1 ms)
+        found = pc.is_in(pa.array(values, type=pa.string()),
                          value_set=pa.array(wanted, type=pa.string()))
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: pandas' own way
-        return np.asarray(values.isin(wanted), dtype=bool)
+        return np.asarray(values.isin(list(wanted)), dtype=bool)
     return np.asarray(found.fill_null(False), dtype=bool)

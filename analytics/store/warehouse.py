@@ -156,14 +156,49 @@ class Tables:
 def tables_from(con: ibis.BaseBackend, *, version: Path | str | None = None) -> Tables:
     """The tables of a backend; ``version``: the version file they come from, if any (what
     was derived from it is attached once it has been written)."""
-    names = set(con.list_tables())
+    label = version_label(version) if version else None
+    names = set(_listed(con, label, None))
     derived, derived_in = frozenset(names & DERIVED_TABLES), None
     if version is not None and not derived and attach_derived(con, Path(version)):
         derived_in = (DERIVED_DB, "main")
-        derived = frozenset(set(con.list_tables(database=derived_in)) & DERIVED_TABLES)
-    return Tables(**{n: con.table(n) for n in schema.TABLES if n in names},
-                  source=Source(con, derived, derived_in=derived_in,
-                                version=version_label(version) if version else None))
+        derived = frozenset(set(_listed(con, label, derived_in)) & DERIVED_TABLES)
+    return Tables(**{n: _table(con, label, n) for n in schema.TABLES if n in names},
+                  source=Source(con, derived, derived_in=derived_in, version=label))
+
+
+# A version file never changes once published (a write makes a new file, and its label holds
+# the inode and write time), so the names and schemas of its tables are read once per process:
+# every cached call of a page opens the tables again, and a dozen schema queries took 60 ms
+_CATALOG: dict[tuple[str, str | None], list[str]] = {}
+_SCHEMAS: dict[tuple[str, str], ibis.Schema] = {}
+
+
+def _listed(con: ibis.BaseBackend, label: str | None, database: tuple[str, str] | None
+            ) -> list[str]:
+    key = (label or "", None if database is None else ".".join(database))
+    if label is None or key not in _CATALOG:
+        listed = list(con.list_tables(database=database) if database else con.list_tables())
+        if label is None:
+            return listed
+        _CATALOG[key] = listed
+    return _CATALOG[key]
+
+
+def _table(con: ibis.BaseBackend, label: str | None, name: str) -> ibis.Table:
+    if label is None:
+        return con.table(name)
+    if (label, name) not in _SCHEMAS:
+        if len(_SCHEMAS) > 4096:  # a long-running server's old versions: read again if asked
+            _SCHEMAS.clear()
+            _CATALOG.clear()
+        table = con.table(name)
+        _SCHEMAS[(label, name)] = table.schema()
+        return table
+    from ibis.expr import operations as ops
+
+    # what con.table(name) builds, without asking the database for the schema again
+    return ops.DatabaseTable(name, schema=_SCHEMAS[(label, name)], source=con,
+                             namespace=ops.Namespace(catalog=None, database=None)).to_expr()
 
 
 def derived_path(version: Path) -> Path:
