@@ -10,7 +10,7 @@ import pytest
 
 from analytics.domain import inventory, products
 from analytics.store.period import Period
-from analytics.store.warehouse import Tables, tables_from_frames
+from analytics.store.warehouse import Tables, Warehouse, tables_from_frames
 
 
 def _orders(rows: list[tuple[str, str, float, float, float | None]]) -> pd.DataFrame:
@@ -216,3 +216,38 @@ def test_composition_gains_turnover_by_category_only_with_inventory() -> None:
     assert out["annual_turns"].tolist()[0] == 12.0 and pd.isna(out["annual_turns"].iloc[1])
     assert out["days_in_stock"].tolist()[0] == 30.0 and len(out) == 2
     assert products.with_turnover(comp, None) is comp
+
+
+def test_the_helpers_a_page_shares_are_memoized_per_scope_and_version(
+        demo_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inventory page's cached calls share one daily-sales frame per scope and version
+    (analytics.store.memo): a rep's is the rep's own, a second call is the first's copy, and
+    each equals computing it without the memo."""
+    from analytics.store import access
+
+    end = date(2025, 12, 31)
+    tables = demo_warehouse.tables()
+    rep = access.scoped(tables, access.Scope(user="r", level="rep", reps=("张伟",),
+                                             single_user=False))
+    whole = inventory.daily_sales(tables, end=end)
+    mine = inventory.daily_sales(rep, end=end)
+    assert 0 < mine.to_numpy().sum() < whole.to_numpy().sum()   # the rep's sales, not the book's
+    pd.testing.assert_frame_equal(mine, inventory.daily_sales(rep.with_(), end=end))
+    pd.testing.assert_frame_equal(whole, inventory.daily_sales(tables.with_(), end=end))
+
+    pivots: list[int] = []
+    real = pd.DataFrame.pivot_table
+
+    def counted(self: pd.DataFrame, *args: object, **kwargs: object) -> pd.DataFrame:
+        pivots.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "pivot_table", counted)
+    again = inventory.daily_sales(demo_warehouse.tables(), end=end)   # new tables, same version
+    assert pivots == []
+    pd.testing.assert_frame_equal(again, whole)
+    again.iloc[0, 0] = -1.0                     # a caller's change stays with the caller
+    pd.testing.assert_frame_equal(inventory.daily_sales(tables, end=end), whole)
+    inventory.daily_sales(tables, end=date(2025, 6, 30))   # other arguments: computed
+    inventory.daily_sales(tables.with_(), end=end)          # no version: computed
+    assert len(pivots) == 2

@@ -4,8 +4,9 @@ settings in one sentence, what a short history lacks (analytics.domain.churn com
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from analytics.display.i18n import Labels
@@ -105,14 +106,38 @@ def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = B
     in the user's language."""
     frame = floor_past_cycle(scores.customers.assign(
         band=band(scores.customers["probability"], bands)))
-    rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+    columns = {str(c): frame[c].to_numpy() for c in frame.columns}
     out = select(frame, ("customer_id", "name", "sales_rep", "probability", "band",
                              "value_12m", "expected_loss")).copy()
     out["probability"] = out["probability"] * 100
     out["band"] = out["band"].map(lambda b: labels.value("band", b))
-    out["raising"] = [describe_all(r["raising"], r, labels) for r in rows]
-    out["lowering"] = [describe_all(r["lowering"], r, labels) for r in rows]
+    texts: dict[str, list[str]] = {"raising": [], "lowering": []}
+    for i in range(len(frame)):
+        row = _Row(columns, i)
+        for side, written in texts.items():
+            written.append(describe_all(columns[side][i], row, labels))
+    out["raising"], out["lowering"] = texts["raising"], texts["lowering"]
     return out
+
+
+class _Row(Mapping[str, object]):
+    """One customer's values, read from the frame's columns as a fact asks for them: a dict
+    per row (to_dict("records") over forty columns) cost half the list's time on a large
+    book."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: dict[str, np.ndarray], i: int) -> None:
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, key: str) -> object:
+        return self._columns[key][self._i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 def _why(s: Settings, labels: Labels) -> str:

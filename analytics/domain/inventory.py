@@ -30,6 +30,7 @@ import pandas as pd
 from ibis import _
 
 from analytics.domain import market as market_mod
+from analytics.store.memo import by_query
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -61,6 +62,7 @@ def _counts(tables: Tables, *, with_cost: bool = False) -> pd.DataFrame:
     return frame
 
 
+@by_query("inventory")
 def stock_by_day(tables: Tables, *, by_warehouse: bool = False, with_cost: bool = False,
                  dates: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """date, product[, warehouse], on_hand_t[, avg_cost_cny_per_t] on every date that has a
@@ -101,6 +103,7 @@ def levels(tables: Tables, *, period: Period, product: str | None = None) -> pd.
     return stock.groupby(["date", "warehouse"], as_index=False)[["on_hand_t"]].sum()
 
 
+@by_query("orders")
 def daily_sales(tables: Tables, *, end: date | None = None) -> pd.DataFrame:
     """Tonnes sold per calendar day (index, no gaps) and product (columns)."""
     orders = tables.get("orders")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from analytics.store.memo import by_query
 from analytics.store.period import Period
 from analytics.store.warehouse import MissingData, Tables
 
@@ -35,6 +36,7 @@ _TOLERANCE = {"day": pd.Timedelta(days=7), "week": pd.Timedelta(days=7),
 FUTURES_MARKETS = ("shfe", "dce", "futures")
 
 
+@by_query("market_prices")
 def markets(tables: Tables) -> pd.DataFrame:
     """product, market, first, last, quotes: which series the data holds."""
     mp = tables.get("market_prices")
@@ -59,6 +61,7 @@ def default_market(tables: Tables, product: str | None = None) -> str:
     return str(pool.groupby("market")["quotes"].sum().idxmax())
 
 
+@by_query("market_prices")
 def quotes(tables: Tables, *, product: str, market: str | None = None) -> pd.Series:
     """The daily price series of one product in one market (date index, sorted, one value per
     date: duplicates of a date are averaged)."""
