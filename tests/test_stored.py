@@ -98,7 +98,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     """Issue 21: the per-customer results kept with the version serve a rep, a manager and a
     filter, cut to their customers; each equals computing it from their own narrowed tables,
     and so does what the grading page and the card build on them."""
-    from analytics.domain import card, credit, grading, overview
+    from analytics.domain import card, credit, grading, overview, scorecards
     from analytics.domain import customers as cu
     from analytics.domain.churn import views
     from analytics.store.period import preset
@@ -128,6 +128,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
              lambda t: credit.ageing_summary(t, as_of=END),
              lambda t: credit.ageing_summary(t, as_of=END, by="customer_id"),
              lambda t: views.status_views(t, period=period),
+             lambda t: scorecards.reseller_scorecard(t, period=period),
              # the Overview's overdue KPI at its three period ends, from the kept receivables
              # (a frame: equal up to the last digit, as DuckDB adds in no fixed order)
              lambda t: pd.DataFrame({"overdue_cny": overview.overdue_at(t, [p.end for p in (
@@ -146,6 +147,7 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     monkeypatch.setattr(cu.measures, "sales_aggregates", refuse)
     monkeypatch.setattr(credit, "receivables_at", refuse)
     monkeypatch.setattr(credit, "with_settlement", refuse)
+    monkeypatch.setattr(credit, "paid_on_time", refuse)
     monkeypatch.setattr(views, "load_history", refuse)
     for call, want in zip(calls, computed, strict=True):
         _assert_same(call(tables), want)

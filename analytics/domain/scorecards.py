@@ -225,9 +225,8 @@ def _on_time(tables: Tables, period: Period) -> pd.Series:
     """Per customer: % of invoices due in the period paid in full by their due date."""
     if tables.invoices is None or tables.payments is None:
         return pd.Series(dtype=float)
-    rates = (credit.paid_on_time(tables, start=period.start, end=period.end)
-             .group_by("customer_id").aggregate(rate=_.on_time.mean()).to_pandas())
-    return rates.set_index("customer_id")["rate"] * 100
+    per = credit.on_time_by_customer(tables, period=period).set_index("customer_id")
+    return per["on_time"] / per["due"] * 100
 
 
 def reseller_scorecard(tables: Tables, *, period: Period,
