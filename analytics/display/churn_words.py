@@ -62,7 +62,9 @@ def describe(fact: str, row: Mapping[str, object], labels: Labels) -> str:
         return labels("reason_frequency", n365=_n(_f(row, "orders_365")),
                       n90=_n(_f(row, "orders_90")))
     if fact == "rhythm":
-        return labels("reason_cycle_days", value=_n(_f(row, "cycle_days")))
+        cycle = _n(_f(row, "cycle_days"))
+        return labels("reason_cycle_one_day") if cycle == "1" else \
+            labels("reason_cycle_days", value=cycle)
     if fact == "irregular":
         return labels("reason_cycle_spread", value=_n(_f(row, "cycle_spread")))
     if fact == "first_order":

@@ -382,6 +382,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "reason_recency_over_cycle": ("已 {days} 天未下单，是其平常 {cycle} 天订货周期的 {ratio} 倍",
                                  "{days} days since the last order, {ratio}× its usual {cycle}-day cycle"),
     "reason_cycle_days": ("订货周期 {value} 天", "order cycle {value} days"),
+    "reason_cycle_one_day": ("订货周期 1 天", "order cycle 1 day"),
     "reason_cycle_spread": ("下单间隔很不规律（相差约 {value} 天）",
                            "irregular ordering (gaps vary by about {value} days)"),
     "reason_one_time_buyer": ("只买过一次", "bought only once"),
