@@ -13,7 +13,16 @@ import logging
 import duckdb
 import ibis
 
-from analytics.domain import card, credit, customers, grading, overview, summaries, warning
+from analytics.domain import (
+    card,
+    credit,
+    customers,
+    grading,
+    month_ends,
+    overview,
+    summaries,
+    warning,
+)
 from analytics.domain.churn import views
 from analytics.store import results
 from analytics.store.warehouse import MissingData, tables_from
@@ -31,6 +40,7 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     computed: the later ones read them as a page would (the card's standing grades each year
     from the kept factor inputs) instead of computing them twice."""
     summaries.write(con)  # first: the results below read them
+    month_ends.write(con)  # the follow-ups' strata at every month end (analytics.domain.month_ends)
     results.write(con, [])
     tables = tables_from(ibis.duckdb.from_connection(con))
     span = overview.data_range(tables)

@@ -23,20 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analytics.domain import month_ends
 from analytics.domain.churn.history import History, load_history
-from analytics.domain.churn.status import customer_status
-from analytics.domain.customers import TIERS, tier_cutoffs
 from analytics.store.followups import Store
+from analytics.store.frames import member
 from analytics.store.warehouse import Tables
 
 WINDOWS = (30, 90, 180)      # days after the follow-up in which a new order counts
 HEADLINE_WINDOW = 90         # the one a page states in words
 MIN_FOLLOWED = 30            # fewer follow-ups than this: too few to conclude anything
 Z95 = 1.96
-NO_TIER = "none"             # no order in the 12 months before: not in the pyramid
-# days since the last order over the customer's own cycle, in bands (the matching's third part)
-PAST_CYCLE = (-np.inf, 1.0, 2.0, 3.0, 5.0, np.inf)
-PAST_CYCLE_NAMES = ("within", "1-2", "2-3", "3-5", "over_5")
 EFFECT_BY = ("action", "assignee")
 CONCLUSIONS = ("better", "worse", "unclear", "too_few")
 
@@ -88,27 +84,116 @@ def strata(history: History, *, as_of: date) -> pd.DataFrame:
     """Every customer with an order by ``as_of``: its status under the churn rules, its
     pyramid tier by value over the 365 days to ``as_of`` (``none`` without such orders) and
     how many of its own cycles it is past (``past_cycle``; ``one_order`` without a cycle)."""
-    status = customer_status(history, as_of=as_of)
-    if status.empty:
-        return pd.DataFrame(columns=["customer_id", "status", "tier"])
-    g = history.groups()
-    d = np.datetime64(as_of, "D").astype(np.int64)
-    value = g.total(g.value, (g.day > d - 365) & (g.day <= d))
-    bought = g.total(np.ones(len(g.day)), (g.day > d - 365) & (g.day <= d)) > 0
-    ranked = pd.DataFrame({"customer_id": g.ids, "value": value})[bought]
-    ranked = ranked.assign(key=ranked["value"].round(2)).sort_values(
-        ["key", "customer_id"], ascending=[False, True], kind="mergesort")
-    cuts = np.array(tier_cutoffs(len(ranked)))
-    ranked["tier"] = np.asarray(TIERS)[np.searchsorted(cuts, np.arange(1, len(ranked) + 1))]
-    out = status[["customer_id", "status", "days_since", "cycle_days"]].merge(
-        ranked[["customer_id", "tier"]], on="customer_id", how="left")
-    out["tier"] = out["tier"].fillna(NO_TIER)
-    # how far past its own cycle: two customers both "overdue", one at 2.1 and one at 6
-    # cycles, are not at the same risk
-    ratio = out["days_since"] / out["cycle_days"].where(out["cycle_days"] > 0)
-    out["past_cycle"] = pd.cut(ratio, PAST_CYCLE, labels=PAST_CYCLE_NAMES).astype(object) \
-        .where(ratio.notna(), "one_order")
+    out = month_ends.strata(month_ends.parts(history, [as_of]))
     return out[["customer_id", "status", "tier", "past_cycle"]]
+
+
+def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ...] = WINDOWS,
+            parts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer's first follow-up in a month (with the data to judge it): its
+    action and assignee, its stratum, and for each window ``ordered_W`` (1/0, NaN when the
+    window ends after the data) and ``comparable_W`` (the share of the same stratum's
+    customers not followed up that month who ordered within W days of the same date) with
+    ``comparable_n`` (how many such customers). ``parts``: the month-end parts of the
+    history's customers (analytics.domain.month_ends) where kept; computed when None.
+
+    Every month at once: the strata of all the month ends asked, and each comparable
+    customer's days of the month on which it would count as ordering within W days, added up
+    per stratum as intervals (an order on day o after one on day p covers the follow-up days
+    from max(p, o − W) to o − 1) instead of one look-up per customer and day."""
+    cols = ["customer_id", "action", "assignee", "date", "status", "tier", "past_cycle",
+            "comparable_n",
+            *(f"ordered_{w}" for w in windows), *(f"comparable_{w}" for w in windows)]
+    g = history.groups()
+    if followups.empty or not len(g.day):
+        return pd.DataFrame(columns=cols)
+    code_of = pd.Series(np.arange(len(g.ids)), index=pd.Index(g.ids))
+    fu = followups.loc[member(followups["customer_id"], code_of.index),
+                       ["id", "customer_id", "action", "assignee", "created_at"]].copy()
+    if fu.empty:
+        return pd.DataFrame(columns=cols)
+    fu["date"] = pd.to_datetime(fu["created_at"]).dt.normalize()
+    fu["on"] = fu["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    # the day before the month began: when the strata are judged
+    fu["as_of"] = fu["date"].dt.to_period("M").dt.start_time.to_numpy() \
+        .astype("datetime64[D]").astype(np.int64) - 1
+    fu["code"] = code_of.reindex(fu["customer_id"]).to_numpy()
+    days = np.unique(fu["as_of"].to_numpy())
+    if parts is None:
+        parts = month_ends.parts(history, [_date(d) for d in days])
+    if len(parts):
+        parts = parts[np.isin(parts["day"].to_numpy(dtype=np.int64), days)]
+    s = month_ends.strata(parts).rename(columns={"day": "as_of"})
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    first = fu.sort_values(["as_of", "date", "id"], kind="mergesort") \
+        .drop_duplicates(["as_of", "customer_id"])
+    t = first.merge(s[["customer_id", "as_of", "status", "tier", "past_cycle", "stratum"]],
+                    on=["as_of", "customer_id"], how="inner")
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    # each month's comparison groups: its strata (as integers) less everyone followed up in it
+    n_days = len(days)
+    s_day = np.searchsorted(days, s["as_of"].to_numpy(dtype=np.int64))
+    s_code = code_of.reindex(s["customer_id"]).to_numpy()
+    followed = np.unique(np.searchsorted(days, fu["as_of"].to_numpy()) * len(g.ids)
+                         + fu["code"].to_numpy())
+    in_pool = ~np.isin(s_day * len(g.ids) + s_code, followed)
+    raw = s_day * month_ends.STRATA + s["stratum"].to_numpy(dtype=np.int64)
+    t_raw = (np.searchsorted(days, t["as_of"].to_numpy(dtype=np.int64)) * month_ends.STRATA
+             + t["stratum"].to_numpy(dtype=np.int64))
+    size_all = np.bincount(raw[in_pool], minlength=n_days * month_ends.STRATA).astype(float)
+    t["comparable_n"] = size_all[t_raw]
+    # only the groups a follow-up is compared with: their customers' order days are read
+    pool = in_pool & np.isin(raw, t_raw)
+    cells, cell = np.unique(raw[pool], return_inverse=True)
+    t_cell = np.searchsorted(cells, t_raw)
+    t_has = (t_cell < len(cells)) & (cells[np.minimum(t_cell, len(cells) - 1)] == t_raw)
+    size = size_all[cells]
+    pool_codes = s_code[pool].astype(np.int64)
+    first_days = days + 1
+    last_days = (pd.to_datetime(first_days, unit="D").to_period("M").to_timestamp(how="end")
+                 .to_numpy().astype("datetime64[D]").astype(np.int64))
+    month_start, month_end = first_days[s_day[pool]], last_days[s_day[pool]]
+    end = np.datetime64(history.end, "D").astype(np.int64)
+    on = t["on"].to_numpy(dtype=np.int64)
+    gap_t = _next_order_after(history, t["code"].to_numpy(dtype=np.int64), on)
+    t_offset = on - (t["as_of"].to_numpy(dtype=np.int64) + 1)
+    # each comparable customer's orders that are the next order of some day of its month:
+    # those after the month's first day, up to the first one after its last day
+    span = int(max(g.day.max(), month_end.max(initial=0))) + 100_000
+    keys = g.code.astype(np.int64) * span + g.day
+    lo = np.searchsorted(keys, pool_codes * span + month_start, side="right")
+    hi = np.searchsorted(keys, pool_codes * span + month_end, side="right")
+    mine = (hi < len(keys)) & (g.code[np.minimum(hi, len(keys) - 1)] == pool_codes)
+    count = np.maximum(np.where(mine, hi, hi - 1) - lo + 1, 0)
+    owner = np.repeat(np.arange(len(pool_codes)), count)
+    row = np.repeat(lo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(int(count.sum()))
+    o, p = g.day[row], g.prev[row]
+    a0, a1 = month_start[owner], month_end[owner]
+    width = 33   # a month's days, and one past the last
+    for w in windows:
+        first_day = np.maximum(np.maximum(p, o - w), a0)
+        last_day = np.minimum(o - 1, a1)
+        ok = first_day <= last_day
+        # +1 where the covered days start, −1 after they end, per group and day of the month
+        at = cell[owner[ok]] * width
+        steps = (np.bincount(at + (first_day - a0)[ok], minlength=len(cells) * width)
+                 - np.bincount(at + (last_day - a0 + 1)[ok], minlength=len(cells) * width))
+        share = np.cumsum(steps.reshape(len(cells), width), axis=1) \
+            / np.maximum(size, 1)[:, None]
+        judged = on + w <= end
+        t[f"ordered_{w}"] = np.where(judged, (gap_t <= w).astype(float), np.nan)
+        t[f"comparable_{w}"] = np.where(
+            judged & t_has,
+            share[np.minimum(t_cell, max(len(cells) - 1, 0)), t_offset] if len(cells)
+            else np.nan, np.nan)
+    return t.sort_values(["as_of", "date", "id"], kind="mergesort") \
+        .reset_index(drop=True)[cols]
+
+
+def _date(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(day))
 
 
 def _next_order_after(history: History, codes: np.ndarray, day: np.ndarray | int
@@ -123,67 +208,6 @@ def _next_order_after(history: History, codes: np.ndarray, day: np.ndarray | int
     found = np.where(pos_ok, keys[np.minimum(pos, len(keys) - 1)], -1)
     same = pos_ok & (found // span == codes)
     return np.where(same, (found % span) - (asked % span), np.inf)
-
-
-def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ...] = WINDOWS
-            ) -> pd.DataFrame:
-    """One row per customer's first follow-up in a month (with the data to judge it): its
-    action and assignee, its stratum, and for each window ``ordered_W`` (1/0, NaN when the
-    window ends after the data) and ``comparable_W`` (the share of the same stratum's
-    customers not followed up that month who ordered within W days of the same date) with
-    ``comparable_n`` (how many such customers)."""
-    cols = ["customer_id", "action", "assignee", "date", "status", "tier", "past_cycle",
-            "comparable_n",
-            *(f"ordered_{w}" for w in windows), *(f"comparable_{w}" for w in windows)]
-    g = history.groups()
-    if followups.empty or not len(g.day):
-        return pd.DataFrame(columns=cols)
-    code_of = pd.Series(np.arange(len(g.ids)), index=pd.Index(g.ids))
-    fu = followups.loc[followups["customer_id"].isin(code_of.index),
-                       ["id", "customer_id", "action", "assignee", "created_at"]].copy()
-    fu["date"] = pd.to_datetime(fu["created_at"]).dt.normalize()
-    fu["month"] = fu["date"].dt.to_period("M")
-    end = np.datetime64(history.end, "D").astype(np.int64)
-    rows: list[pd.DataFrame] = []
-    for month, in_month in fu.groupby("month"):
-        first = in_month.sort_values(["date", "id"]).drop_duplicates("customer_id")
-        as_of = pd.Period(str(month), freq="M").start_time.date() - timedelta(days=1)
-        s = strata(history, as_of=as_of)
-        if s.empty:
-            continue
-        s["code"] = code_of.reindex(s["customer_id"]).to_numpy()
-        s["stratum"] = s["status"] + "|" + s["tier"] + "|" + s["past_cycle"]
-        pool = s[~s["customer_id"].isin(set(in_month["customer_id"]))]
-        t = first.merge(s[["customer_id", "status", "tier", "past_cycle", "stratum", "code"]],
-                        on="customer_id", how="inner")
-        if t.empty:
-            continue
-        t["comparable_n"] = t["stratum"].map(pool["stratum"].value_counts()).fillna(0)
-        days = t["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-        gap_t = _next_order_after(history, t["code"].to_numpy(), days)
-        # every comparable customer against every follow-up day of the month at once: the
-        # share per stratum and day, then each follow-up reads its own
-        group, names = pd.factorize(pool["stratum"])
-        on_days = np.unique(days)
-        pool_codes = pool["code"].to_numpy()
-        gap_c = _next_order_after(history, np.repeat(pool_codes, len(on_days)),
-                                  np.tile(on_days, len(pool_codes))).reshape(len(pool_codes),
-                                                                             len(on_days))
-        size = np.bincount(group, minlength=len(names)).astype(float)
-        t_group = pd.Index(names).get_indexer(t["stratum"])
-        t_day = np.searchsorted(on_days, days)
-        for w in windows:
-            ordered = np.zeros((len(names), len(on_days)))
-            np.add.at(ordered, group, (gap_c <= w).astype(float))
-            share = ordered / np.maximum(size, 1)[:, None]
-            judged = days + w <= end
-            t[f"ordered_{w}"] = np.where(judged, (gap_t <= w).astype(float), np.nan)
-            t[f"comparable_{w}"] = np.where(judged & (t_group >= 0),
-                                            share[np.maximum(t_group, 0), t_day], np.nan)
-        rows.append(t)
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(rows, ignore_index=True)[cols]
 
 
 def _comparable_variance(seen: pd.DataFrame, w: int) -> float:
@@ -237,10 +261,18 @@ def effect(rows: pd.DataFrame, *, by: str | None = None,
 
 def effect_rows(tables: Tables, *, store: str, mark: str) -> pd.DataFrame:
     """``matched`` for the follow-ups in the store at ``store`` whose customers are in
-    ``tables`` (a scope and filters narrow them with the tables); ``mark`` is the store's
-    change mark, there only so that a cached result is renewed when a follow-up is written."""
+    ``tables`` (a scope and filters narrow them with the tables), from the month-end parts
+    kept with the version where there are some; ``mark`` is the store's change mark, there
+    only so that a cached result is renewed when a follow-up is written."""
     del mark
-    return matched(load_history(tables), Store(Path(store)).frame())
+    history = load_history(tables)
+    rows = Store(Path(store)).frame()
+    rows = rows[member(rows["customer_id"], history.groups().ids)]
+    if rows.empty:
+        return matched(history, rows)
+    month = pd.to_datetime(rows["created_at"]).dt.to_period("M")
+    days = sorted({d.date() for d in month.dt.start_time - pd.Timedelta(days=1)})
+    return matched(history, rows, parts=month_ends.parts_for(tables, history, days))
 
 
 # what a rep on a phone needs first comes first: who, by when, how late, what

@@ -24,7 +24,7 @@ from analytics.domain.measures import with_settlement
 from analytics.store import derived
 from analytics.store.warehouse import SUMMARY_TABLES, Tables, tables_from
 
-PURCHASE_DAYS, INVOICE_SETTLEMENT = SUMMARY_TABLES
+PURCHASE_DAYS, INVOICE_SETTLEMENT = SUMMARY_TABLES[:2]
 
 INVOICE_COLUMNS = ("invoice_id", "customer_id", "invoice_date", "due_date", "amount_cny",
                    "settled_on")

@@ -48,7 +48,7 @@ KEEP_VERSIONS = 10  # rollback history; each version is a full copy, so keep it 
 # to Warehouse.writing): the stored results (analytics.store.results) and the summaries
 # (analytics.domain.summaries). Versioned with the data, but not data: not counted, not listed.
 STORED_TABLE = "stored_results"
-SUMMARY_TABLES = ("summary_purchase_days", "summary_invoice_settlement")
+SUMMARY_TABLES = ("summary_purchase_days", "summary_invoice_settlement", "summary_month_ends")
 DERIVED_TABLES = frozenset({STORED_TABLE, *SUMMARY_TABLES})
 Derive = Callable[[duckdb.DuckDBPyConnection], object]
 _VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")

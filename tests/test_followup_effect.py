@@ -1,0 +1,192 @@
+""""Did following up work?" fast for every scope (issue 21): every month's strata at once from
+the month-end parts kept with each version, and the comparison groups' orders counted as
+intervals. Each result must equal the straightforward computation below — one month at a time,
+each stratum from ``customer_status`` and a pyramid ranking, each comparable customer looked
+up day by day (the code this replaced) — for the executive, a manager, a rep and a filter, on
+the demo and on the public CDNOW log; the parts read from the kept table must equal those
+computed from the scope's own rows, and a rep must never read the kept gross profit."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.domain import followups as fu
+from analytics.domain import month_ends
+from analytics.domain.churn.history import History, load_history
+from analytics.domain.churn.status import customer_status
+from analytics.domain.customers import TIERS, tier_cutoffs
+from analytics.store import derived
+from analytics.store import filters as flt
+from analytics.store import followups as store
+from analytics.store.access import Scope, scoped
+from analytics.store.period import Period
+from analytics.store.warehouse import Tables, Warehouse
+from tests.test_churn_logs import cdnow_log, import_log
+
+
+# -- the straightforward computation -------------------------------------------------------------
+def _strata(history: History, as_of: date) -> pd.DataFrame:
+    status = customer_status(history, as_of=as_of)
+    if status.empty:
+        return pd.DataFrame(columns=["customer_id", "status", "tier", "past_cycle"])
+    d = pd.Timestamp(as_of)
+    days = history.days[(history.days["date"] > d - pd.Timedelta(days=365))
+                        & (history.days["date"] <= d)]
+    ranked = days.groupby("customer_id")[history.value_column].sum().rename("value") \
+        .reset_index()
+    ranked = ranked.assign(key=ranked["value"].round(2)).sort_values(
+        ["key", "customer_id"], ascending=[False, True], kind="mergesort")
+    cuts = np.array(tier_cutoffs(len(ranked)))
+    ranked["tier"] = np.asarray(TIERS)[np.searchsorted(cuts, np.arange(1, len(ranked) + 1))]
+    out = status.merge(ranked[["customer_id", "tier"]], on="customer_id", how="left")
+    out["tier"] = out["tier"].fillna("none")
+    ratio = out["days_since"] / out["cycle_days"].where(out["cycle_days"] > 0)
+    out["past_cycle"] = pd.cut(ratio, (-np.inf, 1, 2, 3, 5, np.inf), labels=(
+        "within", "1-2", "2-3", "3-5", "over_5")).astype(object).where(ratio.notna(),
+                                                                      "one_order")
+    return out[["customer_id", "status", "tier", "past_cycle"]]
+
+
+def _reference(history: History, followups: pd.DataFrame) -> pd.DataFrame:
+    """Month by month, customer by customer: what ``fu.matched`` must give."""
+    fu_ = followups.loc[followups["customer_id"].isin(set(history.days["customer_id"])),
+                        ["id", "customer_id", "action", "assignee", "created_at"]].copy()
+    fu_["date"] = pd.to_datetime(fu_["created_at"]).dt.normalize()
+    out = []
+    by_customer = {c: np.sort(g["date"].to_numpy().astype("datetime64[D]"))
+                   for c, g in history.days.groupby("customer_id")}
+    for month, in_month in fu_.groupby(fu_["date"].dt.to_period("M")):
+        first = in_month.sort_values(["date", "id"]).drop_duplicates("customer_id")
+        s = _strata(history, month.start_time.date() - timedelta(days=1))
+        s["stratum"] = s["status"] + "|" + s["tier"] + "|" + s["past_cycle"]
+        pool = s[~s["customer_id"].isin(set(in_month["customer_id"]))]
+        t = first.merge(s, on="customer_id")
+        t["comparable_n"] = t["stratum"].map(pool["stratum"].value_counts()).fillna(0)
+        gaps: dict[tuple[str, pd.Timestamp], np.ndarray] = {}
+        for stratum, day in zip(t["stratum"], t["date"], strict=True):
+            group = pool.loc[pool["stratum"] == stratum, "customer_id"]
+            gaps[(stratum, day)] = np.array([_gap(by_customer[c], day) for c in group])
+        for w in fu.WINDOWS:
+            judged = t["date"] + pd.Timedelta(days=w) <= pd.Timestamp(history.end)
+            t[f"ordered_{w}"] = [
+                float(_gap(by_customer[c], d) <= w) if j else np.nan
+                for c, d, j in zip(t["customer_id"], t["date"], judged, strict=True)]
+            t[f"comparable_{w}"] = [
+                float(np.mean(gaps[(s_, d)] <= w)) if j and len(gaps[(s_, d)]) else np.nan
+                for s_, d, j in zip(t["stratum"], t["date"], judged, strict=True)]
+        out.append(t)
+    cols = ["customer_id", "action", "assignee", "date", "status", "tier", "past_cycle",
+            "comparable_n", *(f"ordered_{w}" for w in fu.WINDOWS),
+            *(f"comparable_{w}" for w in fu.WINDOWS)]
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def _gap(days: np.ndarray, day: pd.Timestamp) -> float:
+    """Days from ``day`` to the first of ``days`` after it (inf without one)."""
+    later = days[days > np.datetime64(day.date(), "D")]
+    return float((later[0] - np.datetime64(day.date(), "D")).astype(int)) if len(later) \
+        else np.inf
+
+
+def _same(fast: pd.DataFrame, slow: pd.DataFrame) -> None:
+    assert len(fast) > 0
+    pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+# -- the demo, at every level -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_store() -> pd.DataFrame:
+    return store.Store(Path(os.environ[store.ENV_PATH])).frame()
+
+
+def _level(book: Tables, level: str) -> Tables:
+    customers = book.customers.to_pandas()
+    busiest = customers["sales_rep"].value_counts().index[0]
+    province = customers.loc[customers["sales_rep"] == busiest, "province"].iloc[0]
+    if level == "manager":
+        return scoped(book, Scope(user="m", level="manager", provinces=(province,),
+                                  single_user=False))
+    if level == "rep":
+        return scoped(book, Scope(user="r", level="rep", reps=(busiest,), single_user=False))
+    span = (date(2000, 1, 1), date(2100, 1, 1))
+    return flt.apply(book, flt.Filters(period=Period(*span), provinces=(province,)))
+
+
+@pytest.mark.parametrize("level", ["rep", "manager", "executive + filter"])
+def test_a_narrowed_scope_gets_what_its_own_rows_give(demo_warehouse: Warehouse,
+                                                     demo_store: pd.DataFrame,
+                                                     level: str) -> None:
+    tables = _level(demo_warehouse.tables(), level)
+    assert derived.table(tables, month_ends.TABLE) is not None  # read from what was kept
+    history = load_history(tables)
+    # a sample of the months (the reference is slow): every third month's follow-ups
+    months = pd.to_datetime(demo_store["created_at"]).dt.to_period("M")
+    rows = demo_store[months.dt.month % 3 == 0]
+    fast = fu.effect_rows(tables, store=os.environ[store.ENV_PATH], mark="")
+    fast = fast[fast["date"].dt.month % 3 == 0]
+    _same(fast, _reference(history, rows))
+    # and from the kept parts exactly what the scope's own rows give
+    _same(fast, fu.matched(history, rows))
+
+
+def test_the_kept_parts_are_the_scopes_own(demo_warehouse: Warehouse) -> None:
+    book = demo_warehouse.tables()
+    history = load_history(book)
+    days = month_ends.book_month_ends(history)
+    assert len(days) >= 60  # every month end of the demo's years
+    for level in ("rep", "manager"):
+        tables = _level(book, level)
+        own = load_history(tables)
+        kept = month_ends.parts_for(tables, own, days[::7])
+        computed = month_ends.parts(own, days[::7])
+        key = ["day", "customer_id"]
+        pd.testing.assert_frame_equal(
+            kept.sort_values(key, ignore_index=True),
+            computed.sort_values(key, ignore_index=True), check_dtype=False)
+        if level == "rep":   # costs are hidden from a rep: no profit to rank by, or to read
+            assert "gross_profit_365" not in kept
+            assert "gross_profit_365" not in derived.table(tables, month_ends.TABLE).columns
+        else:
+            assert "gross_profit_365" in kept
+
+
+def test_the_whole_book_matches_the_straightforward_way(demo_warehouse: Warehouse,
+                                                        demo_store: pd.DataFrame) -> None:
+    tables = demo_warehouse.tables()
+    history = load_history(tables)
+    months = pd.to_datetime(demo_store["created_at"]).dt.to_period("M")
+    rows = demo_store[months.dt.month == 6]   # every June: one month a year
+    _same(fu.matched(history, rows), _reference(history, rows))
+
+
+# -- a real log ---------------------------------------------------------------------------------
+def test_on_the_cdnow_log_with_follow_ups_every_month(tmp_path: Path) -> None:
+    """CDNOW (23,570 customers, 18 months, no costs, no tiers by profit): 8 follow-ups a
+    month of customers drawn at random, some before their first order. The month ends are
+    kept at the import, and the kept and the straightforward comparisons agree."""
+    log = cdnow_log()
+    tables = import_log(tmp_path / "cdnow", log)
+    assert derived.table(tables, month_ends.TABLE) is not None
+    rng = np.random.default_rng(7)
+    ids = log["customer"].unique()
+    months = pd.period_range("1997-02", "1998-06", freq="M")
+    rows = pd.DataFrame({
+        "id": range(8 * len(months)),
+        "customer_id": rng.choice(ids, 8 * len(months)),
+        "action": rng.choice(["call", "visit"], 8 * len(months)),
+        "assignee": "张伟",
+        "created_at": [m.start_time + pd.Timedelta(days=int(d), hours=9) for m in months
+                       for d in rng.integers(0, 28, 8)]})
+    history = load_history(tables)
+    fast = fu.matched(history, rows, parts=month_ends.parts_for(
+        tables, history, [(m.start_time - pd.Timedelta(days=1)).date() for m in months]))
+    _same(fast, _reference(history, rows))
+    assert set(fast["tier"]) - {"none"}   # ranked by revenue: no costs in the log
+    assert fast["comparable_180"].isna().any() and fast["comparable_30"].notna().any()
