@@ -127,9 +127,8 @@ if rows.empty:  # nothing to judge, and nothing to compute
     st.info(labels("fu_effect_empty"))
     st.stop()
 # an outcome recorded changes nothing here: only a follow-up added or reassigned renews it
-matched = ctx.cached(followups.effect_rows, store=str(desk.store.path),
-                     mark=desk.store.assignment_mark())
-overall = followups.effect(matched)
+overall, by_action_rows, by_rep_rows = ctx.cached(
+    followups.effect_tables, store=str(desk.store.path), mark=desk.store.assignment_mark())
 if overall["followed"].max() == 0:
     st.info(labels("fu_effect_none"))
     st.stop()
@@ -142,11 +141,11 @@ widgets.table(labels, overall, key="fu_effect", filename="followup_effect", perc
               signed=("difference_pts",), counts=("followed", "comparable"))
 by_action, by_rep = st.tabs([labels("fu_by_action"), labels("fu_by_rep")])
 with by_action:
-    widgets.table(labels, followups.effect(matched, by="action").rename(columns={
+    widgets.table(labels, by_action_rows.rename(columns={
         "action": "fu_action"}), key="fu_effect_action", filename="followup_effect_by_action",
                   percent=PCT, signed=("difference_pts",), counts=("followed", "comparable"))
 with by_rep:
-    widgets.table(labels, followups.effect(matched, by="assignee"), key="fu_effect_rep",
+    widgets.table(labels, by_rep_rows, key="fu_effect_rep",
                   filename="followup_effect_by_rep", percent=PCT, signed=("difference_pts",),
                   counts=("followed", "comparable"))
 st.caption(labels("fu_effect_caveat", least=followups.MIN_FOLLOWED))

@@ -66,6 +66,24 @@ def test_add_done_reassign_and_the_history_of_each(tmp_path: Path) -> None:
     assert (tmp_path / "f.sqlite").stat().st_mode & 0o077 == 0  # nobody else may read it
 
 
+def test_the_list_read_once_is_read_again_after_any_write(tmp_path: Path) -> None:
+    """The parsed list is kept per process (the page reruns on every tap): each write, and a
+    store replaced by another with as many rows (a restored backup), must show at once."""
+    s = store.Store(tmp_path / "f.sqlite")
+    fid = s.add(_new(note="first"), by="manager")
+    assert list(s.frame()["status"]) == ["open"]
+    s.frame().loc[0, "status"] = "changed by a caller"   # a copy: the next read is unharmed
+    assert list(s.frame()["status"]) == ["open"]
+    s.done(fid, outcome="reached", by="张伟")
+    assert list(s.frame()["status"]) == ["done"]
+    other = store.Store(tmp_path / "other.sqlite")
+    other.add(_new(customer="C9", note="other"), by="manager")
+    other.backup(tmp_path / "copy.sqlite")
+    (tmp_path / "f.sqlite-wal").unlink(missing_ok=True)
+    os.replace(tmp_path / "copy.sqlite", tmp_path / "f.sqlite")
+    assert list(s.frame()["customer_id"]) == ["C9"]
+
+
 def test_an_empty_store_reads_as_an_empty_list_in_any_scope(tmp_path: Path) -> None:
     s = store.Store(tmp_path / "f.sqlite")
     for customers in (None, [], ["C1"]):

@@ -302,7 +302,7 @@ def _followup_section(tables: Tables, rows: pd.DataFrame, month: Period, labels:
     if len(done):
         section.tables.append(Table("followup_outcomes", done.rename(
             columns={"followups": "followed"})))
-    effect = followups.effect(followups.matched(churn.load_history(tables), rows))
+    effect = followups.effect(followups.matched_in(tables, rows))
     said = followup_words.statement(labels, effect)
     if said:
         head = effect[effect["window_days"] == followups.HEADLINE_WINDOW].iloc[0]
