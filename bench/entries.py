@@ -114,7 +114,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("products", "composition", lambda t, p: products.composition(t, period=p)),
     Entry("products", "margin by month", lambda t, p: products.margin_by_month(t, period=p)),
     Entry("products", "turned negative", lambda t, p: products.turned_negative(t, period=p)),
-    Entry("followups", "did it work", lambda t, p: followups.effect_rows(
+    Entry("followups", "did it work", lambda t, p: followups.effect_tables(
         t, store=str(followup_store.default_path()), mark="")),
     Entry("team", "rep scorecard", lambda t, p: scorecards.rep_scorecard(t, period=p)),
     Entry("team", "rep trend", lambda t, p: scorecards.rep_trend(t, period=p)),

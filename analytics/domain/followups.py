@@ -122,14 +122,15 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
     days = np.unique(fu["as_of"].to_numpy())
     if parts is None:
         parts = month_ends.parts(history, [_date(d) for d in days])
-    if len(parts):
-        parts = parts[np.isin(parts["day"].to_numpy(dtype=np.int64), days)]
+    if len(parts) and not (on_days := np.isin(parts["day"].to_numpy(dtype=np.int64),
+                                              days)).all():
+        parts = parts[on_days]   # (a copy of millions of rows only where some are not asked)
     # the strata as integers, keyed by month and customer code (text on 5.8 million rows of
     # 84 month ends cost more than the rules)
     n, n_days = len(g.ids), len(days)
     s_code = _codes(parts["customer_id"], g.ids) if len(parts) else np.zeros(0, np.int64)
-    known = s_code >= 0
-    parts, s_code = parts[known], s_code[known]
+    if not (known := s_code >= 0).all():
+        parts, s_code = parts[known], s_code[known]
     if parts.empty:
         return pd.DataFrame(columns=cols)
     stratum = month_ends.strata_codes(parts, s_code)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.store.warehouse import DEFAULT_DIR, ROOT
 
@@ -254,8 +255,13 @@ class Store:
             with _READ_LOCK:
                 if slot in _READ:
                     return _READ[slot].copy()
-            out = pd.read_sql_query("SELECT * FROM followups ORDER BY created_at DESC, id DESC",
-                                    con)
+            cur = con.execute("SELECT * FROM followups")
+            names = [d[0] for d in cur.description]
+            out = _frame_of(cur.fetchall(), names)
+        # newest first, sorted here: SQLite sorting 200,000 rows without an index took longer
+        # than reading them
+        out = out.sort_values(["created_at", "id"], ascending=False, na_position="last",
+                              kind="mergesort", ignore_index=True)
         for col in ("created_at", "done_at"):
             out[col] = pd.to_datetime(out[col], errors="coerce")
         out["due"] = pd.to_datetime(out["due"], errors="coerce").dt.date
@@ -304,6 +310,19 @@ class Store:
     def check(self) -> str:
         with self._connect() as con:
             return str(con.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _frame_of(rows: list[tuple[object, ...]], names: list[str]) -> pd.DataFrame:
+    """The rows as a frame, each column made by Arrow in one go (pandas typing 20 columns of
+    200,000 Python values one by one took 0.7 s); pandas' own way where a column mixes types,
+    as SQLite allows."""
+    if rows:
+        try:
+            return pa.table({n: pa.array(c) for n, c in zip(names, zip(*rows, strict=True),
+                                                            strict=True)}).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    return pd.DataFrame.from_records(rows, columns=names)
 
 
 def _change_mark(con: sqlite3.Connection) -> str:
