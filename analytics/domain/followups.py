@@ -114,7 +114,10 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
         .assign(code=code[code >= 0])
     if fu.empty:
         return pd.DataFrame(columns=cols)
-    fu["date"] = pd.to_datetime(fu["created_at"]).dt.normalize()
+    fu["date"] = pd.to_datetime(fu["created_at"], errors="coerce").dt.normalize()
+    fu = fu[fu["date"].notna()]   # a date the store could not read cannot be judged
+    if fu.empty:
+        return pd.DataFrame(columns=cols)
     fu["on"] = fu["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     # the day before the month began: when the strata are judged
     fu["as_of"] = fu["date"].dt.to_period("M").dt.start_time.to_numpy() \
@@ -306,8 +309,9 @@ def matched_in(tables: Tables, followups: pd.DataFrame) -> pd.DataFrame:
     rows = followups[member(followups["customer_id"], history.groups().ids)]
     if rows.empty:
         return matched(history, rows)
-    month = pd.to_datetime(rows["created_at"]).dt.to_period("M").unique()
-    days = sorted({d.date() for d in month.start_time - pd.Timedelta(days=1)})
+    months = pd.PeriodIndex(pd.to_datetime(rows["created_at"]).dt.to_period("M").dropna()
+                            .unique())
+    days = sorted({d.date() for d in months.start_time - pd.Timedelta(days=1)})
     return matched(history, rows, parts=month_ends.parts_for(tables, history, days))
 
 
