@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -18,7 +19,7 @@ import streamlit as st
 from analytics.display import churn_words
 from analytics.display.i18n import Labels
 from analytics.domain import churn
-from analytics.ops import ingest
+from analytics.ops import followup_desk, ingest
 from analytics.store import filters as flt
 from analytics.store import followups
 from analytics.store.access import Scope, scoped, unresolved, visible_customers
@@ -46,6 +47,20 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def followup_store() -> followups.Store:
     """The follow-up store beside the configured warehouse ($STEELSIGHT_FOLLOWUPS wins)."""
     return followups.open_store(followups.default_path(warehouse().root))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _desk(version: str, scope: Scope, filters: Filters, store: str) -> followup_desk.Desk:
+    # who may see which customers, their names and reps come from the version's master: kept
+    # per version, scope and filters (0.1 s of every rerun of the follow-up page otherwise);
+    # the follow-ups themselves are read by each call
+    return followup_desk.desk(followups.Store(Path(store)), scoped_tables(version, scope, filters),
+                              scope)
+
+
+def desk(version: str, scope: Scope, filters: Filters) -> followup_desk.Desk:
+    """The follow-up desk of ``scope`` (analytics.ops.followup_desk) over the version."""
+    return _desk(version, scope, filters, str(followup_store().path))
 
 
 def version_key(wh: Warehouse) -> str:

@@ -105,7 +105,7 @@ class Context:
     def followup_desk(self) -> followup_desk.Desk:
         """This user's follow-ups (analytics.ops.followup_desk): the scope's customers, the
         sidebar filters narrowing them as they narrow every list."""
-        return followup_desk.desk(data.followup_store(), self.tables(), self.scope)
+        return data.desk(self.version, self.scope, self.filters)
 
     def _guarded(self, call: Callable[[], Any]) -> Any:
         try:

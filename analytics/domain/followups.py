@@ -17,6 +17,7 @@ allow (a 95 % interval that leaves out zero, at least ``MIN_FOLLOWED`` follow-up
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -90,19 +91,26 @@ def strata(history: History, *, as_of: date) -> pd.DataFrame:
     return out[["customer_id", "status", "tier", "past_cycle"]]
 
 
+# month ends judged together: the arrays of one pass grow with the customers of its months
+# (a dozen of 70,000 customers' months: about 100 MB at the peak instead of 600 MB for 84)
+MONTHS_AT_ONCE = 12
+PartsOf = Callable[[list[date]], pd.DataFrame]
+
+
 def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ...] = WINDOWS,
-            parts: pd.DataFrame | None = None) -> pd.DataFrame:
+            parts: PartsOf | None = None) -> pd.DataFrame:
     """One row per customer's first follow-up in a month (with the data to judge it): its
     action and assignee, its stratum, and for each window ``ordered_W`` (1/0, NaN when the
     window ends after the data) and ``comparable_W`` (the share of the same stratum's
     customers not followed up that month who ordered within W days of the same date) with
-    ``comparable_n`` (how many such customers). ``parts``: the month-end parts of the
-    history's customers (analytics.domain.month_ends) where kept; computed when None.
+    ``comparable_n`` (how many such customers). ``parts`` gives the month-end parts of the
+    history's customers at the month ends asked, coded (month_ends.parts_for reads those kept
+    with the version); computed from the history when None.
 
-    Every month at once: the strata of all the month ends asked, and each comparable
-    customer's days of the month on which it would count as ordering within W days, added up
-    per stratum as intervals (an order on day o after one on day p covers the follow-up days
-    from max(p, o − W) to o − 1) instead of one look-up per customer and day."""
+    A dozen months at once: the strata of their month ends, and each comparable customer's
+    days of the month on which it would count as ordering within W days, added up per
+    stratum as intervals (an order on day o after one on day p covers the follow-up days from
+    max(p, o − W) to o − 1) instead of one look-up per customer and day."""
     cols = ["customer_id", "action", "assignee", "date", "status", "tier", "past_cycle",
             "comparable_n",
             *(f"ordered_{w}" for w in windows), *(f"comparable_{w}" for w in windows)]
@@ -122,32 +130,43 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
     # the day before the month began: when the strata are judged
     fu["as_of"] = fu["date"].dt.to_period("M").dt.start_time.to_numpy() \
         .astype("datetime64[D]").astype(np.int64) - 1
+    fu = fu.sort_values(["as_of", "date", "id"], kind="mergesort")
     days = np.unique(fu["as_of"].to_numpy())
-    if parts is None:
-        parts = month_ends.parts(history, [_date(d) for d in days])
-    if len(parts) and not (on_days := np.isin(parts["day"].to_numpy(dtype=np.int64),
-                                              days)).all():
-        parts = parts[on_days]   # (a copy of millions of rows only where some are not asked)
-    # the strata as integers, keyed by month and customer code (text on 5.8 million rows of
-    # 84 month ends cost more than the rules)
-    n, n_days = len(g.ids), len(days)
-    s_code = _codes(parts["customer_id"], g.ids) if len(parts) else np.zeros(0, np.int64)
-    if not (known := s_code >= 0).all():
-        parts, s_code = parts[known], s_code[known]
-    if parts.empty:
+    read = parts or (lambda asked: month_ends.coded(history, asked))
+    out = []
+    for chunk in np.array_split(days, -(-len(days) // MONTHS_AT_ONCE)):
+        some = fu[np.isin(fu["as_of"].to_numpy(), chunk)]
+        found = read([_date(d) for d in chunk])
+        if len(found) and not (on := np.isin(found["day"].to_numpy(dtype=np.int64),
+                                             chunk)).all():
+            found = found[on]
+        if len(found):
+            out.append(_matched_months(history, some, chunk, found, windows))
+    out = [t for t in out if len(t)]
+    if not out:
         return pd.DataFrame(columns=cols)
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def _matched_months(history: History, fu: pd.DataFrame, days: np.ndarray, parts: pd.DataFrame,
+                    windows: tuple[int, ...]) -> pd.DataFrame:
+    """``matched`` for the follow-ups ``fu`` (sorted, coded, with their month ends in
+    ``days``) from the coded ``parts`` at those month ends."""
+    g = history.groups()
+    n, n_days = len(g.ids), len(days)
+    s_code = parts["code"].to_numpy(dtype=np.int64)
     stratum = month_ends.strata_codes(parts, s_code)
     s_day = np.searchsorted(days, parts["day"].to_numpy(dtype=np.int64))
-    s_at = np.full(n_days * n, -1)
+    s_at = np.full(n_days * n, -1, dtype=np.int64)
     s_at[s_day * n + s_code] = np.arange(len(s_code))
-    first = fu.sort_values(["as_of", "date", "id"], kind="mergesort") \
-        .drop_duplicates(["as_of", "customer_id"])
+    first = fu.drop_duplicates(["as_of", "customer_id"])
     t_day = np.searchsorted(days, first["as_of"].to_numpy(dtype=np.int64))
     t_row = s_at[t_day * n + first["code"].to_numpy(dtype=np.int64)]
+    del s_at
     t = first[t_row >= 0].copy()
     t_day, t_row = t_day[t_row >= 0], t_row[t_row >= 0]
     if t.empty:
-        return pd.DataFrame(columns=cols)
+        return t
     t_stratum = stratum[t_row]
     for name, values in month_ends.named(t_stratum).items():
         t[name] = values
@@ -167,7 +186,7 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
     t_cell = np.searchsorted(cells, t_raw)
     t_has = (t_cell < len(cells)) & (cells[np.minimum(t_cell, len(cells) - 1)] == t_raw)
     size = size_all[cells]
-    pool_codes = s_code[pool].astype(np.int64)
+    pool_codes = s_code[pool]
     first_days = days + 1
     last_days = (pd.to_datetime(first_days, unit="D").to_period("M").to_timestamp(how="end")
                  .to_numpy().astype("datetime64[D]").astype(np.int64))
@@ -205,8 +224,7 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
             judged & t_has,
             share[np.minimum(t_cell, max(len(cells) - 1, 0)), t_offset] if len(cells)
             else np.nan, np.nan)
-    return t.sort_values(["as_of", "date", "id"], kind="mergesort") \
-        .reset_index(drop=True)[cols]
+    return t
 
 
 def _codes(ids: pd.Series, book: np.ndarray) -> np.ndarray:
@@ -309,10 +327,8 @@ def matched_in(tables: Tables, followups: pd.DataFrame) -> pd.DataFrame:
     rows = followups[member(followups["customer_id"], history.groups().ids)]
     if rows.empty:
         return matched(history, rows)
-    months = pd.PeriodIndex(pd.to_datetime(rows["created_at"]).dt.to_period("M").dropna()
-                            .unique())
-    days = sorted({d.date() for d in months.start_time - pd.Timedelta(days=1)})
-    return matched(history, rows, parts=month_ends.parts_for(tables, history, days))
+    return matched(history, rows,
+                   parts=lambda asked: month_ends.parts_for(tables, history, asked))
 
 
 # what a rep on a phone needs first comes first: who, by when, how late, what

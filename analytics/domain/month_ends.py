@@ -14,12 +14,13 @@ tier by rank within the scope) in one vectorised pass over all month ends.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.domain.churn.history import History, load_history
 from analytics.domain.churn.status import (
@@ -46,6 +47,8 @@ PAST_CYCLE_NAMES = ("within", "1-2", "2-3", "3-5", "over_5", "one_order")
 STRATA = len(STATUSES) * len(TIER_NAMES) * len(PAST_CYCLE_NAMES)
 COLUMNS = ("customer_id", "day", "own_status", "one_time", "gone", "days_since", "cycle_days",
            "revenue_365", "gross_profit_365")
+# the same coded for one scope: its customers as codes into its history's ids, one value
+CODED = ("code", *COLUMNS[1:7], "value")
 
 
 def book_month_ends(history: History) -> list[date]:
@@ -63,6 +66,22 @@ def parts(history: History, days: Iterable[date]) -> pd.DataFrame:
     churn rules applied to its own history (status.PARTS' own part) and its revenue and gross
     profit over the 365 days to it, in day and customer order. Only the default rules: the
     strata are judged by them."""
+    coded = _parts(history, days, both=True)
+    g = history.groups()
+    out = coded.drop(columns="code")
+    out.insert(0, "customer_id", g.ids[coded["code"].to_numpy()])
+    return out[[c for c in COLUMNS if c in out]]
+
+
+def coded(history: History, days: Iterable[date]) -> pd.DataFrame:
+    """``parts`` as one scope reads them (``CODED``), computed from its history."""
+    return _parts(history, days, both=False)
+
+
+def _parts(history: History, days: Iterable[date], *, both: bool) -> pd.DataFrame:
+    """``parts`` with the customers as codes into the history's ids (``code``); the value
+    to rank by as ``value`` (gross profit where the history has costs, else revenue), or
+    with ``both`` the revenue and gross profit columns ``parts`` names."""
     g = history.groups()
     frames = []
     for day in dict.fromkeys(days):
@@ -75,21 +94,24 @@ def parts(history: History, days: Iterable[date]) -> pd.DataFrame:
         codes = np.flatnonzero(np.bincount(g.code[by_then], minlength=len(g.ids)))
         year = by_then & (g.day > d - 365)
         out = pd.DataFrame({
-            "customer_id": own["customer_id"].to_numpy(),
+            "code": codes.astype(np.int32),
             "day": np.full(len(own), d, dtype=np.int32),
             "own_status": own["own_status"].to_numpy().astype(np.int8),
             "one_time": own["one_time"].to_numpy(dtype=bool),
             "gone": own["gone"].to_numpy(dtype=bool),
             "days_since": own["days_since"].to_numpy().astype(np.int32),
-            "cycle_days": own["cycle_days"].to_numpy(dtype=float),
-            "revenue_365": g.total(g.revenue, year)[codes]})
-        if g.value_is_profit:
-            out["gross_profit_365"] = g.total(g.value, year)[codes]
+            "cycle_days": own["cycle_days"].to_numpy(dtype=float)})
+        if both:
+            out["revenue_365"] = g.total(g.revenue, year)[codes]
+            if g.value_is_profit:
+                out["gross_profit_365"] = g.total(g.value, year)[codes]
+        else:
+            out["value"] = g.total(g.value, year)[codes]
         frames.append(out)
-    columns = [c for c in COLUMNS if c != "gross_profit_365" or g.value_is_profit]
     if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
+        return pd.DataFrame(columns=["code", *CODED[1:-1],
+                                     *(COLUMNS[-2:] if both else ("value",))])
+    return pd.concat(frames, ignore_index=True)
 
 
 def write(con: duckdb.DuckDBPyConnection) -> None:
@@ -108,27 +130,36 @@ def write(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def parts_for(tables: Tables, history: History, days: list[date]) -> pd.DataFrame:
-    """The parts at ``days`` for the customers of ``tables``: read from the table kept with
-    the version (narrowed to the scope's customers, without what it may not see) for the
-    month ends it holds, computed from ``history`` (the scope's own) for the rest."""
+    """The parts at ``days`` for the customers of ``tables``, coded (``CODED``: the customer
+    as its code into ``history``'s ids, the value it ranks by as ``value``): read from the
+    table kept with the version (narrowed to the scope's customers, without what it may not
+    see) for the month ends it holds, computed from ``history`` (the scope's own) for the
+    rest. The ids become codes in the engine: 3.8 million ids as text cost half a gigabyte."""
+    g = history.groups()
     wanted = sorted({day_number(pd.Timestamp(d)) for d in days})
     kept = derived.table(tables, TABLE)
+    value = "gross_profit_365" if g.value_is_profit else "revenue_365"
     frames = []
-    if kept is not None and wanted:
-        found = kept.filter(kept.day.isin(wanted)).to_pandas()
-        have = set(found["day"].unique().tolist())
+    if kept is not None and wanted and value in kept.columns:
+        ids = ibis.memtable(pa.table({"customer_id": pa.array(g.ids, type=pa.string()),
+                                      "code": pa.array(np.arange(len(g.ids), dtype=np.int32))}))
+        asked = kept.filter(kept.day.isin(wanted))
+        found = asked.join(ids, "customer_id").select(
+            "code", "day", "own_status", "one_time", "gone", "days_since", "cycle_days",
+            value=asked[value]).to_pandas()
+        have = set(np.unique(found["day"].to_numpy()).tolist())
         frames.append(found)
         wanted = [d for d in wanted if d not in have]
     if wanted:
-        frames.append(parts(history, [pd.Timestamp(d, unit="D").date() for d in wanted]))
+        frames.append(coded(history, [_date(d) for d in wanted]))
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=list(COLUMNS))
-    out = pd.concat(frames, ignore_index=True)
-    if not history.groups().value_is_profit and "gross_profit_365" in out:
-        # a history without costs ranks by revenue, whatever the kept table holds
-        out = out.drop(columns="gross_profit_365")
-    return out
+        return coded(history, [])
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _date(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(day))
 
 
 def strata(found: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +173,8 @@ def strata(found: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["customer_id", "day", "status", "tier", "past_cycle",
                                      "stratum"])
     ids, names = pd.factorize(found["customer_id"], sort=True)
-    stratum = strata_codes(found, ids)
+    value = "gross_profit_365" if "gross_profit_365" in found else "revenue_365"
+    stratum = strata_codes(found.rename(columns={value: "value"}), ids)
     return pd.DataFrame({"customer_id": np.asarray(names, dtype=object)[ids],
                          "day": found["day"].to_numpy(dtype=np.int64),
                          **named(stratum), "stratum": stratum})
@@ -157,10 +189,11 @@ def named(stratum: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def strata_codes(found: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
-    """``strata``'s stratum per row of ``found``, as integers; ``codes`` numbers its
-    customers in the order of their ids (ties in value are ranked by it), integers only: at
-    84 month ends of 70,000 customers, text cost more than the rules."""
-    value = "gross_profit_365" if "gross_profit_365" in found else "revenue_365"
+    """``strata``'s stratum per row of coded parts (``value``: what the tier ranks by),
+    as integers; ``codes`` numbers its customers in the order of their ids (ties in value
+    are ranked by it), integers only: at 84 month ends of 70,000 customers, text cost more
+    than the rules."""
+    value = "value"
     day = found["day"].to_numpy(dtype=np.int64)
     since = found["days_since"].to_numpy(dtype=np.int64)
     cycle = found["cycle_days"].to_numpy(dtype=float)

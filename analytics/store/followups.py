@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.store.frames import member
 from analytics.store.warehouse import DEFAULT_DIR, ROOT
 
 ENV_PATH = "STEELSIGHT_FOLLOWUPS"
@@ -235,10 +235,9 @@ class Store:
         """The follow-ups, newest first; only those of ``customers`` when given (a scope)."""
         out = self._all()
         if customers is not None:
-            allowed = set(customers)
             # a boolean array, not a list: an empty list would select no columns of an empty
-            # store (a set, not isin: pandas' isin on Arrow strings is slow on a large book)
-            out = out[np.fromiter((c in allowed for c in out["customer_id"]), bool, len(out))]
+            # store (Arrow's hash look-up: pandas' isin on Arrow strings is slow)
+            out = out[member(out["customer_id"], customers)]
         return out.reset_index(drop=True)
 
     def _all(self) -> pd.DataFrame:
