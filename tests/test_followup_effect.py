@@ -199,3 +199,24 @@ def test_on_the_cdnow_log_with_follow_ups_every_month(tmp_path: Path) -> None:
     _same(fast, _reference(history, rows))
     assert set(fast["tier"]) - {"none"}   # ranked by revenue: no costs in the log
     assert fast["comparable_180"].isna().any() and fast["comparable_30"].notna().any()
+
+
+def test_a_failing_month_end_step_blocks_no_import(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The month ends are derived like a kept result: if they cannot be, the import still
+    lands with everything else derived, and the comparison computes from the rows."""
+    def broken(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise RuntimeError("disk full")
+
+    log = cdnow_log()
+    log = log[log["date"] <= "19970331"]
+    monkeypatch.setattr(month_ends, "_parts", broken)
+    tables = import_log(tmp_path / "cdnow", log)
+    assert derived.table(tables, month_ends.TABLE) is None
+    assert derived.table(tables, "stored_results") is not None
+    monkeypatch.undo()
+    rows = pd.DataFrame({"id": [1, 2], "customer_id": log["customer"].iloc[:2].tolist(),
+                         "action": "call", "assignee": "张伟",
+                         "created_at": pd.Timestamp("1997-03-05 09:00")})
+    history = load_history(tables)
+    _same(fu.matched_in(tables, rows), _reference(history, rows))

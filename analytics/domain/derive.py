@@ -40,7 +40,11 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     computed: the later ones read them as a page would (the card's standing grades each year
     from the kept factor inputs) instead of computing them twice."""
     summaries.write(con)  # first: the results below read them
-    month_ends.write(con)  # the follow-ups' strata at every month end (analytics.domain.month_ends)
+    try:  # the follow-ups' strata at every month end (analytics.domain.month_ends)
+        month_ends.write(con)
+    except Exception:  # like a kept result: never blocks an import; computed on request
+        _log.exception("%s not derived", month_ends.TABLE)
+        con.execute(f'DROP TABLE IF EXISTS "{month_ends.TABLE}"')
     results.write(con, [])
     tables = tables_from(ibis.duckdb.from_connection(con))
     span = overview.data_range(tables)
