@@ -329,20 +329,11 @@ def effect_tables(tables: Tables, *, store: str, mark: str
 
 def matched_in(tables: Tables, followups: pd.DataFrame) -> pd.DataFrame:
     """``matched`` for ``followups`` over the customers of ``tables``, the strata finished
-    from the month-end parts kept with the version where it has them (read in one query:
-    ``matched`` takes its dozen months at a time from them)."""
+    from the month-end parts kept with the version where it has them (read a dozen month ends
+    at a time, as ``matched`` asks: all 84 at once held 300 MB more at ten million lines)."""
     history = load_history(tables)
-    months = pd.PeriodIndex(pd.to_datetime(followups["created_at"], errors="coerce")
-                            .dt.to_period("M").dropna().unique())
-    days = sorted({d.date() for d in months.start_time - pd.Timedelta(days=1)})
-    found: list[pd.DataFrame] = []
-
-    def kept(asked: list[date]) -> pd.DataFrame:
-        if not found:
-            found.append(month_ends.parts_for(tables, history, days))
-        return found[0]
-
-    return matched(history, followups, parts=kept)
+    return matched(history, followups,
+                   parts=lambda asked: month_ends.parts_for(tables, history, asked))
 
 
 # what a rep on a phone needs first comes first: who, by when, how late, what
