@@ -105,6 +105,7 @@ def _child(folder: Path, level: str, rep: str, province: str) -> None:
 
 def run(scale: float) -> str:
     folder = HERE / "cache" / f"scale-{scale:g}"
+    from analytics.store import followups
     from analytics.store.warehouse import Warehouse
     from bench.levels import _current_results
 
@@ -112,10 +113,12 @@ def run(scale: float) -> str:
     rep, province = _busiest(folder)
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for level in LEVELS:
+        # the demo's follow-ups, kept in its folder (bench.__main__._warehouse): the default
+        # store beside the folder is empty, and "did it work" then only read the history
+        env = {**os.environ, followups.ENV_PATH: str(folder / followups.FILE_NAME)}
         done = subprocess.run([sys.executable, "-m", "bench.entry_levels", "--child", level,
                                rep, province, "--scale", f"{scale:g}"], cwd=HERE.parent,
-                              env=os.environ.copy(), capture_output=True, text=True,
-                              check=True)
+                              env=env, capture_output=True, text=True, check=True)
         for line in done.stdout.splitlines():
             if line.startswith("{"):
                 row = json.loads(line)
