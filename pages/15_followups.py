@@ -88,14 +88,11 @@ if desk.can_assign:
 
 with st.expander(labels("fu_new"), icon="📝"):
     st.caption(labels("fu_new_hint"))
-    names = desk.names if desk.visible is None else {
-        c: desk.names.get(c, c) for c in sorted(desk.visible)}
-    customers = sorted(names, key=lambda c: (names[c], c))
+    pickable = desk.pickable
     with st.form("fu_new_form", clear_on_submit=True, border=False):
-        customer = st.selectbox(labels("fu_customer"), customers, index=None,
+        customer = st.selectbox(labels("fu_customer"), list(pickable), index=None,
                                 placeholder=labels("fu_customer_hint"),
-                                format_func=lambda c: f"{names.get(c, c)} ({c})",
-                                key="fu_new_customer")
+                                format_func=pickable.__getitem__, key="fu_new_customer")
         c1, c2 = st.columns(2)
         action = c1.selectbox(labels("fu_action"), store.ACTIONS, key="fu_new_action",
                               format_func=lambda a: labels.value("fu_action", a))
@@ -114,7 +111,7 @@ with st.expander(labels("fu_new"), icon="📝"):
                 except store.FollowUpError as err:
                     st.error(labels(f"fu_error_{err.code}"))
                 else:
-                    _written(labels("fu_added", name=names.get(customer, customer)))
+                    _written(labels("fu_added", name=desk.names.get(customer, customer)))
 
 done = rows[rows["status"] == "done"]
 with st.expander(labels("fu_done_list", n=f"{len(done):,}")):

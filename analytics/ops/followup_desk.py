@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 
 import pandas as pd
 
@@ -48,6 +49,14 @@ class Desk:
         if not self.can_assign:
             return list(self.scope.reps)
         return [self.scope.user, *sorted(set(self.owners.values()) - {self.scope.user})]
+
+    @cached_property
+    def pickable(self) -> dict[str, str]:
+        """The customers this user may take or give a follow-up for, by name, each as
+        "name (id)": made once per desk (sorting 70,000 names took 0.1 s of every rerun)."""
+        names = self.names if self.visible is None else {
+            c: self.names.get(c, c) for c in self.visible}
+        return {c: f"{names[c]} ({c})" for c in sorted(names, key=lambda c: (names[c], c))}
 
     def sees(self, customer_id: str) -> bool:
         return self.visible is None or customer_id in self.visible
