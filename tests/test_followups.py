@@ -437,6 +437,30 @@ def test_a_rep_records_an_outcome_on_the_page(own_store: store.Store,
     assert labels("fu_done_saved") in [s.value for s in at.success]
 
 
+def test_a_rep_adds_a_follow_up_for_one_of_their_own_customers_only(
+        own_store: store.Store, signed_in_users: None, demo_warehouse: Warehouse) -> None:
+    master = demo_warehouse.tables().customers.to_pandas()  # type: ignore[union-attr]
+    theirs = master[master["sales_rep"] == "张伟"]
+    at = _page("rep", "rep-password-1")
+    assert not at.exception
+    picker = at.selectbox(key="fu_new_customer")
+    # the rep's customers, by name, each shown with its id, and nobody else's
+    assert set(picker.options) == {f"{n} ({c})" for c, n in
+                                   zip(theirs["customer_id"], theirs["name"], strict=True)}
+    shown = [o.rsplit(" (", 1)[0] for o in picker.options]
+    assert shown == sorted(shown)
+    customer = theirs["customer_id"].iloc[0]
+    picker.select(customer)
+    at.text_input(key="fu_new_note").input("问下月计划")
+    labels = Labels("en")
+    at.button[[b.label for b in at.button].index(labels("fu_add_button"))].click().run()
+    assert not at.exception
+    added = own_store.frame().iloc[0]
+    assert (added["customer_id"], added["assignee"], added["note"]) == \
+        (customer, "张伟", "问下月计划")
+    assert labels("fu_added", name=theirs["name"].iloc[0]) in [m.value for m in at.success]
+
+
 def test_a_manager_sees_the_team_and_the_effect(own_store: store.Store,
                                                 signed_in_users: None) -> None:
     at = _page("manager", "manager-pass-1", "zh")
