@@ -220,3 +220,16 @@ def test_a_failing_month_end_step_blocks_no_import(tmp_path: Path,
                          "created_at": pd.Timestamp("1997-03-05 09:00")})
     history = load_history(tables)
     _same(fu.matched_in(tables, rows), _reference(history, rows))
+
+
+def test_nothing_judged_reads_as_too_few_not_an_error() -> None:
+    """A file whose follow-ups all fall outside its data (or none at all): every window is
+    'too few', by key or not, as the page's first visit to a new company shows it."""
+    empty = fu.matched(History(days=pd.DataFrame(columns=["customer_id", "date", "revenue_cny"]),
+                               customers=pd.DataFrame(), end=date(2026, 1, 31)),
+                       pd.DataFrame(columns=["id", "customer_id", "action", "assignee",
+                                             "created_at"]))
+    overall = fu.effect(empty)
+    assert list(overall["conclusion"]) == ["too_few"] * len(fu.WINDOWS)
+    assert (overall["followed"] == 0).all()
+    assert fu.effect(empty, by="assignee").empty

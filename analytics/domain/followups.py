@@ -272,6 +272,9 @@ def effect(rows: pd.DataFrame, *, by: str | None = None,
     for w in windows:
         o, c = f"ordered_{w}", f"comparable_{w}"
         seen = rows.dropna(subset=[o, c])
+        if seen.empty:   # nothing judged (an empty ``matched`` has no dates to group by)
+            per_window[w] = {}
+            continue
         k = key.loc[seen.index]
         stats = seen.groupby(k).agg(n=(o, "size"), p_t=(o, "mean"), p_c=(c, "mean"),
                                     n_c=("comparable_n", "mean"))
