@@ -8,7 +8,7 @@ years asks for 84 month ends; judged one at a time from the purchase days that t
 same for every scope, so each write keeps them for every month end of the book in a summary
 table (``summary_month_ends``), narrowed by customer like the other summaries; a scope finishes
 its strata from its own rows (the one-time buyer's "new" against the scope's median cycle, the
-tier by rank within the scope) in one vectorised pass over all month ends.
+tier by rank within the scope), vectorised over a dozen month ends at a time.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from analytics.domain.churn.status import (
     DEFAULT_RULES,
     MIN_GAP_DAYS,
     STATUSES,
-    _judge_own,
     day_number,
+    judge_own,
 )
 from analytics.domain.customers import TIERS, tier_cutoffs
 from analytics.store import derived
@@ -41,10 +41,10 @@ TIER_NAMES = (*TIERS, NO_TIER)
 # days since the last order over the customer's own cycle, in bands (right-closed, as pd.cut)
 PAST_CYCLE = (-np.inf, 1.0, 2.0, 3.0, 5.0, np.inf)
 PAST_CYCLE_NAMES = ("within", "1-2", "2-3", "3-5", "over_5", "one_order")
-# the parts kept per customer and month end; gross profit only where the book has costs (a rep,
-# who may not see it, reads the table without it and ranks by revenue, as from raw rows)
 # a stratum as one integer: status × tier × band
 STRATA = len(STATUSES) * len(TIER_NAMES) * len(PAST_CYCLE_NAMES)
+# the parts kept per customer and month end; gross profit only where the book has costs (a rep,
+# who may not see it, reads the table without it and ranks by revenue, as from raw rows)
 COLUMNS = ("customer_id", "day", "own_status", "one_time", "gone", "days_since", "cycle_days",
            "revenue_365", "gross_profit_365")
 # the same coded for one scope: its customers as codes into its history's ids, one value
@@ -89,8 +89,8 @@ def _parts(history: History, days: Iterable[date], *, both: bool) -> pd.DataFram
         by_then = g.day <= d
         if not by_then.any():
             continue
-        own = _judge_own(g, pd.Timestamp(day), DEFAULT_RULES)
-        # the customers with an order by the day, ascending by code: _judge_own's order
+        own = judge_own(g, pd.Timestamp(day), DEFAULT_RULES)
+        # the customers with an order by the day, ascending by code: judge_own's order
         codes = np.flatnonzero(np.bincount(g.code[by_then], minlength=len(g.ids)))
         year = by_then & (g.day > d - 365)
         out = pd.DataFrame({

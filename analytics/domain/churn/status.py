@@ -83,7 +83,7 @@ def status_parts(history: History, days: list[date], rules: Rules = DEFAULT_RULE
         stamp = pd.Timestamp(day)
         if not (history.days["date"] <= stamp).any():
             continue
-        frames.append(_judge_own(g, stamp, rules))
+        frames.append(judge_own(g, stamp, rules))
     columns = [c for c in PARTS if c != "value_12m_gross_profit" or g.value_is_profit]
     if not frames:
         return pd.DataFrame(columns=columns)
@@ -144,7 +144,7 @@ def trend_from_parts(parts: pd.DataFrame, months: pd.PeriodIndex, rules: Rules =
     return pd.DataFrame(rows, columns=["month", *STATUSES])
 
 
-def _judge_own(g: Groups, day: pd.Timestamp, rules: Rules) -> pd.DataFrame:
+def judge_own(g: Groups, day: pd.Timestamp, rules: Rules) -> pd.DataFrame:
     """The rules at one day, over the customers with an order by then, but for the book's
     rhythm (``finish``): PARTS as a frame."""
     today = day_number(day)
