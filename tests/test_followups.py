@@ -72,7 +72,8 @@ def test_the_list_read_once_is_read_again_after_any_write(tmp_path: Path) -> Non
     s = store.Store(tmp_path / "f.sqlite")
     fid = s.add(_new(note="first"), by="manager")
     assert list(s.frame()["status"]) == ["open"]
-    s.frame().loc[0, "status"] = "changed by a caller"   # a copy: the next read is unharmed
+    theirs = s.frame()
+    theirs.loc[0, "status"] = "changed by a caller"   # a copy: the next read is unharmed
     assert list(s.frame()["status"]) == ["open"]
     s.done(fid, outcome="reached", by="张伟")
     assert list(s.frame()["status"]) == ["done"]
