@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,7 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
     out = []
     for chunk in np.array_split(days, -(-len(days) // MONTHS_AT_ONCE)):
         some = fu[np.isin(fu["as_of"].to_numpy(), chunk)]
-        found = read([_date(d) for d in chunk])
+        found = read([month_ends.day_date(d) for d in chunk])
         if len(found) and not (on := np.isin(found["day"].to_numpy(dtype=np.int64),
                                              chunk)).all():
             found = found[on]
@@ -234,9 +234,6 @@ def _codes(ids: pd.Series, book: np.ndarray) -> np.ndarray:
                         value_set=pa.array(book, type=pa.string()))
     return np.asarray(found.fill_null(-1), dtype=np.int64)
 
-
-def _date(day: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=int(day))
 
 
 def _next_order_after(history: History, codes: np.ndarray, day: np.ndarray | int

@@ -13,6 +13,7 @@ tier by rank within the scope), vectorised over a dozen month ends at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -23,14 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.domain.churn.history import History, load_history
-from analytics.domain.churn.status import (
-    CYCLE_K,
-    DEFAULT_RULES,
-    MIN_GAP_DAYS,
-    STATUSES,
-    day_number,
-    judge_own,
-)
+from analytics.domain.churn.status import DEFAULT_RULES, STATUSES, day_number, finish, judge_own
 from analytics.domain.customers import TIERS, tier_cutoffs
 from analytics.store import derived
 from analytics.store.warehouse import SUMMARY_TABLES, Tables, tables_from
@@ -151,14 +145,15 @@ def parts_for(tables: Tables, history: History, days: list[date]) -> pd.DataFram
         frames.append(found)
         wanted = [d for d in wanted if d not in have]
     if wanted:
-        frames.append(coded(history, [_date(d) for d in wanted]))
+        frames.append(coded(history, [day_date(d) for d in wanted]))
     frames = [f for f in frames if len(f)]
     if not frames:
         return coded(history, [])
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _date(day: int) -> date:
+def day_date(day: int) -> date:
+    """The date of a day number (status.day_number's inverse)."""
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
@@ -193,25 +188,21 @@ def strata_codes(found: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     as integers; ``codes`` numbers its customers in the order of their ids (ties in value
     are ranked by it), integers only: at 84 month ends of 70,000 customers, text cost more
     than the rules."""
-    value = "value"
     day = found["day"].to_numpy(dtype=np.int64)
     since = found["days_since"].to_numpy(dtype=np.int64)
     cycle = found["cycle_days"].to_numpy(dtype=float)
-    one_time = found["one_time"].to_numpy(dtype=bool)
-    # status: the book's rhythm per day (status.finish, over the rows of that day)
-    days, at = np.unique(day, return_inverse=True)
-    book_cycle = np.full(len(days), float(MIN_GAP_DAYS))
-    has = ~np.isnan(cycle)                               # the one-time buyers have none
-    medians = pd.Series(cycle[has]).groupby(at[has]).median()
-    book_cycle[medians.index.to_numpy()] = medians.to_numpy()
-    new = one_time & ~found["gone"].to_numpy(dtype=bool) & (
-        since <= np.maximum(CYCLE_K * book_cycle[at], MIN_GAP_DAYS))
-    status = np.where(new, STATUSES.index("new"), found["own_status"].to_numpy(dtype=np.int64))
+    # status: finished day by day against the rhythm of the customers beside it that day
+    by_day = np.argsort(day, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(day[by_day]) != 0, True])
+    status = np.empty(len(found), dtype=np.int64)
+    for a, b in itertools.pairwise(bounds):
+        rows = by_day[a:b]
+        status[rows] = finish(found.iloc[rows])
     # tier: rank by value (to the cent) within each day among those who bought in the 365 days
     # to it, ties by customer id — as the pyramid ranks
     tier = np.full(len(found), len(TIERS))
     bought = np.flatnonzero(since < 365)
-    key = np.round(found[value].to_numpy(dtype=float)[bought], 2)
+    key = np.round(found["value"].to_numpy(dtype=float)[bought], 2)
     order = bought[np.lexsort((codes[bought], -key, day[bought]))]
     days_sorted = day[order]
     starts = np.flatnonzero(np.r_[True, days_sorted[1:] != days_sorted[:-1]])
