@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def test_the_list_read_once_is_read_again_after_any_write(tmp_path: Path) -> Non
     (tmp_path / "f.sqlite-wal").unlink(missing_ok=True)
     os.replace(tmp_path / "copy.sqlite", tmp_path / "f.sqlite")
     assert list(s.frame()["customer_id"]) == ["C9"]
+
+
+def test_a_column_that_mixes_types_is_read_as_sqlite_holds_it(tmp_path: Path) -> None:
+    """SQLite lets a column hold a number in one row and text in another (an old release, a
+    hand edit): the list is read all the same, each value as stored."""
+    import sqlite3
+
+    s = store.Store(tmp_path / "f.sqlite")
+    s.add(_new(customer="C1", note="first"), by="manager")
+    s.add(_new(customer="C2", note="second"), by="manager")
+    with closing(sqlite3.connect(tmp_path / "f.sqlite")) as con, con:
+        con.execute("UPDATE followups SET probability = 0.4 WHERE customer_id = 'C1'")
+        con.execute("UPDATE followups SET probability = 'high' WHERE customer_id = 'C2'")
+    rows = s.frame().set_index("customer_id")
+    assert (rows.at["C1", "probability"], rows.at["C2", "probability"]) == (0.4, "high")
+    assert list(rows["note"]) == ["second", "first"]   # newest first, as always
 
 
 def test_an_empty_store_reads_as_an_empty_list_in_any_scope(tmp_path: Path) -> None:
