@@ -117,3 +117,19 @@ def test_every_coded_value_has_its_words() -> None:
         missing = [v for v in values if v not in text.VALUES[field]]
         assert not missing, (field, missing)
         assert all(zh and en for zh, en in (text.VALUES[field][v] for v in values)), field
+
+
+def test_a_language_change_reported_after_the_state_was_cleared_changes_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sign-in clears the widgets' state while the browser may still report the language
+    radio's change (seen as a KeyError page on a rep's and a manager's first click): the
+    language stays as it was; a change that is there is taken."""
+    from ui import frame
+
+    state: dict[str, str] = {"lang": "zh"}
+    monkeypatch.setattr(frame.st, "session_state", state)
+    frame._take_language()
+    assert state == {"lang": "zh"}
+    state["w_lang"] = "en"
+    frame._take_language()
+    assert state["lang"] == "en"

@@ -144,6 +144,13 @@ def _keep(key: str, lang: str) -> Callable[[], None]:
     return copy
 
 
+def _take_language() -> None:
+    # a sign-in or sign-out clears the widgets' state while the browser may still report the
+    # radio's change (as for the filters' copy above): a missing value changes nothing
+    if "w_lang" in st.session_state:
+        st.session_state["lang"] = st.session_state["w_lang"]
+
+
 def _language() -> Labels:
     # ?lang=en in the URL wins on a new session, so a reload or a shared link keeps the language
     asked = st.query_params.get("lang")
@@ -151,8 +158,7 @@ def _language() -> Labels:
         st.session_state["lang"] = asked
     lang = _persisted("lang", os.environ.get("STEELSIGHT_LANG", DEFAULT_LANG))
     st.sidebar.radio("语言 / Language", LANGS, index=LANGS.index(lang), horizontal=True,
-                     format_func=LANG_NAMES.__getitem__, key="w_lang",
-                     on_change=lambda: st.session_state.update(lang=st.session_state["w_lang"]))
+                     format_func=LANG_NAMES.__getitem__, key="w_lang", on_change=_take_language)
     lang = st.session_state["lang"]
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
