@@ -123,26 +123,37 @@ st.caption(labels("fu_effect_intro"))
 if rows.empty:  # nothing to judge, and nothing to compute
     st.info(labels("fu_effect_empty"))
     st.stop()
-# an outcome recorded changes nothing here: only a follow-up added or reassigned renews it
-overall, by_action_rows, by_rep_rows = ctx.cached(
-    followups.effect_tables, store=str(desk.store.path), mark=desk.store.assignment_mark())
-if overall["followed"].max() == 0:
-    st.info(labels("fu_effect_none"))
+# computed when opened (seconds on a large book, once per version and scope): the lists above
+# are what most visits come for, and they must not wait for it
+judged = st.expander(labels("fu_effect_open"), icon="📊", key="fu_effect_open",
+                     on_change="rerun")
+if not judged.open:
     st.stop()
-said = followup_words.statement(labels, overall)
-if said:
-    st.markdown(said)
-st.info(followup_words.verdict(labels, overall))
-PCT = ("followed_pct", "comparable_pct", "difference_pts", "low_pts", "high_pts")
-widgets.table(labels, overall, key="fu_effect", filename="followup_effect", percent=PCT,
-              signed=("difference_pts",), counts=("followed", "comparable"))
-by_action, by_rep = st.tabs([labels("fu_by_action"), labels("fu_by_rep")])
-with by_action:
-    widgets.table(labels, by_action_rows.rename(columns={
-        "action": "fu_action"}), key="fu_effect_action", filename="followup_effect_by_action",
-                  percent=PCT, signed=("difference_pts",), counts=("followed", "comparable"))
-with by_rep:
-    widgets.table(labels, by_rep_rows, key="fu_effect_rep",
-                  filename="followup_effect_by_rep", percent=PCT, signed=("difference_pts",),
-                  counts=("followed", "comparable"))
-st.caption(labels("fu_effect_caveat", least=followups.MIN_FOLLOWED))
+with judged:
+    # only who was followed up by the data's end, how and by whom renews it (not an outcome
+    # recorded, nor today's follow-ups: their windows end after the data)
+    with st.spinner(labels("fu_effect_running")):
+        overall, by_action_rows, by_rep_rows = ctx.cached(
+            followups.effect_tables, store=str(desk.store.path),
+            mark=followups.judged_mark(rows, end=ctx.data_end))
+    if overall["followed"].max() == 0:
+        st.info(labels("fu_effect_none"))
+        st.stop()
+    said = followup_words.statement(labels, overall)
+    if said:
+        st.markdown(said)
+    st.info(followup_words.verdict(labels, overall))
+    PCT = ("followed_pct", "comparable_pct", "difference_pts", "low_pts", "high_pts")
+    widgets.table(labels, overall, key="fu_effect", filename="followup_effect", percent=PCT,
+                  signed=("difference_pts",), counts=("followed", "comparable"))
+    by_action, by_rep = st.tabs([labels("fu_by_action"), labels("fu_by_rep")])
+    with by_action:
+        widgets.table(labels, by_action_rows.rename(columns={"action": "fu_action"}),
+                      key="fu_effect_action", filename="followup_effect_by_action",
+                      percent=PCT, signed=("difference_pts",),
+                      counts=("followed", "comparable"))
+    with by_rep:
+        widgets.table(labels, by_rep_rows, key="fu_effect_rep",
+                      filename="followup_effect_by_rep", percent=PCT,
+                      signed=("difference_pts",), counts=("followed", "comparable"))
+    st.caption(labels("fu_effect_caveat", least=followups.MIN_FOLLOWED))

@@ -87,6 +87,24 @@ def _reference(history: History, followups: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols]
 
 
+def _effect_stats(rows: pd.DataFrame, by: str | None, w: int) -> pd.DataFrame:
+    """``fu.effect``'s numbers per key for window ``w`` with pandas' groupby (the code the
+    integer grouping replaced): n, p_t, p_c, n_c and the comparison groups' variance var_c."""
+    o, c = f"ordered_{w}", f"comparable_{w}"
+    seen = rows.dropna(subset=[o, c])
+    k = pd.Series("all", index=seen.index) if by is None else seen[by]
+    stats = seen.groupby(k).agg(n=(o, "size"), p_t=(o, "mean"), p_c=(c, "mean"),
+                                n_c=("comparable_n", "mean"))
+    month = seen["date"].dt.year * 12 + seen["date"].dt.month
+    group = seen.groupby([k, month, seen["status"], seen["tier"], seen["past_cycle"]],
+                         observed=True).agg(n=("comparable_n", "size"),
+                                            m=("comparable_n", "first"), p=(c, "mean"))
+    m = group["m"].clip(lower=1)
+    p = (group["p"] * m + 0.5) / (m + 1)
+    term = (group["n"] ** 2 * p * (1 - p) / m).groupby(level=0).sum()
+    return stats.assign(var_c=term.reindex(stats.index) / stats["n"] ** 2)
+
+
 def _gap(days: np.ndarray, day: pd.Timestamp) -> float:
     """Days from ``day`` to the first of ``days`` after it (inf without one)."""
     later = days[days > np.datetime64(day.date(), "D")]
@@ -166,6 +184,27 @@ def test_the_whole_book_matches_the_straightforward_way(demo_warehouse: Warehous
     months = pd.to_datetime(demo_store["created_at"]).dt.to_period("M")
     rows = demo_store[months.dt.month == 6]   # every June: one month a year
     _same(fu.matched(history, rows), _reference(history, rows))
+
+
+@pytest.mark.parametrize("by", [None, "action", "assignee"])
+def test_the_effect_per_key_is_what_grouping_the_rows_gives(demo_warehouse: Warehouse,
+                                                          demo_store: pd.DataFrame,
+                                                          by: str | None) -> None:
+    rows = fu.effect_rows(_level(demo_warehouse.tables(), "manager"),
+                          store=os.environ[store.ENV_PATH], mark="")
+    out = fu.effect(rows, by=by)
+    for w in fu.WINDOWS:
+        slow = _effect_stats(rows, by, w)
+        fast = out[out["window_days"] == w].set_index(by or pd.Index(["all"] * (len(out) // 3)))
+        assert len(slow) >= (1 if by is None else 2)
+        fast = fast.loc[slow.index]
+        assert fast["followed"].tolist() == slow["n"].tolist()
+        np.testing.assert_allclose(fast["followed_pct"], slow["p_t"] * 100, rtol=1e-12)
+        np.testing.assert_allclose(fast["comparable_pct"], slow["p_c"] * 100, rtol=1e-12)
+        se = 100 * np.sqrt(slow["p_t"] * (1 - slow["p_t"]) / slow["n"] + slow["var_c"])
+        np.testing.assert_allclose(fast["low_pts"],
+                                   (slow["p_t"] - slow["p_c"]) * 100 - fu.Z95 * se,
+                                   rtol=1e-9, atol=1e-9)
 
 
 # -- a real log ---------------------------------------------------------------------------------

@@ -1061,6 +1061,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "fu_effect_title": ("跟进有没有用？", "Did it work?"),
     "fu_effect_intro": ("比较被跟进的客户与同期未被跟进、可比的客户（跟进当月之前的流失状态、金字塔层级和超过自身订货周期的倍数都相同）：各自在跟进日之后30、90、180天内再次下单的比例。数据截止日之后才结束的时间窗不计入。",
                        "Customers followed up against comparable customers not followed up that month (the same churn status, pyramid tier and number of its own order cycles past, just before the month): the share of each that ordered again within 30, 90 and 180 days of the follow-up's date. Windows that end after the data are left out."),
+    "fu_effect_open": ("查看对比结果", "Show the comparison"),
+    "fu_effect_running": ("正在比较被跟进与未被跟进的客户……", "Comparing the customers followed up with those who were not…"),
     "fu_effect_empty": ("还没有跟进记录：在客户档案或上面的“新建跟进”中安排第一条。",
                        "No follow-ups yet: assign the first from a customer card or with “New follow-up” above."),
     "fu_effect_none": ("还没有可以判断效果的跟进：需要跟进日之后至少有一个完整的时间窗的数据。",

@@ -16,6 +16,7 @@ allow (a 95 % interval that leaves out zero, at least ``MIN_FOLLOWED`` follow-up
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Hashable
 from datetime import date
@@ -182,7 +183,12 @@ def _matched_months(history: History, fu: pd.DataFrame, days: np.ndarray, parts:
     asked = np.zeros(n_days * month_ends.STRATA, dtype=bool)
     asked[t_raw] = True
     pool = in_pool & asked[raw]
-    cells, cell = np.unique(raw[pool], return_inverse=True)
+    # the groups asked (sorted) and each pool row's among them: np.unique's sort, by counting
+    present = np.zeros(n_days * month_ends.STRATA, dtype=bool)
+    present[raw[pool]] = True
+    cells = np.flatnonzero(present)
+    cell = (np.cumsum(present) - 1)[raw[pool]]
+    del present
     t_cell = np.searchsorted(cells, t_raw)
     t_has = (t_cell < len(cells)) & (cells[np.minimum(t_cell, len(cells) - 1)] == t_raw)
     size = size_all[cells]
@@ -197,10 +203,12 @@ def _matched_months(history: History, fu: pd.DataFrame, days: np.ndarray, parts:
     t_offset = on - (t["as_of"].to_numpy(dtype=np.int64) + 1)
     # each comparable customer's orders that are the next order of some day of its month:
     # those after the month's first day, up to the first one after its last day
-    span = int(max(g.day.max(), month_end.max(initial=0))) + 100_000
-    keys = g.code.astype(np.int64) * span + g.day
-    lo = np.searchsorted(keys, pool_codes * span + month_start, side="right")
-    hi = np.searchsorted(keys, pool_codes * span + month_end, side="right")
+    keys, span = g.keyed()   # a month's last day is well within the span
+    starts = pool_codes * span + month_start
+    order = np.argsort(starts)   # the ends sort the same way: one month per row
+    lo = _search(keys, starts, order)
+    hi = _search(keys, pool_codes * span + month_end, order)
+    del starts, order
     mine = (hi < len(keys)) & (g.code[np.minimum(hi, len(keys) - 1)] == pool_codes)
     count = np.maximum(np.where(mine, hi, hi - 1) - lo + 1, 0)
     owner = np.repeat(np.arange(len(pool_codes)), count)
@@ -236,14 +244,23 @@ def _codes(ids: pd.Series, book: np.ndarray) -> np.ndarray:
 
 
 
+def _search(keys: np.ndarray, needles: np.ndarray, order: np.ndarray | None = None
+            ) -> np.ndarray:
+    """``np.searchsorted(keys, needles, side="right")``, the needles looked up in sorted
+    ``order`` (their argsort, computed when None): numpy starts each search where the last
+    ended, 4× faster for half a million needles in 3 million keys."""
+    order = np.argsort(needles) if order is None else order
+    out = np.empty(len(needles), dtype=np.intp)
+    out[order] = np.searchsorted(keys, needles[order], side="right")
+    return out
+
+
 def _next_order_after(history: History, codes: np.ndarray, day: np.ndarray | int
                       ) -> np.ndarray:
     """Days from ``day`` to each customer code's first order day after it (inf if none)."""
-    g = history.groups()
-    span = int(g.day.max()) + 100_000 if len(g.day) else 1
-    keys = g.code.astype(np.int64) * span + g.day
+    keys, span = history.groups().keyed()
     asked = codes.astype(np.int64) * span + day
-    pos = np.searchsorted(keys, asked, side="right")
+    pos = _search(keys, asked)
     pos_ok = pos < len(keys)
     found = np.where(pos_ok, keys[np.minimum(pos, len(keys) - 1)], -1)
     same = pos_ok & (found // span == codes)
@@ -263,27 +280,48 @@ def effect(rows: pd.DataFrame, *, by: str | None = None,
     (1/n²) Σ n_k² p_k (1 − p_k) / m_k, with p_k pulled half a customer towards ½ so that a
     small group that all ordered (or none) is not taken as certain. Every key at once (a
     loop per assignee took half a second for a hundred reps)."""
-    key = pd.Series("all", index=rows.index) if by is None else rows[by]
-    keys = ["all"] if by is None else sorted(key.dropna().unique().tolist())
+    if by is None:
+        k, keys = np.zeros(len(rows), dtype=np.int64), ["all"]
+    else:
+        k, names = pd.factorize(rows[by], sort=True)   # a key that is missing: −1, left out
+        keys = list(names)
+    if len(rows):
+        dated = pd.to_datetime(rows["date"])
+        month = (dated.dt.year * 12 + dated.dt.month).to_numpy(dtype=np.int64)
+        # one integer per month, stratum and key, from the codes of each (−1 where missing)
+        parts = [pd.factorize(rows[col])[0] for col in ("status", "tier", "past_cycle")]
+        cell = k.astype(np.int64)
+        for codes, size in [(month - month.min(), int(np.ptp(month)) + 1),
+                            *((p, int(p.max()) + 1) for p in parts)]:
+            cell = cell * max(size, 1) + codes
+        whole = (k >= 0) & np.all([p >= 0 for p in parts], axis=0)
+        n_c_all = rows["comparable_n"].to_numpy(dtype=float)
     per_window: dict[int, dict[Hashable, dict[Hashable, Any]]] = {}
     for w in windows:
-        o, c = f"ordered_{w}", f"comparable_{w}"
-        seen = rows.dropna(subset=[o, c])
-        if seen.empty:   # nothing judged (an empty ``matched`` has no dates to group by)
+        o_all = rows[f"ordered_{w}"].to_numpy(dtype=float) if len(rows) else np.empty(0)
+        c_all = rows[f"comparable_{w}"].to_numpy(dtype=float) if len(rows) else np.empty(0)
+        seen = ~np.isnan(o_all) & ~np.isnan(c_all) & (k >= 0)
+        if not seen.any():   # nothing judged
             per_window[w] = {}
             continue
-        k = key.loc[seen.index]
-        stats = seen.groupby(k).agg(n=(o, "size"), p_t=(o, "mean"), p_c=(c, "mean"),
-                                    n_c=("comparable_n", "mean"))
-        month = seen["date"].dt.year * 12 + seen["date"].dt.month
-        group = seen.groupby([k, month, seen["status"], seen["tier"], seen["past_cycle"]],
-                             sort=False, observed=True).agg(
-            n=("comparable_n", "size"), m=("comparable_n", "first"), p=(c, "mean"))
-        m = group["m"].clip(lower=1)
-        p = (group["p"] * m + 0.5) / (m + 1)
-        term = (group["n"] ** 2 * p * (1 - p) / m).groupby(level=0).sum()
-        per_window[w] = stats.assign(var_c=term.reindex(stats.index) / stats["n"] ** 2) \
-            .to_dict("index")
+        ks, o, c, n_c = k[seen], o_all[seen], c_all[seen], n_c_all[seen]
+        k_n = np.bincount(ks, minlength=len(keys)).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k_pt = np.bincount(ks, weights=o, minlength=len(keys)) / k_n
+            k_pc = np.bincount(ks, weights=c, minlength=len(keys)) / k_n
+            k_nc = np.bincount(ks, weights=n_c, minlength=len(keys)) / k_n
+        # each comparison group (month and stratum, per key) once, weighted by its follow-ups
+        grouped = seen & whole
+        _, first, inv = np.unique(cell[grouped], return_index=True, return_inverse=True)
+        g_n = np.bincount(inv).astype(float)
+        g_m = np.maximum(n_c_all[grouped][first], 1)
+        g_p = np.bincount(inv, weights=c_all[grouped]) / g_n
+        g_p = (g_p * g_m + 0.5) / (g_m + 1)
+        term = np.bincount(k[grouped][first], weights=g_n ** 2 * g_p * (1 - g_p) / g_m,
+                           minlength=len(keys))
+        per_window[w] = {keys[i]: {"n": k_n[i], "p_t": k_pt[i], "p_c": k_pc[i],
+                                   "n_c": k_nc[i], "var_c": term[i] / k_n[i] ** 2}
+                         for i in np.flatnonzero(k_n)}
     out = []
     for name in keys:
         for w in windows:
@@ -308,6 +346,25 @@ def effect(rows: pd.DataFrame, *, by: str | None = None,
                         "comparable": int(n_c), "difference_pts": diff, "low_pts": low,
                         "high_pts": high, "conclusion": verdict})
     return pd.DataFrame(out)
+
+
+def judged_mark(followups: pd.DataFrame, *, end: date,
+                windows: tuple[int, ...] = WINDOWS) -> str:
+    """A digest of what "did it work?" reads of the follow-ups: who was followed up, when,
+    how and by whom, for those that can count by ``end`` (the data's last order). One dated
+    later changes nothing there: its windows end after the data, and the comparison group of
+    its month serves only follow-ups whose windows do too (one judged in the same month is
+    dated at least the shortest window before the end, and a month spans 31 days at most: with
+    windows of 30 days and more, anything after the end). So the page keeps its result while
+    reps add today's follow-ups."""
+    if followups.empty:
+        return "0"
+    dated = pd.to_datetime(followups["created_at"], errors="coerce").dt.normalize()
+    last = pd.Timestamp(end) + pd.Timedelta(days=max(0, 30 - min(windows)))
+    asked = followups.loc[dated <= last,
+                          ["id", "customer_id", "created_at", "action", "assignee"]]
+    hashed = pd.util.hash_pandas_object(asked, index=False).to_numpy()
+    return f"{len(asked)}:{hashlib.blake2b(np.sort(hashed).tobytes()).hexdigest()[:20]}"
 
 
 def effect_rows(tables: Tables, *, store: str, mark: str) -> pd.DataFrame:

@@ -60,6 +60,15 @@ class Groups:
         self.first_row = np.r_[True, self.code[1:] != self.code[:-1]]
         self.prev = np.r_[self.day[:1], self.day[:-1]]   # meaningless on first rows
         self.gap = (self.day - self.prev).astype(float)
+        self._keyed: tuple[np.ndarray, int] | None = None
+
+    def keyed(self) -> tuple[np.ndarray, int]:
+        """Customer and day as one sorted integer (code × span + day) and the span: looking up
+        a customer's next order after a day is one binary search (built once per history)."""
+        if self._keyed is None:
+            span = int(self.day.max()) + 100_000 if len(self.day) else 1
+            self._keyed = (self.code.astype(np.int64) * span + self.day, span)
+        return self._keyed
 
     def total(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Sum of ``values`` per customer code over ``mask`` (0 without rows)."""
