@@ -72,7 +72,8 @@ else:
 
 st.subheader(labels("fu_overview_title"))
 try:
-    by_rep = followups.open_by_rep(ctx.followup_desk().frame(), today=date.today())
+    by_rep = followups.open_by_rep(ctx.followup_desk().frame(status="open"),
+                                   today=date.today())
 except FollowUpError as err:  # the rest of the Overview stands without the follow-ups
     st.caption(labels(f"fu_error_{err.code}"))
     by_rep = None

@@ -16,7 +16,9 @@ labels = ctx.labels
 desk = ctx.followup_desk()
 today = date.today()
 try:
-    rows = desk.frame()
+    # the open ones: a page's lists and forms (the done and the comparison read theirs when
+    # opened: 200,000 follow-ups take seconds to read, the open ones milliseconds)
+    rows = desk.frame(status="open")
 except store.FollowUpError as err:  # a damaged or unreadable store: one sentence, no trace
     st.error(labels(f"fu_error_{err.code}"))
     st.stop()
@@ -113,16 +115,16 @@ with st.expander(labels("fu_new"), icon="📝"):
                 else:
                     _written(labels("fu_added", name=desk.names.get(customer, customer)))
 
-done = rows[rows["status"] == "done"]
-with st.expander(labels("fu_done_list", n=f"{len(done):,}")):
-    widgets.table(labels, followups.shown(done, followups.SHOWN_DONE), key="fu_done_table",
-                  filename="followups_done", preview_rows=200)
+done_list = st.expander(labels("fu_done_list"), key="fu_done_open", on_change="rerun")
+if done_list.open:
+    with done_list:
+        done = desk.frame(status="done")
+        st.caption(labels("fu_done_count", n=f"{len(done):,}"))
+        widgets.table(labels, followups.shown(done, followups.SHOWN_DONE),
+                      key="fu_done_table", filename="followups_done", preview_rows=200)
 
 st.header(labels("fu_effect_title"))
 st.caption(labels("fu_effect_intro"))
-if rows.empty:  # nothing to judge, and nothing to compute
-    st.info(labels("fu_effect_empty"))
-    st.stop()
 # computed when opened (seconds on a large book, once per version and scope): the lists above
 # are what most visits come for, and they must not wait for it
 judged = st.expander(labels("fu_effect_open"), icon="📊", key="fu_effect_open",
@@ -130,12 +132,16 @@ judged = st.expander(labels("fu_effect_open"), icon="📊", key="fu_effect_open"
 if not judged.open:
     st.stop()
 with judged:
+    asked = desk.frame(columns=followups.JUDGED)
+    if asked.empty:  # nothing to judge, and nothing to compute
+        st.info(labels("fu_effect_empty"))
+        st.stop()
     # only who was followed up by the data's end, how and by whom renews it (not an outcome
     # recorded, nor today's follow-ups: their windows end after the data)
     with st.spinner(labels("fu_effect_running")):
         overall, by_action_rows, by_rep_rows = ctx.cached(
             followups.effect_tables, store=str(desk.store.path),
-            mark=followups.judged_mark(rows, end=ctx.data_end))
+            mark=followups.judged_mark(asked, end=ctx.data_end))
     if overall["followed"].max() == 0:
         st.info(labels("fu_effect_none"))
         st.stop()

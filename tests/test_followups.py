@@ -86,6 +86,39 @@ def test_the_list_read_once_is_read_again_after_any_write(tmp_path: Path) -> Non
     assert list(s.frame()["customer_id"]) == ["C9"]
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.reset_index(drop=True).astype(object).where(frame.notna().to_numpy(), None)
+
+
+def test_the_open_ones_some_columns_or_one_customer_are_read_alone(tmp_path: Path) -> None:
+    """The Overview reads the open follow-ups, the comparison three columns, a card one
+    customer's: each what the whole list holds of it, and each read again after a write."""
+    s = store.Store(tmp_path / "f.sqlite")
+    first = s.add(_new("C1", note="一"), by="manager", at=datetime(2026, 3, 2, 9))
+    s.add(_new("C2", note="二"), by="manager", at=datetime(2026, 3, 3, 9))
+    s.add(_new("C1", note="三"), by="manager", at=datetime(2026, 3, 4, 9))
+    s.done(first, outcome="reached", by="张伟")
+    every = s.frame()
+    opened = s.frame(status="open")
+    # the same values (a column all empty in the rows read is typed otherwise: missing is
+    # missing)
+    pd.testing.assert_frame_equal(_plain(opened), _plain(every[every["status"] == "open"]))
+    assert list(s.frame(status="done")["id"]) == [first]
+    few = s.frame(columns=fu.JUDGED)
+    assert list(few.columns) == ["id", "created_at", *fu.JUDGED]
+    pd.testing.assert_frame_equal(few, every[list(few.columns)])
+    assert list(s.frame(["C2"], status="open")["note"]) == ["二"]
+    pd.testing.assert_frame_equal(_plain(s.of_customer("C1")),
+                                  _plain(every[every["customer_id"] == "C1"]))
+    assert s.of_customer("nobody").empty
+    s.done(int(opened["id"].iloc[0]), outcome="reached", by="张伟")
+    assert len(s.frame(status="open")) == 1 and len(s.frame(status="done")) == 2
+    with pytest.raises(ValueError):   # a column is a name the store has, never SQL
+        s.frame(columns=("customer_id; DROP TABLE followups",))
+    with pytest.raises(ValueError):
+        s.frame(status="lost")
+
+
 def test_a_column_that_mixes_types_is_read_as_sqlite_holds_it(tmp_path: Path) -> None:
     """SQLite lets a column hold a number in one row and text in another (an old release, a
     hand edit): the list is read all the same, each value as stored."""
@@ -509,7 +542,8 @@ def test_a_rep_adds_a_follow_up_for_one_of_their_own_customers_only(
 
 
 def test_a_manager_sees_the_team_and_the_effect(own_store: store.Store,
-                                                signed_in_users: None) -> None:
+                                                signed_in_users: None,
+                                                demo_warehouse: Warehouse) -> None:
     at = _page("manager", "manager-pass-1", "zh")
     assert not at.exception
     labels = Labels("zh")
@@ -520,9 +554,17 @@ def test_a_manager_sees_the_team_and_the_effect(own_store: store.Store,
     verdicts = {labels.value("fu_conclusion", c) for c in fu.CONCLUSIONS}
     assert not verdicts & {i.value for i in at.info}
     at.session_state["fu_effect_open"] = True
+    at.session_state["fu_done_open"] = True
     at.run()
     assert not at.exception
     assert verdicts & {i.value for i in at.info}
+    # the done list, opened: the region's done follow-ups, not the company's
+    scope = Scope(user="manager", level="manager", provinces=("Guangdong",),
+                  single_user=False)
+    n = len(desk(own_store, scoped(demo_warehouse.tables(), scope), scope)
+            .frame(status="done"))
+    assert 0 < n < len(own_store.frame(status="done"))
+    assert labels("fu_done_count", n=f"{n:,}") in [c.value for c in at.caption]
 
 
 def test_the_card_assigns_a_follow_up_that_keeps_why(own_store: store.Store,

@@ -20,11 +20,10 @@ def card_section(ctx: Context, customer_id: str, name: str | None) -> None:
     came = st.session_state.get("card_followup") or {}
     came = came if came.get("customer_id") == customer_id else {}
     try:
-        rows = desk.frame()
+        mine = desk.of_customer(customer_id)
     except store.FollowUpError as err:  # the card stands without its follow-ups
         st.caption(labels(f"fu_error_{err.code}"))
         return
-    mine = rows[rows["customer_id"] == customer_id]
     open_n = int((mine["status"] == "open").sum())
     today = date.today()
     message = st.session_state.pop("card_fu_message", None)

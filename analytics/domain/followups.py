@@ -38,6 +38,8 @@ HEADLINE_WINDOW = 90         # the one a page states in words
 MIN_FOLLOWED = 30            # fewer follow-ups than this: too few to conclude anything
 Z95 = 1.96
 EFFECT_BY = ("action", "assignee")
+# what the comparison reads of a follow-up (with its id and date): whom, how, by whom
+JUDGED = ("customer_id", "action", "assignee")
 CONCLUSIONS = ("better", "worse", "unclear", "too_few")
 
 
@@ -373,7 +375,7 @@ def effect_rows(tables: Tables, *, store: str, mark: str) -> pd.DataFrame:
     kept with the version where there are some; ``mark`` is the store's change mark, there
     only so that a cached result is renewed when a follow-up is written."""
     del mark
-    return matched_in(tables, Store(Path(store)).frame())
+    return matched_in(tables, Store(Path(store)).frame(columns=JUDGED))
 
 
 def effect_tables(tables: Tables, *, store: str, mark: str

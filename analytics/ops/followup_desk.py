@@ -61,9 +61,17 @@ class Desk:
     def sees(self, customer_id: str) -> bool:
         return self.visible is None or customer_id in self.visible
 
-    def frame(self) -> pd.DataFrame:
-        """The follow-ups of the customers in scope, newest first."""
-        return self.store.frame(None if self.visible is None else sorted(self.visible))
+    def frame(self, *, status: str | None = None, columns: tuple[str, ...] | None = None
+              ) -> pd.DataFrame:
+        """The follow-ups of the customers in scope, newest first; only those with
+        ``status`` and only ``columns`` when given (Store.frame)."""
+        return self.store.frame(None if self.visible is None else sorted(self.visible),
+                                status=status, columns=columns)
+
+    def of_customer(self, customer_id: str) -> pd.DataFrame:
+        """One customer's follow-ups (none for a customer out of scope)."""
+        rows = self.store.of_customer(customer_id)
+        return rows if self.sees(customer_id) else rows.iloc[:0]
 
     def _visible_row(self, fid: int) -> dict[str, object]:
         row = self.store.get(fid)
