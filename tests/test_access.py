@@ -244,6 +244,25 @@ def test_manager_sees_the_reps_of_their_provinces(users_file: Path,
     assert Labels("en").column("gross_profit_cny") in at.dataframe[0].value.columns
 
 
+def test_the_sidebar_offers_a_manager_their_customers_and_the_companys_categories(
+        users_file: Path, demo_warehouse: Warehouse) -> None:
+    """Provinces, reps and customer types come from the manager's own customers; product
+    categories are the company's catalogue, the same for everyone."""
+    at = _login(_app("en"), "manager", PASSWORDS["manager"])
+    assert not at.exception
+    con = duckdb.connect(str(demo_warehouse.current_path()), read_only=True)
+    reps = sorted(r[0] for r in con.execute(
+        "select distinct sales_rep from customers where province = 'Guangxi'"
+        " and sales_rep is not null").fetchall())
+    every = sorted(r[0] for r in con.execute(
+        "select distinct category from orders where category is not null").fetchall())
+    con.close()
+    assert at.sidebar.multiselect(key="w_provinces_en").options == ["Guangxi"]
+    assert at.sidebar.multiselect(key="w_reps_en").options == reps
+    categories = at.sidebar.multiselect(key="w_categories_en")
+    assert len(every) >= 3 and len(categories.options) == len(every)
+
+
 @pytest.mark.parametrize("who,province", [("rep", None), ("manager", None),
                                           ("boss", "Guangxi"), ("boss", None)],
                          ids=["rep", "province-manager", "executive-filtered", "executive"])

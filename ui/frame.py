@@ -210,8 +210,8 @@ def _filters(labels: Labels, version: str, scope: Scope, first: date, last: date
     reps = _multiselect(labels, "reps", labels("sales_rep"), opts["reps"], None)
     types = _multiselect(labels, "customer_types", labels("customer_type"),
                          opts["customer_types"], "type")
-    cats = _multiselect(labels, "categories", labels("category"), opts["categories"],
-                        "category")
+    cats = _multiselect(labels, "categories", labels("category"),
+                        data.cached(flt.categories, version, data.BOOK, None), "category")
     return Filters(period=period, provinces=provinces, reps=reps, customer_types=types,
                    categories=cats)
 

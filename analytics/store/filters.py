@@ -56,9 +56,9 @@ def apply(tables: Tables, filters: Filters) -> Tables:
 
 
 def options(tables: Tables) -> dict[str, list[str]]:
-    """Values each dimension filter offers, from the (scoped) data itself."""
-    out: dict[str, list[str]] = {"provinces": [], "reps": [], "customer_types": [],
-                                 "categories": []}
+    """Values each customer filter offers (provinces, reps, customer types), from the
+    (scoped) customers themselves."""
+    out: dict[str, list[str]] = {"provinces": [], "reps": [], "customer_types": []}
     if tables.customers is not None:
         c = tables.customers
         for key, col in (("provinces", "province"), ("reps", "sales_rep"),
@@ -66,7 +66,16 @@ def options(tables: Tables) -> dict[str, list[str]]:
             if col in c.columns:
                 values = c.select(col).distinct().to_pandas()[col].dropna()
                 out[key] = sorted(str(v) for v in values)
-    if tables.has("orders", "category"):
-        values = tables.get("orders").select("category").distinct().to_pandas()["category"]
-        out["categories"] = sorted(str(v) for v in values.dropna())
     return out
+
+
+def categories(tables: Tables) -> list[str]:
+    """The product categories the category filter offers: those of the order lines of
+    ``tables`` — the pages pass the whole book's. The company's catalogue, not a customer's
+    data: read from a scope's own lines it cost a manager 0.3 s of every first page at ten
+    million lines (a join of every line with the region's customers) to hide a category
+    whose pages would then say there is nothing to show."""
+    if not tables.has("orders", "category"):
+        return []
+    values = tables.get("orders").select("category").distinct().to_pandas()["category"]
+    return sorted(str(v) for v in values.dropna())
