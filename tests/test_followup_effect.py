@@ -18,7 +18,7 @@ import pytest
 
 from analytics.domain import followups as fu
 from analytics.domain import month_ends
-from analytics.domain.churn.history import History, load_history
+from analytics.domain.churn.history import History, load_history, order_days
 from analytics.domain.churn.status import customer_status
 from analytics.domain.customers import TIERS, tier_cutoffs
 from analytics.store import derived
@@ -152,6 +152,28 @@ def test_a_narrowed_scope_gets_what_its_own_rows_give(demo_warehouse: Warehouse,
     _same(fast, _reference(history, rows))
     # and from the kept parts exactly what the scope's own rows give
     _same(fast, fu.matched(history, rows))
+
+
+def test_months_not_kept_are_judged_from_the_whole_history(demo_warehouse: Warehouse,
+                                                           demo_store: pd.DataFrame) -> None:
+    """The comparison reads only the order days when the month ends are kept; a follow-up in
+    a month the version did not keep (two months after the data) has its strata computed
+    from the scope's whole history, coded as the order days: the same rows as from that
+    history alone."""
+    tables = _level(demo_warehouse.tables(), "manager")
+    history = load_history(tables)
+    light = order_days(tables)
+    assert light is not None and light.end == history.end
+    assert list(light.groups().ids) == list(history.groups().ids)
+    np.testing.assert_array_equal(light.groups().day, history.groups().day)
+    rows = demo_store[pd.to_datetime(demo_store["created_at"]).dt.month == 6]
+    later = rows.head(40).assign(
+        id=lambda f: f["id"] + 10**7,
+        created_at=pd.Timestamp(history.end) + pd.Timedelta(days=70))
+    asked = pd.concat([rows, later], ignore_index=True)
+    fast = fu.matched_in(tables, asked)
+    assert (fast["date"] > pd.Timestamp(history.end)).sum() > 0   # judged for its strata
+    _same(fast, fu.matched(history, asked))
 
 
 def test_the_kept_parts_are_the_scopes_own(demo_warehouse: Warehouse) -> None:

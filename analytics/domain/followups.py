@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.domain import month_ends
-from analytics.domain.churn.history import History, load_history
+from analytics.domain.churn.history import History, OrderDays, load_history, order_days
+from analytics.store import derived
 from analytics.store.followups import Store
 from analytics.store.warehouse import Tables
 
@@ -100,8 +101,8 @@ MONTHS_AT_ONCE = 12
 PartsOf = Callable[[list[date]], pd.DataFrame]
 
 
-def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ...] = WINDOWS,
-            parts: PartsOf | None = None) -> pd.DataFrame:
+def matched(history: History | OrderDays, followups: pd.DataFrame, *,
+            windows: tuple[int, ...] = WINDOWS, parts: PartsOf | None = None) -> pd.DataFrame:
     """One row per customer's first follow-up in a month (with the data to judge it): its
     action and assignee, its stratum, and for each window ``ordered_W`` (1/0, NaN when the
     window ends after the data) and ``comparable_W`` (the share of the same stratum's
@@ -135,7 +136,10 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
         .astype("datetime64[D]").astype(np.int64) - 1
     fu = fu.sort_values(["as_of", "date", "id"], kind="mergesort")
     days = np.unique(fu["as_of"].to_numpy())
-    read = parts or (lambda asked: month_ends.coded(history, asked))
+    if parts is None:   # computed from the history: its whole one, order days cannot judge
+        assert isinstance(history, History)
+        whole = history
+    read = parts or (lambda asked: month_ends.coded(whole, asked))
     out = []
     for chunk in np.array_split(days, -(-len(days) // MONTHS_AT_ONCE)):
         some = fu[np.isin(fu["as_of"].to_numpy(), chunk)]
@@ -151,8 +155,8 @@ def matched(history: History, followups: pd.DataFrame, *, windows: tuple[int, ..
     return pd.concat(out, ignore_index=True)[cols]
 
 
-def _matched_months(history: History, fu: pd.DataFrame, days: np.ndarray, parts: pd.DataFrame,
-                    windows: tuple[int, ...]) -> pd.DataFrame:
+def _matched_months(history: History | OrderDays, fu: pd.DataFrame, days: np.ndarray,
+                    parts: pd.DataFrame, windows: tuple[int, ...]) -> pd.DataFrame:
     """``matched`` for the follow-ups ``fu`` (sorted, coded, with their month ends in
     ``days``) from the coded ``parts`` at those month ends."""
     g = history.groups()
@@ -257,7 +261,7 @@ def _search(keys: np.ndarray, needles: np.ndarray, order: np.ndarray | None = No
     return out
 
 
-def _next_order_after(history: History, codes: np.ndarray, day: np.ndarray | int
+def _next_order_after(history: History | OrderDays, codes: np.ndarray, day: np.ndarray | int
                       ) -> np.ndarray:
     """Days from ``day`` to each customer code's first order day after it (inf if none)."""
     keys, span = history.groups().keyed()
@@ -390,9 +394,17 @@ def matched_in(tables: Tables, followups: pd.DataFrame) -> pd.DataFrame:
     """``matched`` for ``followups`` over the customers of ``tables``, the strata finished
     from the month-end parts kept with the version where it has them (read a dozen month ends
     at a time, as ``matched`` asks: all 84 at once held 300 MB more at ten million lines)."""
-    history = load_history(tables)
-    return matched(history, followups,
-                   parts=lambda asked: month_ends.parts_for(tables, history, asked))
+    full: list[History] = []
+
+    def history() -> History:   # the whole history, read only if some month end is not kept
+        if not full:
+            full.append(load_history(tables))
+        return full[0]
+
+    light = order_days(tables) if derived.table(tables, month_ends.TABLE) is not None else None
+    days = light if light is not None else history()
+    return matched(days, followups, parts=lambda asked: month_ends.parts_for(
+        tables, days, asked, computed=history if light is not None else None))
 
 
 # what a rep on a phone needs first comes first: who, by when, how late, what

@@ -14,7 +14,7 @@ tier by rank within the scope), vectorised over a dozen month ends at a time.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import duckdb
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics.domain.churn.history import History, load_history
+from analytics.domain.churn.history import History, OrderDays, load_history
 from analytics.domain.churn.status import DEFAULT_RULES, STATUSES, day_number, finish, judge_own
 from analytics.domain.customers import TIERS, tier_cutoffs
 from analytics.store import derived
@@ -123,12 +123,15 @@ def write(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_month_end_parts")
 
 
-def parts_for(tables: Tables, history: History, days: list[date]) -> pd.DataFrame:
+def parts_for(tables: Tables, history: History | OrderDays, days: list[date],
+              computed: Callable[[], History] | None = None) -> pd.DataFrame:
     """The parts at ``days`` for the customers of ``tables``, coded (``CODED``: the customer
     as its code into ``history``'s ids, the value it ranks by as ``value``): read from the
     table kept with the version (narrowed to the scope's customers, without what it may not
-    see) for the month ends it holds, computed from ``history`` (the scope's own) for the
-    rest. The ids become codes in the engine: 3.8 million ids as text cost half a gigabyte."""
+    see) for the month ends it holds, computed from ``history`` (the scope's own; from
+    ``computed()`` when given, coded as ``history``: its order days alone cannot judge) for
+    the rest. The ids become codes in the engine: 3.8 million ids as text cost half a
+    gigabyte."""
     g = history.groups()
     wanted = sorted({day_number(pd.Timestamp(d)) for d in days})
     kept = derived.table(tables, TABLE)
@@ -145,11 +148,25 @@ def parts_for(tables: Tables, history: History, days: list[date]) -> pd.DataFram
         frames.append(found)
         wanted = [d for d in wanted if d not in have]
     if wanted:
-        frames.append(coded(history, [day_date(d) for d in wanted]))
+        frames.append(_coded_as(history, computed, [day_date(d) for d in wanted]))
     frames = [f for f in frames if len(f)]
     if not frames:
-        return coded(history, [])
+        return _coded_as(history, computed, [])
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _coded_as(history: History | OrderDays, computed: Callable[[], History] | None,
+              days: list[date]) -> pd.DataFrame:
+    """``coded`` from ``computed()`` (else ``history``), the customers coded as ``history``."""
+    if computed is None:
+        assert isinstance(history, History)
+        return coded(history, days)
+    full = computed()
+    out = coded(full, days)
+    if len(out):
+        ids = full.groups().ids[out["code"].to_numpy()]
+        out["code"] = np.searchsorted(history.groups().ids, ids).astype(np.int32)
+    return out
 
 
 def day_date(day: int) -> date:

@@ -8,10 +8,12 @@ this frame. The classifier's features are computed in the engine instead (featur
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.domain.churn.features import purchase_days
 from analytics.store.results import storable
@@ -79,6 +81,45 @@ class Groups:
         a customer has no row."""
         s = pd.Series(values[mask]).groupby(self.code[mask]).agg(how)
         return s.reindex(range(len(self.ids))).to_numpy(dtype=float)
+
+
+class OrderDays:
+    """Only the customers' order days, as the follow-up comparison reads them when the
+    month-end parts are kept: ``groups()`` gives ids, code, day, prev and ``keyed`` (nothing
+    else: asking for amounts fails), ``end`` the last order date. Read sorted from the engine
+    with the customers coded by Arrow: the full history's frame of text ids and amounts held
+    850 MB at ten million order lines for this, and took 1.4 s to build."""
+
+    def __init__(self, ids: np.ndarray, code: np.ndarray, day: np.ndarray,
+                 value_is_profit: bool, end: date) -> None:
+        g = Groups.__new__(Groups)
+        g.ids, g.code, g.day = ids, code, day
+        g.prev = np.r_[day[:1], day[:-1]]   # meaningless on first rows, as Groups'
+        g.value_is_profit = value_is_profit
+        g._keyed = None
+        self._groups, self.end = g, end
+
+    def groups(self) -> Groups:
+        return self._groups
+
+
+def order_days(tables: Tables) -> OrderDays | None:
+    """The purchase days of ``tables`` as ``OrderDays``; None when the engine's order of
+    the ids is not Python's (the codes must be the full history's)."""
+    days = purchase_days(tables)
+    found = days.select("customer_id", "date").order_by(["customer_id", "date"]).to_pyarrow()
+    ids_col = found["customer_id"].combine_chunks()
+    if ids_col.null_count:    # a customer without an id: the full history's way
+        return None
+    encoded = pc.dictionary_encode(ids_col)     # sorted rows: first seen is sorted order
+    ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    if len(ids) > 1 and not (ids[:-1] < ids[1:]).all():
+        return None
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    day = found["date"].combine_chunks().cast(pa.int32()).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    end = (date(1970, 1, 1) + timedelta(days=int(day.max()))) if len(day) else date.today()
+    return OrderDays(ids, code, day, "gross_profit_cny" in days.columns, end)
 
 
 def load_history(tables: Tables) -> History:
