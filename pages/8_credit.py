@@ -71,7 +71,7 @@ with right:
         st.stop()
     st.subheader(labels("financing_title"))
     st.caption(labels("financing_intro", rate=f"{credit.MONTHLY_RATE * 100:.3f}"))
-    fin = ctx.cached(credit.financing, period=period)
+    fin = credit.worst_first(ctx.cached(credit.financing, period=period))
     cols = present(fin, ("customer_id", "name", "invoiced_cny", "avg_days_outstanding",
                         "financing_cny", "gross_profit_cny", "net_margin_cny",
                         "looks_profitable_but_is_not"))

@@ -102,6 +102,14 @@ def test_financing_cost_by_hand() -> None:
     assert c1["gross_profit_cny"] == pytest.approx(20)
     assert c1["net_margin_cny"] == pytest.approx(20 - money_days * 0.00128 / 30)
     assert c1["looks_profitable_but_is_not"]
+    # by customer as computed (kept and cut to a scope the same way); worst first to read
+    assert list(fin["customer_id"]) == sorted(fin["customer_id"])
+    worst = credit.worst_first(fin)
+    assert worst["looks_profitable_but_is_not"].iloc[0]
+    rest = worst.loc[~worst["looks_profitable_but_is_not"], "net_margin_cny"]
+    assert rest.is_monotonic_increasing
+    bare = credit.worst_first(fin.drop(columns=list(credit.FINANCING_PROFIT)))
+    assert bare["financing_cny"].is_monotonic_decreasing
 
 
 def test_on_time_rate() -> None:
