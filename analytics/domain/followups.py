@@ -136,10 +136,7 @@ def matched(history: History | OrderDays, followups: pd.DataFrame, *,
         .astype("datetime64[D]").astype(np.int64) - 1
     fu = fu.sort_values(["as_of", "date", "id"], kind="mergesort")
     days = np.unique(fu["as_of"].to_numpy())
-    if parts is None:   # computed from the history: its whole one, order days cannot judge
-        assert isinstance(history, History)
-        whole = history
-    read = parts or (lambda asked: month_ends.coded(whole, asked))
+    read = parts or _computed_parts(history)
     out = []
     for chunk in np.array_split(days, -(-len(days) // MONTHS_AT_ONCE)):
         some = fu[np.isin(fu["as_of"].to_numpy(), chunk)]
@@ -153,6 +150,14 @@ def matched(history: History | OrderDays, followups: pd.DataFrame, *,
     if not out:
         return pd.DataFrame(columns=cols)
     return pd.concat(out, ignore_index=True)[cols]
+
+
+def _computed_parts(history: History | OrderDays) -> PartsOf:
+    """The month-end parts computed from ``history``: its whole one (order days alone cannot
+    judge a customer's standing)."""
+    if not isinstance(history, History):
+        raise TypeError("the month-end parts of order days alone: pass parts")
+    return lambda asked: month_ends.coded(history, asked)
 
 
 def _matched_months(history: History | OrderDays, fu: pd.DataFrame, days: np.ndarray,

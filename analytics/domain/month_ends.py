@@ -158,10 +158,11 @@ def parts_for(tables: Tables, history: History | OrderDays, days: list[date],
 def _coded_as(history: History | OrderDays, computed: Callable[[], History] | None,
               days: list[date]) -> pd.DataFrame:
     """``coded`` from ``computed()`` (else ``history``), the customers coded as ``history``."""
-    if computed is None:
-        assert isinstance(history, History)
-        return coded(history, days)
-    full = computed()
+    full = computed() if computed is not None else history
+    if not isinstance(full, History):
+        raise TypeError("the month-end parts of order days alone: pass computed")
+    if full is history:
+        return coded(full, days)
     out = coded(full, days)
     if len(out):
         ids = full.groups().ids[out["code"].to_numpy()]
