@@ -125,6 +125,9 @@ if done_list.open:
 
 st.header(labels("fu_effect_title"))
 st.caption(labels("fu_effect_intro"))
+if desk.store.empty():  # nothing to judge: say so at once, not behind a click
+    st.info(labels("fu_effect_empty"))
+    st.stop()
 # computed when opened (seconds on a large book, once per version and scope): the lists above
 # are what most visits come for, and they must not wait for it
 judged = st.expander(labels("fu_effect_open"), icon="📊", key="fu_effect_open",

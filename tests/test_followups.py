@@ -541,6 +541,20 @@ def test_a_rep_adds_a_follow_up_for_one_of_their_own_customers_only(
     assert labels("fu_added", name=theirs["name"].iloc[0]) in [m.value for m in at.success]
 
 
+def test_without_follow_ups_the_page_says_so_without_a_click(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signed_in_users: None) -> None:
+    empty = store.Store(tmp_path / "none.sqlite")
+    assert empty.empty()
+    monkeypatch.setenv(store.ENV_PATH, str(empty.path))
+    at = _page("manager", "manager-pass-1", "zh")
+    assert not at.exception
+    labels = Labels("zh")
+    assert labels("fu_effect_empty") in [i.value for i in at.info]
+    assert labels("fu_effect_open") not in [e.label for e in at.expander]
+    empty.add(_new(), by="manager")
+    assert not empty.empty()
+
+
 def test_a_manager_sees_the_team_and_the_effect(own_store: store.Store,
                                                 signed_in_users: None,
                                                 demo_warehouse: Warehouse) -> None:

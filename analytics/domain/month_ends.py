@@ -161,10 +161,8 @@ def _coded_as(history: History | OrderDays, computed: Callable[[], History] | No
     full = computed() if computed is not None else history
     if not isinstance(full, History):
         raise TypeError("the month-end parts of order days alone: pass computed")
-    if full is history:
-        return coded(full, days)
     out = coded(full, days)
-    if len(out):
+    if full is not history and len(out):
         ids = full.groups().ids[out["code"].to_numpy()]
         out["code"] = np.searchsorted(history.groups().ids, ids).astype(np.int32)
     return out

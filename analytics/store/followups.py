@@ -244,6 +244,11 @@ class Store:
             out = out[member(out["customer_id"], customers)]
         return out.reset_index(drop=True)
 
+    def empty(self) -> bool:
+        """No follow-up at all (one indexed look, not a read of the list)."""
+        with self._connect() as con:
+            return con.execute("SELECT 1 FROM followups LIMIT 1").fetchone() is None
+
     def of_customer(self, customer_id: str) -> pd.DataFrame:
         """One customer's follow-ups, newest first (a card's: through the index, not the
         list of every follow-up)."""
