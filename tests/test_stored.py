@@ -5,7 +5,7 @@ pages' default calls get."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,8 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     raw = tables.with_()                     # the same narrowed tables, nothing kept
     mine = set(tables.customers.customer_id.to_pandas())
     assert 0 < len(mine) < demo_warehouse.tables().customers.count().execute()
-    rows = [(k, kwargs) for k in results.KEPT.values() if k.rows
+    # (a ``late`` result is the whole book's cut to the customers: its own test below)
+    rows = [(k, kwargs) for k in results.KEPT.values() if k.rows and not k.late
             for kwargs in k.defaults(START, END)]
     assert len(rows) >= 10
     for k, kwargs in rows:
@@ -157,6 +158,34 @@ def test_narrowed_tables_read_the_kept_rows_equal_to_computing_them(
     for customer in owing:
         pd.testing.assert_frame_equal(card._open_invoices(tables, customer, END),
                                       card._open_invoices(raw, customer, END))
+
+
+@pytest.mark.parametrize("level", ["executive", *SCOPES])
+def test_the_kept_early_warning_is_the_whole_books_list_cut_to_the_reader(
+        demo_warehouse: Warehouse, level: str) -> None:
+    """The early-warning list kept with the version, read by the executive, a manager or a
+    filter, equals the list made on request from their own tables and the one churn model's
+    scores (trained on the whole book) — reasons, money at stake, order and basis; a rep,
+    whose money at stake is revenue, gets none and computes theirs (issue 21)."""
+    from analytics.domain import churn, warning
+
+    book = demo_warehouse.tables()
+    tables = book if level == "executive" else SCOPES[level](book)
+    found = warning.kept_warning(tables, as_of=END)
+    if level == "rep":
+        assert found is None
+        return
+    assert found is not None and len(found) > 0
+    scores = churn.score_view(book, as_of=END, kind=churn.MODELS[0]).customers
+    want = warning.early_warning(tables.with_(), as_of=END, churn_scores=scores[
+        ["customer_id", "name", "probability", "value_12m"]])
+    pd.testing.assert_frame_equal(found, want)
+    assert found.attrs["churn_basis"] == want.attrs["churn_basis"] == "model"
+    assert set(found["customer_id"]) <= set(tables.customers.customer_id.to_pandas())
+    assert all(isinstance(r, list) and all(isinstance(x, tuple) for x in r)
+               for r in found["reasons"])
+    # another date: nothing kept, the page computes it
+    assert warning.kept_warning(tables, as_of=END - timedelta(days=1)) is None
 
 
 def test_other_arguments_are_computed(demo_warehouse: Warehouse,
@@ -209,7 +238,7 @@ def test_the_pages_default_calls_are_served_from_the_version(
 
     for module, name in ((views, "score"), (views, "backtest"), (views, "load_history"),
                          (card.grading, "factor_inputs"), (credit, "open_items"),
-                         (credit, "on_time_by_month"), (overview, "customer_flow")):
+                         (credit, "on_time_by_month"), (overview, "period_sums")):
         monkeypatch.setattr(module, name, refuse)
     assert card.grading is grading
     st.cache_data.clear()

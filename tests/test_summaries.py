@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from analytics.domain import credit, derive, scorecards, summaries
+from analytics.domain import credit, derive, overview, scorecards, summaries
 from analytics.domain.churn.features import customer_ids, feature_table, features, purchase_days
 from analytics.domain.summaries import kept_purchase_days, kept_settlement
 from analytics.ops import sample
@@ -132,6 +132,40 @@ def test_tables_narrowed_by_customer_read_the_summaries_narrowed_the_same_way(
         raw = credit.open_items(_raw(tables), as_of=as_of).sort_values("invoice_id",
                                                                       ignore_index=True)
         pd.testing.assert_frame_equal(kept, raw, rtol=1e-9)
+
+
+@pytest.mark.parametrize("level", list(SCOPES))
+def test_the_overview_of_a_scope_from_the_purchase_days_equals_its_order_lines(
+        demo_warehouse: Warehouse, level: str) -> None:
+    """The Overview's KPIs (this year, last year, the year before), its monthly chart and its
+    top customers summed from the scope's kept purchase days equal the same sums over its
+    order lines, for a rep (no profit), a manager and the filters (issue 21)."""
+    tables = SCOPES[level](demo_warehouse.tables())
+    period = preset("last_12_months", as_of=END)
+    for fn in (overview.kpi_comparison, overview.monthly, overview.top_customers):
+        got, raw = fn(tables, period=period), fn(_raw(tables), period=period)
+        pd.testing.assert_frame_equal(got, raw, rtol=1e-9)
+    assert ("gross_profit_cny" in overview.monthly(tables, period=period)) is (level != "rep")
+    older = overview.kpi_comparison(tables, period=Period(date(2024, 1, 1), date(2024, 6, 30)))
+    assert older["value"].notna().sum() >= 6   # not a comparison of empty periods
+    pd.testing.assert_frame_equal(older, overview.kpi_comparison(
+        _raw(tables), period=Period(date(2024, 1, 1), date(2024, 6, 30))), rtol=1e-9)
+
+
+def test_the_overview_reads_the_purchase_days(demo_warehouse: Warehouse) -> None:
+    """The Overview's sums come from the kept days when there are some: with the order lines
+    emptied (and the whole-book result out of reach: a scope) the numbers stay."""
+    tables = SCOPES["manager"](demo_warehouse.tables())
+    period = preset("last_12_months", as_of=END)
+    no_orders = dataclasses.replace(tables, orders=tables.orders.limit(0))
+    top = overview.top_customers(no_orders, period=period)
+    assert len(top) == overview.TOP_CUSTOMERS
+    pd.testing.assert_frame_equal(top, overview.top_customers(tables, period=period))
+    # a version kept before the margin's denominator: the order lines (here none)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(summaries, "kept_purchase_days",
+                      lambda t: kept_purchase_days(tables).drop("costed_revenue_cny"))
+        assert overview.top_customers(no_orders, period=period).empty
 
 
 def test_a_product_filter_reads_no_summary(demo_warehouse: Warehouse) -> None:

@@ -36,9 +36,10 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     """Compute the summaries and the kept results from the tables in ``con`` (a version being
     written) and store them. Returns how many results were stored.
 
-    The per-customer results (``rows``) come first and each result is stored as soon as it is
-    computed: the later ones read them as a page would (the card's standing grades each year
-    from the kept factor inputs) instead of computing them twice."""
+    The per-customer results (``rows``) come first, those made of other kept results
+    (``late``) last, and each result is stored as soon as it is computed: the later ones read
+    them as a page would (the card's standing grades each year from the kept factor inputs,
+    the early-warning list takes the churn model's scores) instead of computing them twice."""
     summaries.write(con)  # first: the results below read them
     try:  # the follow-ups' strata at every month end (analytics.domain.month_ends)
         month_ends.write(con)
@@ -50,7 +51,7 @@ def write(con: duckdb.DuckDBPyConnection) -> int:
     span = overview.data_range(tables)
     stored = 0
     if span is not None:
-        for kept in sorted(results.KEPT.values(), key=lambda k: not k.rows):
+        for kept in sorted(results.KEPT.values(), key=lambda k: (k.late, not k.rows)):
             for kwargs in kept.defaults(*span):
                 try:
                     value = kept.fn(tables, **kwargs)

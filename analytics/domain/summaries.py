@@ -31,14 +31,16 @@ INVOICE_COLUMNS = ("invoice_id", "customer_id", "invoice_date", "due_date", "amo
 
 
 def purchase_days(tables: Tables) -> ibis.Table:
-    """One row per customer and order day: revenue, tonnes and gross profit where known,
-    and ``gap``, the days since the customer's previous order day (null on the first)."""
+    """One row per customer and order day: revenue, tonnes, gross profit and the revenue of
+    the lines with a cost (margin's denominator) where known, and ``gap``, the days since the
+    customer's previous order day (null on the first)."""
     orders = tables.get("orders")
     agg = {"revenue_cny": orders.amount_cny.sum()}
     if "volume_t" in orders.columns:
         agg["volume_t"] = orders.volume_t.sum()
     if "cost_cny" in orders.columns:
         agg["gross_profit_cny"] = (orders.amount_cny - orders.cost_cny).sum()
+        agg["costed_revenue_cny"] = orders.amount_cny.sum(where=orders.cost_cny.notnull())
     days = orders.group_by(["customer_id", orders.order_date.name("date")]).aggregate(**agg)
     window = ibis.window(group_by="customer_id", order_by="date")
     return days.mutate(gap=days.date.delta(days.date.lag().over(window), unit="day"))

@@ -16,7 +16,7 @@ import ibis
 from analytics.store.warehouse import DERIVED_TABLES, STORED_TABLE, Source, Tables
 
 # Columns a summary derives from columns a narrowing may hide (cost): dropped with them.
-FROM_HIDDEN = {"cost_cny": ("gross_profit_cny", "gross_profit_365")}
+FROM_HIDDEN = {"cost_cny": ("gross_profit_cny", "gross_profit_365", "costed_revenue_cny")}
 
 
 def source(tables: Tables, name: str) -> Source | None:

@@ -71,6 +71,7 @@ class Kept:
     fn: Callable[..., Any]
     defaults: Defaults
     rows: bool = False
+    late: bool = False
 
     def key(self, kwargs: dict[str, Any]) -> str:
         return _key(inspect.signature(self.fn), (), kwargs)
@@ -93,8 +94,8 @@ def own_defaults(start: date, end: date) -> list[dict[str, Any]]:
     return [{}]
 
 
-def kept(defaults: Defaults, *, rows: bool = False,
-         profit: tuple[str, ...] = ()) -> Callable[[F], F]:
+def kept(defaults: Defaults, *, rows: bool = False, profit: tuple[str, ...] = (),
+         late: bool = False) -> Callable[[F], F]:
     """Mark a domain function ``fn(tables, **kwargs)`` whose ``defaults(end)`` calls are
     computed at each write and stored with the version; a call on the whole book whose
     arguments match a stored result returns it.
@@ -103,18 +104,27 @@ def kept(defaults: Defaults, *, rows: bool = False,
     ``customer_id``, each from that customer's own rows (never from the contacts, which hidden
     profit also narrows), so tables narrowed to whole customers read the stored frame
     filtered to them; ``profit`` names its columns made of cost, dropped (with every hidden
-    column) for a reader who may not see profit."""
+    column) for a reader who may not see profit.
+
+    ``late``: the result is made from other kept results of the whole book (the one churn
+    model's scores), so it is computed after them at a write, and narrowed it equals the
+    whole book's result cut to the customers, not a computation over the narrowed tables
+    (which would train a model of their own); its callers read it with ``stored_only``."""
     def mark(fn: F) -> F:
         name = f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
 
         def find(tables: Tables, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            try:
+                key = _key(signature, args, kwargs)
+            except TypeError:   # an argument no key can hold (a frame): never stored
+                return None
             stored = derived.table(tables, TABLE)
             if stored is not None:
-                return _lookup(stored, name, _key(signature, args, kwargs))
+                return _lookup(stored, name, key)
             if rows and (narrowed := derived.stored_for_rows(tables)) is not None:
                 stored, source = narrowed
-                found = _cached_lookup(stored, source, name, _key(signature, args, kwargs))
+                found = _cached_lookup(stored, source, name, key)
                 return None if found is None else _narrow(found, source, profit)
             return None
 
@@ -124,7 +134,7 @@ def kept(defaults: Defaults, *, rows: bool = False,
             return found if found is not None else fn(tables, *args, **kwargs)
 
         _FIND[name] = find
-        KEPT[name] = Kept(name, wrapper, defaults, rows)
+        KEPT[name] = Kept(name, wrapper, defaults, rows, late)
         return wrapper  # type: ignore[return-value]
     return mark
 

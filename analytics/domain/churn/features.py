@@ -45,7 +45,9 @@ def _narrowed(table: ibis.Table, ids: ibis.Table | None) -> ibis.Table:
 
 def purchase_days(tables: Tables, ids: ibis.Table | None = None) -> ibis.Table:
     """One row per customer and order day: revenue, tonnes and gross profit where known."""
-    return _days_with_gap(tables, ids).drop("gap")
+    days = _days_with_gap(tables, ids)
+    # the margin's denominator is the Overview's; the churn history need not carry it
+    return days.drop("gap", *[c for c in ("costed_revenue_cny",) if c in days.columns])
 
 
 def _days_with_gap(tables: Tables, ids: ibis.Table | None) -> ibis.Table:
