@@ -166,20 +166,29 @@ def test_the_kept_early_warning_is_the_whole_books_list_cut_to_the_reader(
     """The early-warning list kept with the version, read by the executive, a manager or a
     filter, equals the list made on request from their own tables and the one churn model's
     scores (trained on the whole book) — reasons, money at stake, order and basis; a rep,
-    whose money at stake is revenue, gets none and computes theirs (issue 21)."""
+    whose money at stake is the revenue at risk, reads it weighed and ordered so, and nothing
+    made of profit (issue 21)."""
     from analytics.domain import churn, warning
+    from analytics.domain.churn import views
 
     book = demo_warehouse.tables()
     tables = book if level == "executive" else SCOPES[level](book)
     found = warning.kept_warning(tables, as_of=END)
-    if level == "rep":
-        assert found is None
-        return
     assert found is not None and len(found) > 0
-    scores = churn.score_view(book, as_of=END, kind=churn.MODELS[0]).customers
+    scores = views.scores_for(churn.score_view(book, as_of=END, kind=churn.MODELS[0]),
+                              None, sees_profit=level != "rep").customers
     want = warning.early_warning(tables.with_(), as_of=END, churn_scores=scores[
         ["customer_id", "name", "probability", "value_12m"]])
     pd.testing.assert_frame_equal(found, want)
+    if level == "rep":   # the value at stake is revenue, never the profit the book keeps
+        profit = churn.score_view(book, as_of=END, kind=churn.MODELS[0]).customers.set_index(
+            "customer_id")["value_12m"].reindex(found["customer_id"]).to_numpy()
+        revenue = scores.set_index("customer_id")["value_12m"].reindex(
+            found["customer_id"]).to_numpy()
+        assert (found["value_12m"].to_numpy() == revenue).all()
+        assert (revenue > profit).mean() > 0.9
+        assert not {"gross_profit_cny", "revenue_12m", "churn_basis"} & set(found.columns)
+        assert found["money_at_stake_cny"].is_monotonic_decreasing
     assert found.attrs["churn_basis"] == want.attrs["churn_basis"] == "model"
     assert set(found["customer_id"]) <= set(tables.customers.customer_id.to_pandas())
     assert all(isinstance(r, list) and all(isinstance(x, tuple) for x in r)

@@ -74,10 +74,9 @@ class Context:
         (one model per data version, trained on the whole book; the scope and the filters
         narrow the list), so every page and every user shows a customer the same
         probability."""
-        if self.scope.sees_profit:   # the list kept with the version, cut to the scope
-            found = self.cached(warning.kept_warning, as_of=as_of)
-            if found is not None:
-                return found  # type: ignore[no-any-return]
+        found = self.cached(warning.kept_warning, as_of=as_of)   # kept, cut to the scope
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         try:
             # the churn page's call with its default model: one cached model for both
             scores = self.churn_scores(as_of=as_of, kind=churn.MODELS[0]).customers

@@ -183,6 +183,9 @@ def book_warning(tables: Tables, *, as_of: date) -> pd.DataFrame:
     else:
         out = early_warning(tables, as_of=as_of, churn_scores=scores[present(
             scores, ("customer_id", "name", "probability", "value_12m"))])
+        if "revenue_12m" in scores:   # what a reader who sees no profit weighs instead
+            revenue = scores.set_index("customer_id")["revenue_12m"]
+            out["revenue_12m"] = out["customer_id"].map(revenue).astype(float).fillna(0.0)
     return out.assign(reasons=[json.dumps(r) for r in out["reasons"]],
                       churn_basis=out.attrs["churn_basis"])
 
@@ -191,16 +194,36 @@ def kept_warning(tables: Tables, *, as_of: date) -> pd.DataFrame | None:
     """``book_warning`` as kept with the version, narrowed to the customers of ``tables`` (a
     scope, a customer filter) and in ``early_warning``'s form; None when the version kept
     none for ``as_of`` or these tables cannot read it (a product filter, a reader who may not
-    see profit: their money at stake is revenue, their list is computed)."""
+    see profit and a list the status rules made)."""
     found = stored_only(book_warning, tables, as_of=as_of)
-    if found is None or found.empty or not set(WARNING_PROFIT) <= set(found.columns):
+    if found is None or found.empty:
         return None   # (an empty list would not say whether the model or the rules made it)
     basis = str(found["churn_basis"].iloc[0])
-    out = found.drop(columns="churn_basis").assign(reasons=pd.Series(
+    if not set(WARNING_PROFIT) <= set(found.columns):
+        if basis != "model" or "revenue_12m" not in found:
+            return None
+        found = _revenue_at_stake(found)
+    out = found.drop(columns=["churn_basis", *present(found, ("revenue_12m",))]).assign(
+        reasons=pd.Series(
         [[(code, value) for code, value in json.loads(text)] for text in found["reasons"]],
         index=found.index, dtype=object))
     out.attrs["churn_basis"] = basis
     return out
+
+
+def _revenue_at_stake(found: pd.DataFrame) -> pd.DataFrame:
+    """The kept list as a reader who may not see profit has it made (``churn.scores_for``):
+    the 12-month value is revenue, the money at stake and the order follow; the columns in
+    ``early_warning``'s order."""
+    value = found["revenue_12m"]
+    stake = found["overdue_cny"] + found["over_limit_cny"] + \
+        found["probability"] * value.clip(lower=0)
+    columns = list(found.columns)
+    columns.insert(columns.index("probability") + 1, "value_12m")
+    columns.insert(columns.index("price_move") + 1, "money_at_stake_cny")
+    out = found.assign(value_12m=value, money_at_stake_cny=stake)[columns]
+    return out.sort_values(["money_at_stake_cny", "customer_id"],
+                           ascending=[False, True]).reset_index(drop=True)
 
 
 def _rule_signals(tables: Tables, as_of: date) -> pd.DataFrame:
