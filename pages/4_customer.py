@@ -81,9 +81,9 @@ t_hist, t_credit, t_complaints, t_surveys, t_contacts, t_master = st.tabs([
     labels("card_history"), labels("card_credit"), labels("card_complaints"),
     labels("card_surveys"), labels("card_contacts"), labels("card_master")])
 with t_hist:
-    # every customer's standing is computed once and shared by all cards
-    history = card.history_of(ctx.cached_unfiltered(card.standing, as_of=as_of), picked,
-                              c.cycle["first_order"])
+    # the whole book's standing is kept; a scope ranks and grades this customer alone
+    history = ctx.cached_unfiltered(card.history_for, customer_id=picked, as_of=as_of,
+                                    since=c.cycle["first_order"])
     widgets.table(labels, history, key="card_history", filename=f"{picked}_history")
 with t_credit:
     credit = c.credit

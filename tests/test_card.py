@@ -74,3 +74,36 @@ def test_card_of_the_top_customer(demo_warehouse: Warehouse) -> None:
 ], ids=["year-after-leap-year", "quarter", "ten-days"])
 def test_previous_period(period: tuple[date, date], previous: tuple[date, date]) -> None:
     assert Period(*period).previous() == Period(*previous)
+
+
+@pytest.mark.parametrize("level", ["executive", "rep", "manager", "province filter",
+                                   "manager + type filter"])
+def test_one_customers_history_equals_ranking_and_grading_everyone(
+        demo_warehouse: Warehouse, level: str) -> None:
+    """A card's tier, rank, pyramid size and grade per year, for one customer (issue 21: a
+    scope's first card no longer ranks and grades everyone), equal the standing of every
+    customer of the scope — for the whole book computed (not the kept standing), a rep
+    (ranked by revenue), a manager and the filters; customers at the top, in the middle, at
+    the bottom and without sales in some years."""
+    from analytics.domain import customers as cu
+    from tests.test_stored import SCOPES
+
+    book = demo_warehouse.tables()
+    tables = book.with_() if level == "executive" else SCOPES[level](book)
+    end = date(2025, 12, 31)
+    whole = card.standing(tables, as_of=end)
+    firsts = cu.first_orders(tables).set_index("customer_id")["first_order"]
+    year = whole.rows[(whole.rows["year"] == 2025) & whole.rows["rank"].notna()]
+    ranked = year.sort_values("rank")["customer_id"]
+    late = firsts[pd.to_datetime(firsts) >= pd.Timestamp("2024-01-01")].index[:3]
+    picks = [*ranked.head(3), *ranked.iloc[len(ranked) // 2:][:3], *ranked.tail(3), *late]
+    checked = 0
+    for customer in dict.fromkeys(picks):
+        since = pd.Timestamp(firsts[customer]).date()
+        want = card.history_of(whole, customer, since)
+        got = card.history_for(tables, customer_id=customer, as_of=end, since=since)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=customer)
+        checked += 1
+        assert got["grade"].notna().any() and got["tier"].notna().any()
+    assert checked >= 9
+    assert card.history_for(tables, customer_id="nobody", as_of=end, since=None).empty

@@ -313,6 +313,68 @@ def history_of(standing: Standing, customer_id: str, since: date | None) -> pd.D
     return pd.DataFrame(out, columns=HISTORY_COLUMNS)
 
 
+def history_for(tables: Tables, *, customer_id: str, as_of: date,
+                since: date | None) -> pd.DataFrame:
+    """``history_of(standing(tables, as_of=as_of), customer_id, since)`` without ranking and
+    grading every customer of every year: the kept standing when the version has it for
+    these tables (the whole book), else this customer's rank among the year's values and
+    grade against the year's amount quantiles. A rep's or a manager's first card took a
+    second at 10 M lines to rank and grade a province seven times (issue 21)."""
+    kept_standing = stored_only(standing, tables, as_of=as_of)
+    if kept_standing is not None:
+        return history_of(kept_standing, customer_id, since)
+    if since is None:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    inputs = year_inputs(tables, as_of=as_of)
+    if inputs.values.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    metric = "gross_profit_cny" if tables.has("orders", "cost_cny") else "revenue_cny"
+    if metric not in inputs.values:
+        raise MissingData("orders", "cost_cny" if metric == "gross_profit_cny" else metric)
+    values = dict(tuple(inputs.values.groupby("year", sort=False)))
+    factors = dict(tuple(inputs.factors.groupby("year", sort=False)))
+    out = []
+    for year in range(max(since.year, int(inputs.values["year"].min())), as_of.year + 1):
+        mine = values.get(year)
+        n = 0 if mine is None else len(mine)
+        rank = None if mine is None else _rank_of(mine, customer_id, metric)
+        tier = None if rank is None else \
+            cu.TIERS[int(np.searchsorted(np.array(cu.tier_cutoffs(n)), rank, side="left"))]
+        out.append({"year": year, "tier": tier, "rank": rank, "customers": n,
+                    "grade": _grade_of(factors.get(year), customer_id)})
+    return pd.DataFrame(out, columns=HISTORY_COLUMNS)
+
+
+def _rank_of(values: pd.DataFrame, customer_id: str, metric: str) -> int | None:
+    """The customer's rank (1 = best) as ``customers.assign_tiers`` ranks ``values``: by the
+    value to the cent, descending, missing values last, ties by customer_id."""
+    ids = values["customer_id"].to_numpy(dtype=object)
+    at = np.flatnonzero(ids == customer_id)
+    if not len(at):
+        return None
+    key = values[metric].astype(float).round(cu.RANK_DECIMALS).to_numpy()
+    mine = key[at[0]]
+    before_id = ids < customer_id
+    if np.isnan(mine):
+        ahead = (~np.isnan(key)).sum() + (np.isnan(key) & before_id).sum()
+    else:
+        ahead = (key > mine).sum() + ((key == mine) & before_id).sum()
+    return int(ahead) + 1
+
+
+def _grade_of(factors: pd.DataFrame | None, customer_id: str) -> str | None:
+    """The customer's grade among ``factors`` (one year's inputs), as ``_grades`` gives it."""
+    if factors is None or not len(factors):
+        return None
+    row = factors[factors["customer_id"] == customer_id]
+    if row.empty:
+        return None
+    scored = grading.score_inputs(row.drop(columns="year"),
+                                  cutoffs_of=factors.drop(columns="year"))[0]
+    grade = scored["grade"].iloc[0]
+    return None if pd.isna(grade) else str(grade)
+
+
 def _credit(tables: Tables, customer_id: str, master: dict[str, Any], lines: pd.DataFrame,
             as_of: date) -> dict[str, Any]:
     out: dict[str, Any] = {k: master.get(k) for k in ("credit_grade", "credit_limit_cny",

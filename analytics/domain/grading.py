@@ -182,11 +182,15 @@ def ibis_null_date():  # type: ignore[no-untyped-def]
 
 def factor_levels(inputs: pd.DataFrame, *, mode: str = "quantile",
                   quantiles: tuple[float, float, float] = QUANTILES,
-                  bands_wan: dict[str, tuple[float, float, float]] | None = None
+                  bands_wan: dict[str, tuple[float, float, float]] | None = None,
+                  cutoffs_of: pd.DataFrame | None = None
                   ) -> tuple[pd.DataFrame, dict[str, tuple[float, float, float]]]:
-    """Level 1–4 per factor per customer (NaN = no data) and the amount cut-offs used (CNY)."""
+    """Level 1–4 per factor per customer (NaN = no data) and the amount cut-offs used (CNY).
+    ``cutoffs_of``: the customers whose quantiles cut the amounts (default ``inputs``), to
+    level a few of them as among all (one customer's card)."""
     levels = pd.DataFrame({"customer_id": inputs["customer_id"]})
     cutoffs: dict[str, tuple[float, float, float]] = {}
+    population = inputs if cutoffs_of is None else cutoffs_of
     for f in FACTORS:
         if f.source == "amount":
             col = AMOUNT_COLUMNS[f.key]
@@ -195,7 +199,7 @@ def factor_levels(inputs: pd.DataFrame, *, mode: str = "quantile",
                 continue
             values = inputs[col].astype(float)
             if mode == "quantile":
-                qs = values.quantile(list(quantiles)).to_numpy()
+                qs = population[col].astype(float).quantile(list(quantiles)).to_numpy()
                 cuts = (float(qs[0]), float(qs[1]), float(qs[2]))
             else:
                 wan = (bands_wan or {}).get(f.key, f.bands_wan)
@@ -246,12 +250,14 @@ def weighted_score(levels: pd.DataFrame, weights: dict[str, float]) -> pd.DataFr
 def score_inputs(inputs: pd.DataFrame, *, weights: tuple[tuple[str, float], ...] =
                  DEFAULT_WEIGHTS, mode: str = "quantile",
                  quantiles: tuple[float, float, float] = QUANTILES,
-                 bands_wan: tuple[tuple[str, tuple[float, float, float]], ...] = ()
+                 bands_wan: tuple[tuple[str, tuple[float, float, float]], ...] = (),
+                 cutoffs_of: pd.DataFrame | None = None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[float, float, float]]]:
     """The scoring steps of ``grade`` on ``factor_inputs``: each customer's levels, score and
-    grade (scored), the levels alone, and the amount cut-offs used."""
+    grade (scored), the levels alone, and the amount cut-offs used (``cutoffs_of``: see
+    ``factor_levels``)."""
     levels, cutoffs = factor_levels(inputs, mode=mode, quantiles=quantiles,
-                                    bands_wan=dict(bands_wan) or None)
+                                    bands_wan=dict(bands_wan) or None, cutoffs_of=cutoffs_of)
     scored = weighted_score(levels, dict(weights))
     scored["grade"] = grade_from_score(scored["score"])
     return scored, levels, cutoffs
