@@ -369,8 +369,7 @@ def _grade_of(factors: pd.DataFrame | None, customer_id: str) -> str | None:
     row = factors[factors["customer_id"] == customer_id]
     if row.empty:
         return None
-    scored = grading.score_inputs(row.drop(columns="year"),
-                                  cutoffs_of=factors.drop(columns="year"))[0]
+    scored = grading.score_inputs(row, cutoffs_of=factors)[0]   # (the year is not scored)
     grade = scored["grade"].iloc[0]
     return None if pd.isna(grade) else str(grade)
 
