@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from analytics.display import churn_words
 from analytics.display.i18n import Labels
 from analytics.domain import (
@@ -41,6 +43,16 @@ class Entry:
     stored: bool = False   # its default result is stored with each version (analytics.store.stored)
 
 
+def _history(t: Tables, p: Period) -> Any:
+    """The card's history of the first customer the search lists, as the page asks for it
+    (the kept standing for the whole book; a scope ranks and grades that customer alone)."""
+    picked = card.search(t, as_of=p.end)["customer_id"].iloc[0]
+    firsts = customers.first_orders(t)
+    first = firsts.loc[firsts["customer_id"] == picked, "first_order"]
+    return card.history_for(t, customer_id=picked, as_of=p.end,
+                            since=pd.Timestamp(first.iloc[0]).date() if len(first) else None)
+
+
 def _early_warning(t: Tables, p: Period) -> Any:
     """As ui/frame.Context.early_warning: the churn page's scores, then the list."""
     scores = churn.score_view(t, as_of=p.end).customers
@@ -68,8 +80,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("customer", "customer card", lambda t, p: card.customer_card(
         t, customer_id=card.search(t, as_of=p.end)["customer_id"].iloc[0], as_of=p.end,
         with_history=False)),
-    Entry("customer", "tier and grade history (all cards)", lambda t, p: card.standing(
-        t, as_of=p.end), stored=True),
+    Entry("customer", "tier and grade history", _history, stored=True),
     Entry("churn", "churn status, trend, cohorts", lambda t, p: churn.status_views(
         t, period=p), stored=True),
     Entry("churn", "churn features", lambda t, p: churn.features(t, p.end)),
