@@ -29,6 +29,7 @@ if not CHROMIUM.exists():
                            "installs it")
     pytest.skip("no /usr/bin/chromium here (apt-get install chromium)", allow_module_level=True)
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
@@ -273,9 +274,13 @@ def _open_report(page: Page) -> None:
         if make.count() == 0:
             title = page.get_by_text("Monthly management report")
             # during a rerun the last run's expander (stale) and the new one are both on the
-            # page for a moment: wait for the one that stays
-            expect(title).to_have_count(1, timeout=60_000)
-            title.click()
+            # page for a moment: wait for the one that stays; a rerun between the wait and the
+            # click can show both again (the click then refuses two elements): once more
+            try:
+                expect(title).to_have_count(1, timeout=60_000)
+                title.click(timeout=10_000)
+            except PlaywrightError:
+                continue
         try:
             expect(make).to_be_visible(timeout=15_000)
             return
