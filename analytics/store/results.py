@@ -28,15 +28,12 @@ marked ``@storable`` are made again.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import hashlib
 import inspect
 import io
 import json
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -51,14 +48,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.store import derived
-from analytics.store.frames import member
 from analytics.store.period import preset
+from analytics.store.warehouse import ROWS_PREFIX, Source, Tables
 from analytics.store.warehouse import STORED_TABLE as TABLE
-from analytics.store.warehouse import Source, Tables
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
 Defaults = Callable[[date, date], list[dict[str, Any]]]   # (first, latest data date)
+ROW = "_kept_row"   # a kept per-customer frame's row order, in its table
 
 
 @dataclass(frozen=True)
@@ -121,11 +118,10 @@ def kept(defaults: Defaults, *, rows: bool = False, profit: tuple[str, ...] = ()
                 return None
             stored = derived.table(tables, TABLE)
             if stored is not None:
-                return _lookup(stored, name, key)
+                return _lookup(stored, name, key, tables.source, ())
             if rows and (narrowed := derived.stored_for_rows(tables)) is not None:
                 stored, source = narrowed
-                found = _cached_lookup(stored, source, name, key)
-                return None if found is None else _narrow(found, source, profit)
+                return _lookup(stored, name, key, source, profit)
             return None
 
         @functools.wraps(fn)
@@ -194,86 +190,41 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot key a stored result by {type(value).__name__}")
 
 
-def _narrow(found: Any, source: Source, profit: tuple[str, ...]) -> Any:
-    """A stored per-customer frame (or a stored dataclass of them, each narrowed) as narrowed
-    tables would compute it: their customers' rows (in the stored order), without the hidden
-    columns and those made of them."""
-    if not isinstance(found, pd.DataFrame):
-        return dataclasses.replace(found, **{name: _narrow(frame, source, profit)
-                                             for name, frame in _frames(found).items()})
-    frame = found
-    if source.customers is not None:
-        frame = frame[member(frame["customer_id"], _ids(source))].reset_index(drop=True)
-    if source.hidden:
-        frame = frame.drop(columns=[c for c in frame.columns
-                                    if c in source.hidden or c in profit])
-    return frame
-
-
-def _frames(found: Any) -> dict[str, pd.DataFrame]:
-    """The frames of a stored value: itself, or a dataclass's frame fields by name."""
-    if isinstance(found, pd.DataFrame):
-        return {"": found}
-    if dataclasses.is_dataclass(found) and not isinstance(found, type):
-        return {f.name: v for f in dataclasses.fields(found)
-                if isinstance(v := getattr(found, f.name), pd.DataFrame)}
-    return {}
-
-
-_IDS: weakref.WeakKeyDictionary[Source, pd.Series] = weakref.WeakKeyDictionary()
-# Whole-book frames decoded for narrowed readers, per process: every rep and manager after the
-# first reads them cut to their own customers (decoding one takes 10–60 ms at 70,000
-# customers; the card's standing reads twenty). Bounded by their memory, least recently read
-# out first: a server's memory is the scopes' cached pages, not this.
-_DECODED: collections.OrderedDict[tuple[str, str, str], tuple[pd.DataFrame, int]] = \
-    collections.OrderedDict()
-_DECODED_BYTES = 256 * 2**20
-_DECODED_LOCK = threading.Lock()
-
-
-def _cached_lookup(stored: ibis.Table, source: Source, name: str, key: str) -> Any:
-    """``_lookup`` through the per-process cache when the source names its version. The
-    frames are only ever narrowed (copied) before they leave here, so no caller holds one."""
-    if source.version is None:
-        return _lookup(stored, name, key)
-    slot = (source.version, name, key)
-    with _DECODED_LOCK:
-        if slot in _DECODED:
-            _DECODED.move_to_end(slot)
-            return _DECODED[slot][0]
-    found = _lookup(stored, name, key)
-    frames = _frames(found)
-    if frames:
-        size = sum(_size(f) for f in frames.values())
-        with _DECODED_LOCK:
-            _DECODED[slot] = (found, size)
-            while sum(s for _, s in _DECODED.values()) > _DECODED_BYTES and len(_DECODED) > 1:
-                _DECODED.popitem(last=False)
-    return found
-
-
-def _size(frame: pd.DataFrame) -> int:
-    """Bytes a frame holds: Arrow columns know theirs (pandas' deep count walks them, 80 ms
-    for a stacked year frame); only Python objects are counted one by one."""
-    shallow = frame.memory_usage(deep=False, index=False)
-    objects = [c for c in frame.columns if frame[c].dtype == object]
-    return int(shallow.sum()) + int(frame[objects].memory_usage(deep=True, index=False).sum()
-                                    if objects else 0)
-
-
-def _ids(source: Source) -> pd.Series:
-    """The customer ids a narrowed source kept, read once per source (a page's tables ask
-    for a dozen kept frames)."""
-    if source not in _IDS:
-        assert source.customers is not None
-        _IDS[source] = source.customers.customer_id.to_pandas()
-    return _IDS[source]
-
-
-def _lookup(stored: ibis.Table, name: str, key: str) -> Any:
+def _lookup(stored: ibis.Table, name: str, key: str, source: Source | None,
+            profit: tuple[str, ...]) -> Any:
+    """The stored value of ``name`` for ``key``, or None; its per-customer frames read from
+    their own tables narrowed as ``source`` is (``_read_rows``)."""
     rows = stored.filter((stored.name == name) & (stored.key == key)).select("value") \
         .to_pandas()
-    return decode(json.loads(rows["value"].iloc[0])) if len(rows) else None
+    if not len(rows):
+        return None
+    return decode(json.loads(rows["value"].iloc[0]),
+                  rows=None if source is None else functools.partial(_read_rows, source,
+                                                                       profit))
+
+
+def _read_rows(source: Source, profit: tuple[str, ...], data: dict[str, Any]) -> pd.DataFrame:
+    """A kept per-customer frame as narrowed tables would compute it: the database reads only
+    their customers' rows (in the stored order) and only the columns they may see — neither
+    the hidden ones nor those made of them (``profit``). Narrowing in the query, not after
+    decoding the whole book's frame, is what makes a rep's or a manager's first read of a
+    kept frame cost their share of it (a manager's card: the year inputs of one customer
+    instead of 240,000 rows decoded)."""
+    schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(data["schema"])))
+    table = source.derived_table(data["rows"])
+    drop = set(source.hidden) | set(profit) if source.hidden else set()
+    fields = [f for f in schema if f.name not in drop]
+    if source.customers is not None:
+        table = table.filter(table.customer_id.isin(source.customers.customer_id))
+    stored = [f.name for f in fields if f.name in table.columns]
+    got = table.order_by(ROW).select(*stored).to_pyarrow()
+    # the stored frame's own Arrow types (with pandas' metadata) give back the same frame;
+    # all-null columns are not stored (the database has no type for them)
+    columns = [got.column(f.name).cast(f.type) if f.name in stored
+               else pa.nulls(got.num_rows, f.type) for f in fields]
+    frame = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata)) \
+        .to_pandas()
+    return frame if source.customers is None else frame.reset_index(drop=True)
 
 
 def write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> None:
@@ -284,16 +235,45 @@ def write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> N
 
 
 def add(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> None:
-    """Add computed results to the version being written (its table made by ``write``)."""
-    if rows:
-        con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
-                        [(name, key, json.dumps(encode(value))) for name, key, value in rows])
+    """Add computed results to the version being written (its table made by ``write``). The
+    frames of a per-customer result (``rows``) go to tables of their own, so a narrowed
+    reader's query reads only its customers' rows (``_read_rows``)."""
+    for name, key, value in rows:
+        kept = KEPT.get(name)
+        put = functools.partial(_put_rows, con, f"{name}|{key}") if kept and kept.rows \
+            else None
+        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+                    [name, key, json.dumps(encode(value, rows=put))])
+
+
+def _put_rows(con: duckdb.DuckDBPyConnection, owner: str, frame: pd.DataFrame, path: str
+              ) -> dict[str, Any] | None:
+    """Store one per-customer frame in a table of its own (named for its result and place in
+    it) with its row order; what the stored value holds instead: the table and the frame's
+    Arrow schema. None for a frame without customers (encoded whole, as any other)."""
+    if "customer_id" not in frame.columns or ROW in frame.columns:
+        return None
+    arrow = pa.Table.from_pandas(frame)
+    table = ROWS_PREFIX + hashlib.sha256(f"{owner}|{path}".encode()).hexdigest()[:24]
+    kept = arrow.select([f.name for f in arrow.schema if not pa.types.is_null(f.type)])
+    con.register("_kept_frame", kept)
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT *, '
+                    f"row_number() OVER () AS {ROW} FROM _kept_frame")
+    finally:
+        con.unregister("_kept_frame")
+    return {"rows": table, "schema": arrow.schema.serialize().to_pybytes().hex()}
 
 
 # -- encoding ---------------------------------------------------------------------------------
-def encode(value: Any) -> Any:
-    """A JSON-able form of ``value`` (frames, dates, dataclasses, lists, dicts, scalars)."""
+def encode(value: Any, *, rows: Callable[[pd.DataFrame, str], dict[str, Any] | None]
+           | None = None, path: str = "") -> Any:
+    """A JSON-able form of ``value`` (frames, dates, dataclasses, lists, dicts, scalars).
+    ``rows``: stores a per-customer frame elsewhere and says where (``_put_rows``), given the
+    frame and its place in ``value``."""
     if isinstance(value, pd.DataFrame):
+        if rows is not None and (where := rows(value, path)) is not None:
+            return where
         buffer = io.BytesIO()
         value.to_parquet(buffer)
         # Parquet keeps datetimes in ms at least: remember the unit to give the same frame back
@@ -303,18 +283,27 @@ def encode(value: Any) -> Any:
         return {"date": value.isoformat()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"dataclass": f"{type(value).__module__}.{type(value).__qualname__}",
-                "fields": {f.name: encode(getattr(value, f.name))
+                "fields": {f.name: encode(getattr(value, f.name), rows=rows,
+                                          path=f"{path}.{f.name}")
                            for f in dataclasses.fields(value) if f.init}}
     if isinstance(value, tuple | list):
-        return {"list": [encode(v) for v in value], "tuple": isinstance(value, tuple)}
+        return {"list": [encode(v, rows=rows, path=f"{path}[{i}]")
+                         for i, v in enumerate(value)], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"dict": {k: encode(v) for k, v in value.items()}}
+        return {"dict": {k: encode(v, rows=rows, path=f"{path}.{k}")
+                         for k, v in value.items()}}
     if value is None or isinstance(value, bool | int | float | str):
         return {"plain": value}
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
-def decode(data: dict[str, Any]) -> Any:
+def decode(data: dict[str, Any], *, rows: Callable[[dict[str, Any]], pd.DataFrame] | None
+           = None) -> Any:
+    """The value ``encode`` made; ``rows`` reads a frame stored in a table of its own."""
+    if "rows" in data:
+        if rows is None:
+            raise ValueError("a stored frame's table cannot be read here")
+        return rows(data)
     if "frame" in data:
         raw = bytes.fromhex(data["frame"])
         frame = pd.read_parquet(io.BytesIO(raw))
@@ -332,10 +321,10 @@ def decode(data: dict[str, Any]) -> Any:
         cls = _CLASSES.get(data["dataclass"])
         if cls is None:  # only classes marked storable: a file cannot name any other
             raise ValueError(f"not a stored result class: {data['dataclass']}")
-        return cls(**{k: decode(v) for k, v in data["fields"].items()})
+        return cls(**{k: decode(v, rows=rows) for k, v in data["fields"].items()})
     if "dict" in data:
-        return {k: decode(v) for k, v in data["dict"].items()}
+        return {k: decode(v, rows=rows) for k, v in data["dict"].items()}
     if "list" in data:
-        items = [decode(v) for v in data["list"]]
+        items = [decode(v, rows=rows) for v in data["list"]]
         return tuple(items) if data["tuple"] else items
     return data["plain"]

@@ -50,6 +50,8 @@ KEEP_VERSIONS = 10  # rollback history; each version is a full copy, so keep it 
 STORED_TABLE = "stored_results"
 SUMMARY_TABLES = ("summary_purchase_days", "summary_invoice_settlement", "summary_month_ends")
 DERIVED_TABLES = frozenset({STORED_TABLE, *SUMMARY_TABLES})
+# and one table per kept per-customer frame, named with this prefix (analytics.store.results)
+ROWS_PREFIX = "stored_rows_"
 Derive = Callable[[duckdb.DuckDBPyConnection], object]
 _VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")
 DERIVED_SUFFIX = ".derived.duckdb"    # v000012.derived.duckdb: what was derived from v000012
@@ -199,6 +201,18 @@ def _table(con: ibis.BaseBackend, label: str | None, name: str) -> ibis.Table:
     # what con.table(name) builds, without asking the database for the schema again
     return ops.DatabaseTable(name, schema=_SCHEMAS[(label, name)], source=con,
                              namespace=ops.Namespace(catalog=None, database=None)).to_expr()
+
+
+def is_derived(name: str) -> bool:
+    """Whether a table is derived from the data (kept with a version), not data."""
+    return name in DERIVED_TABLES or name.startswith(ROWS_PREFIX)
+
+
+def _derived_in(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The derived tables inside the database ``con`` writes (an older version file's)."""
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+        "current_database()").fetchall() if is_derived(r[0])]
 
 
 def derived_path(version: Path) -> Path:
@@ -447,7 +461,7 @@ class Warehouse:
             con = duckdb.connect(str(tmp))
             try:
                 yield con
-                for table in DERIVED_TABLES:  # they described the version copied from
+                for table in _derived_in(con):  # they described the version copied from
                     con.execute(f'DROP TABLE IF EXISTS "{table}"')
                 con.execute("CHECKPOINT")
                 con.close()
@@ -693,7 +707,7 @@ def _row_counts(path: Path) -> dict[str, int]:
             # the version's own (a reader in this process may have attached its derived file)
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
             "current_database() ORDER BY table_name").fetchall()
-            if r[0] not in DERIVED_TABLES]  # results and summaries, not data
+            if not is_derived(r[0])]  # results and summaries, not data
         return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0])  # type: ignore[index]
                 for n in names}
     finally:
