@@ -91,7 +91,7 @@ columns = ["customer_id", "name", "type", "sales_rep", "grade", "class", "score"
            "factors_used", *with_data]
 widgets.customer_table(labels, select(grading.graded_only(graded), columns).rename(
     columns={k: labels.value("factor", k) for k in grading.FACTOR_KEYS}),
-    key="graded_customers", filename="grades")
+    key="graded_customers", filename="grades", preview_rows=widgets.PREVIEW_ROWS)
 
 tiers = ctx.cached(customers.pyramid, period=period,
                    metric=ctx.cached(customers.available_metrics)[0])
@@ -100,7 +100,8 @@ st.subheader(labels("disagreements_title", n=len(gaps)))
 st.caption(labels("disagreements_intro"))
 widgets.customer_table(labels, select(gaps, ("customer_id", "name", "grade", "tier", "gap",
                                                 "score")),
-                       key="disagreements", filename="grade_tier_disagreements")
+                       key="disagreements", filename="grade_tier_disagreements",
+                       preview_rows=widgets.PREVIEW_ROWS)
 
 # -- current value / future value -----------------------------------------------------------
 st.header(labels("value_view_title"))

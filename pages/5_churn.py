@@ -52,14 +52,14 @@ st.subheader(labels("status_list"))
 widgets.customer_table(labels, select(follow, (
     "customer_id", "name", "sales_rep", "status", "last_order", "days_since", "cycle_days",
     "seasonal_gap_days", "value_12m")), key="churn_follow",
-    filename="churn_follow_up", money=("value_12m",))
+    filename="churn_follow_up", money=("value_12m",), preview_rows=widgets.PREVIEW_ROWS)
 
 lost = views.lost
 st.subheader(labels("lost_title", amount=labels.money(lost["value_12m"].sum())))
 widgets.customer_table(labels, select(lost, ("customer_id", "name", "sales_rep",
                                              "last_order", "lost_on", "value_12m")),
                        key="churn_lost", filename="churn_lost",
-                       money=("value_12m",))
+                       money=("value_12m",), preview_rows=widgets.PREVIEW_ROWS)
 if views.cohorts.empty:  # no cohort with a later quarter yet
     st.caption(labels("cohorts_none"))
 else:
@@ -119,4 +119,4 @@ in_view = set(status["customer_id"])  # the page's filters narrow the list, not 
 widgets.customer_table(labels, risk[[c in in_view for c in risk["customer_id"]]],
                        key="risk_list",
                        filename="churn_risk", money=("value_12m", "expected_loss"),
-                       percent=("probability",))
+                       percent=("probability",), preview_rows=widgets.PREVIEW_ROWS)

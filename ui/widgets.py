@@ -114,6 +114,8 @@ def table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
         full = rounded if whole is None else rounded_(whole[0]())
         return in_language(labels, full) if translate else full
     rows_out = len(frame) if whole is None else whole[1]
+    if len(on_screen) < rows_out:  # say the grid is a preview, not the whole list
+        st.caption(labels("table_preview", n=f"{len(on_screen):,}", total=f"{rows_out:,}"))
     config: dict[str, st.column_config.Column] = {}
     for cols, fmt in ((money, "localized"), (tonnes, "localized"), (percent, "%.1f"),
                       (counts, "localized")):
@@ -210,11 +212,13 @@ def open_card(customer_id: str) -> None:
 
 def customer_table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
                    money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
-                   percent: tuple[str, ...] = (), preview_rows: int | None = None) -> None:
-    """A table of customers: selecting a row opens that customer's card."""
+                   percent: tuple[str, ...] = (), preview_rows: int | None = None,
+                   whole: tuple[Callable[[], pd.DataFrame], int] | None = None) -> None:
+    """A table of customers: selecting a row opens that customer's card (``preview_rows``
+    and ``whole`` as for ``table``)."""
     st.caption(labels("click_row_for_card"))
     picked = table(labels, frame, key=key, filename=filename, money=money, tonnes=tonnes,
-                   percent=percent, preview_rows=preview_rows, selectable=True)
+                   percent=percent, preview_rows=preview_rows, selectable=True, whole=whole)
     if picked is not None and "customer_id" in frame:
         row = frame.iloc[picked]
         # the card offers a follow-up that keeps why the customer was on this list

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from analytics.display.i18n import Labels
+from analytics.store.frames import select
+
+COLUMNS = ("customer_id", "name", "money_at_stake_cny", "reasons", "overdue_cny",
+           "over_limit_cny", "probability")
+
+
+def shown(rows: pd.DataFrame, labels: Labels, *, rules: bool) -> pd.DataFrame:
+    """Early-warning rows as the credit page shows them: reasons in words, the probability
+    in % (none when the status rules stood in for the model)."""
+    rows = rows.assign(reasons=[describe(r, labels) for r in rows["reasons"]],
+                       probability=rows["probability"] * 100)
+    return select(rows.drop(columns="probability") if rules else rows, COLUMNS)
 
 
 def describe(reasons: list[tuple[str, float]], labels: Labels) -> str:

@@ -10,6 +10,8 @@ customer without a purchase in the 12 months is 潜在 potential if it never bou
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -295,14 +297,8 @@ def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], .
                                                 "lost", "potential")})
         scored = pd.concat([scored, rest], ignore_index=True)
     total_w = sum(v for v in w.values() if v > 0)
-    factors = pd.DataFrame({
-        "factor": FACTOR_KEYS,
-        "source": [f.source for f in FACTORS],
-        "weight": [w.get(k, 0.0) for k in FACTOR_KEYS],
-        "coverage": [float(levels[k].notna().mean()) if len(levels) else 0.0
-                     for k in FACTOR_KEYS],
-    })
-    factors["has_data"] = factors["coverage"] > 0
+    factors = _coverage(levels)
+    factors.insert(2, "weight", [w.get(k, 0.0) for k in FACTOR_KEYS])
     live = factors["has_data"] & (factors["weight"] > 0)
     factors["effective_weight"] = np.where(
         live, factors["weight"] / factors.loc[live, "weight"].sum() if live.any() else 0, 0.0)
@@ -317,7 +313,23 @@ def grade(tables: Tables, *, period: Period, weights: tuple[tuple[str, float], .
 def factor_coverage(tables: Tables, *, period: Period) -> pd.DataFrame:
     """One row per factor: source and coverage (share of graded customers with data); weights
     do not change it, so the weights editor can show it beside each weight."""
-    return grade(tables, period=period).factors[["factor", "source", "coverage", "has_data"]]
+    as_of = Period(period.end - timedelta(days=364), period.end)
+    # the levels alone: coverage needs neither scores nor the ungraded (a manager's first
+    # grading page graded a province twice, 0.5 s each at ten million lines)
+    levels, _ = factor_levels(factor_inputs(tables, as_of=as_of))
+    return _coverage(levels)
+
+
+def _coverage(levels: pd.DataFrame) -> pd.DataFrame:
+    """factor, source, coverage (share of the customers levelled with data), has_data."""
+    factors = pd.DataFrame({
+        "factor": FACTOR_KEYS,
+        "source": [f.source for f in FACTORS],
+        "coverage": [float(levels[k].notna().mean()) if len(levels) else 0.0
+                     for k in FACTOR_KEYS],
+    })
+    factors["has_data"] = factors["coverage"] > 0
+    return factors
 
 
 def grade_summary(customers: pd.DataFrame) -> pd.DataFrame:
@@ -417,12 +429,19 @@ def satisfaction_levels(tables: Tables, ids: pd.Series, *, as_of: object) -> pd.
         return pd.Series(np.nan, index=ids.index)
     dims = present(tables.surveys, ("quality", "delivery", "price", "service", "responsiveness",
                                     "billing", "logistics"))
-    s = tables.surveys.filter(_.survey_date <= as_of).to_pandas()
-    if s.empty or not dims:
+    if not dims:
         return pd.Series(np.nan, index=ids.index)
-    s["mean"] = s[dims].mean(axis=1)
-    latest = s.sort_values("survey_date").groupby("customer_id")["mean"].last()
-    return levels_from_cuts(ids.map(latest), (3.5, 4.0, 4.5))
+    s = tables.surveys.filter(_.survey_date <= as_of)
+    # in the database: a province's surveys came out whole to pandas (0.35 s at 10 M lines).
+    # A survey's mean over the dimensions it answered; the latest survey with any answer
+    scores = [s[d].cast("float64") for d in dims]
+    answered = functools.reduce(operator.add, [v.notnull().cast("int64") for v in scores])
+    total = functools.reduce(operator.add, [v.fill_null(0.0) for v in scores])
+    latest = (s.mutate(mean=total / answered).filter(answered > 0)
+              .group_by("customer_id").aggregate(mean=_.mean.argmax(_.survey_date))
+              .to_pandas())
+    return levels_from_cuts(ids.map(latest.set_index("customer_id")["mean"]),
+                            (3.5, 4.0, 4.5))
 
 
 def stage_funnel(tables: Tables) -> pd.DataFrame:
