@@ -140,10 +140,10 @@ def churn_risk(version: str, scope: Scope, as_of: date, kind: str, bands: tuple[
                lang: str, horizon: int | None = None, warmup: int | None = None
                ) -> pd.DataFrame:
     """The churn page's risk list over the scope's scores (the model the Overview and credit
-    pages share), with its reasons written out: a second for a large book, so cached too
-    rather than redone on every rerun of the page."""
+    pages share), banded, its reasons still codes: the page writes out those it shows
+    (``churn_words.in_words``)."""
     scores = churn_scores(version, scope, as_of, kind, horizon, warmup)
-    return churn_words.risk_table(scores, Labels(lang), bands=bands)
+    return churn_words.risk_table(scores, Labels(lang), bands=bands, reasons=False)
 
 
 # An upload's parsed table and plan live in the uploader's own session, one of each: a

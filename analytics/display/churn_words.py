@@ -102,24 +102,32 @@ def describe_all(facts: Sequence[str], row: Mapping[str, object], labels: Labels
     return ("；" if labels.lang == "zh" else "; ").join(texts)
 
 
-def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = BANDS
-               ) -> pd.DataFrame:
+def risk_table(scores: Scores, labels: Labels, *, bands: tuple[float, float] = BANDS,
+               reasons: bool = True) -> pd.DataFrame:
     """The risk list for display: banded by ``bands`` (the page's cuts), reasons written out
-    in the user's language."""
+    in the user's language — or, ``reasons=False``, still as the facts' codes, for
+    ``in_words`` to write out the rows a page shows (a large book's whole list took a second
+    to write out)."""
     frame = floor_past_cycle(scores.customers.assign(
         band=band(scores.customers["probability"], bands)))
-    columns = {str(c): frame[c].to_numpy() for c in frame.columns}
     out = select(frame, ("customer_id", "name", "sales_rep", "probability", "band",
-                             "value_12m", "expected_loss")).copy()
+                             "value_12m", "expected_loss", "raising", "lowering")).copy()
     out["probability"] = out["probability"] * 100
     out["band"] = out["band"].map(lambda b: labels.value("band", b))
-    texts: dict[str, list[str]] = {"raising": [], "lowering": []}
-    for i in range(len(frame)):
-        row = _Row(columns, i)
-        for side, written in texts.items():
-            written.append(describe_all(columns[side][i], row, labels))
-    out["raising"], out["lowering"] = texts["raising"], texts["lowering"]
-    return out
+    return in_words(out, scores, labels) if reasons else out
+
+
+def in_words(risk: pd.DataFrame, scores: Scores, labels: Labels) -> pd.DataFrame:
+    """Rows of ``risk_table(..., reasons=False)`` with their reasons written out, each from
+    its customer's values in ``scores``."""
+    columns = {str(c): scores.customers[c].to_numpy() for c in scores.customers.columns}
+    at = pd.Index(scores.customers["customer_id"]).get_indexer(risk["customer_id"])
+    raising, lowering = [], []
+    for i, up, down in zip(at, risk["raising"], risk["lowering"], strict=True):
+        row = _Row(columns, int(i))
+        raising.append(describe_all(up, row, labels))
+        lowering.append(describe_all(down, row, labels))
+    return risk.assign(raising=raising, lowering=lowering)
 
 
 class _Row(Mapping[str, object]):
