@@ -223,8 +223,8 @@ def _read_rows(source: Source, profit: tuple[str, ...], data: dict[str, Any]) ->
     # all-null columns are not stored (the database has no type for them)
     columns = [got.column(f.name).cast(f.type) if f.name in stored
                else pa.nulls(got.num_rows, f.type) for f in fields]
-    frame = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata)) \
-        .to_pandas()
+    arrow = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
+    frame = _lists_again(arrow.to_pandas(), arrow.schema)
     return frame if source.customers is None else frame.reset_index(drop=True)
 
 
@@ -260,33 +260,43 @@ def write(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> N
 
 
 def add(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, Any]]) -> None:
-    """Add computed results to the version being written (its table made by ``write``). The
-    frames of a per-customer result (``rows``) go to tables of their own, so a narrowed
-    reader's query reads only its customers' rows (``_read_rows``)."""
+    """Add computed results to the version being written (its table made by ``write``). Their
+    frames go to tables of their own (``_put_frame``): a narrowed reader's query reads only
+    its customers' rows of a per-customer result (``_read_rows``), and every reader skips
+    decoding a frame kept as Parquet text (the churn model's scores: 0.3 s)."""
     for name, key, value in rows:
         kept = KEPT.get(name)
-        put = functools.partial(_put_rows, con, f"{name}|{key}") if kept and kept.rows \
-            else None
+        put = functools.partial(_put_frame, con, f"{name}|{key}",
+                                per_customer=kept is not None and kept.rows)
         con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
                     [name, key, json.dumps(encode(value, rows=put))])
 
 
-def _put_rows(con: duckdb.DuckDBPyConnection, owner: str, frame: pd.DataFrame, path: str
-              ) -> dict[str, Any] | None:
-    """Store one per-customer frame in a table of its own (named for its result and place in
-    it) with its row order; what the stored value holds instead: the table and the frame's
-    Arrow schema. None for a frame without customers (encoded whole, as any other)."""
-    if "customer_id" not in frame.columns or ROW in frame.columns:
+def _put_frame(con: duckdb.DuckDBPyConnection, owner: str, frame: pd.DataFrame, path: str, *,
+               per_customer: bool) -> dict[str, Any] | None:
+    """Store one frame in a table of its own (named for its result and place in it) with its
+    row order; what the stored value holds instead: the table, its columns and the frame's
+    Arrow schema. None (the frame is encoded as Parquet text) for a per-customer result's
+    frame without customers, or one whose types the database would not give back as they
+    were."""
+    if (per_customer and "customer_id" not in frame.columns) or ROW in frame.columns:
         return None
-    arrow = pa.Table.from_pandas(frame)
     table = ROWS_PREFIX + hashlib.sha256(f"{owner}|{path}".encode()).hexdigest()[:24]
-    kept = arrow.select([f.name for f in arrow.schema if not pa.types.is_null(f.type)])
-    con.register("_kept_frame", kept)
     try:
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT *, '
-                    f"row_number() OVER () AS {ROW} FROM _kept_frame")
-    finally:
-        con.unregister("_kept_frame")
+        arrow = pa.Table.from_pandas(frame)
+        kept = arrow.select([f.name for f in arrow.schema if not pa.types.is_null(f.type)])
+        con.register("_kept_frame", kept)
+        try:
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT *, '
+                        f"row_number() OVER () AS {ROW} FROM _kept_frame")
+        finally:
+            con.unregister("_kept_frame")
+        back = con.sql(f'SELECT * EXCLUDE ({ROW}) FROM "{table}" LIMIT 0').fetch_arrow_table()
+        for field in kept.schema:  # e.g. a duration comes back an interval: keep it as text
+            back.column(field.name).cast(field.type)
+    except (pa.ArrowException, duckdb.Error, ValueError, TypeError):
+        con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        return None
     return {"rows": table, "columns": kept.column_names,
             "schema": arrow.schema.serialize().to_pybytes().hex()}
 
@@ -295,7 +305,7 @@ def _put_rows(con: duckdb.DuckDBPyConnection, owner: str, frame: pd.DataFrame, p
 def encode(value: Any, *, rows: Callable[[pd.DataFrame, str], dict[str, Any] | None]
            | None = None, path: str = "") -> Any:
     """A JSON-able form of ``value`` (frames, dates, dataclasses, lists, dicts, scalars).
-    ``rows``: stores a per-customer frame elsewhere and says where (``_put_rows``), given the
+    ``rows``: stores a frame elsewhere and says where (``_put_frame``), given the
     frame and its place in ``value``."""
     if isinstance(value, pd.DataFrame):
         if rows is not None and (where := rows(value, path)) is not None:
@@ -323,6 +333,16 @@ def encode(value: Any, *, rows: Callable[[pd.DataFrame, str], dict[str, Any] | N
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
+def _lists_again(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
+    """Arrow gives list cells back as arrays: lists again, as they were stored (only list
+    columns: looking at every cell of the text columns cost more than reading)."""
+    lists = [f.name for f in schema if pa.types.is_list(f.type)
+             or pa.types.is_large_list(f.type)]
+    for col in [c for c in lists if c in frame and pd.api.types.is_object_dtype(frame[c])]:
+        frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[col]]
+    return frame
+
+
 def decode(data: dict[str, Any], *, rows: Callable[[dict[str, Any]], pd.DataFrame] | None
            = None) -> Any:
     """The value ``encode`` made; ``rows`` reads a frame stored in a table of its own."""
@@ -332,14 +352,7 @@ def decode(data: dict[str, Any], *, rows: Callable[[dict[str, Any]], pd.DataFram
         return rows(data)
     if "frame" in data:
         raw = bytes.fromhex(data["frame"])
-        frame = pd.read_parquet(io.BytesIO(raw))
-        schema = pq.read_schema(io.BytesIO(raw))
-        lists = [f.name for f in schema if pa.types.is_list(f.type)
-                 or pa.types.is_large_list(f.type)]
-        for col in [c for c in lists if c in frame and pd.api.types.is_object_dtype(frame[c])]:
-            # Parquet gives list cells back as arrays: lists again, as they were stored (only
-            # list columns: looking at every cell of the text columns cost more than reading)
-            frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[col]]
+        frame = _lists_again(pd.read_parquet(io.BytesIO(raw)), pq.read_schema(io.BytesIO(raw)))
         return frame.astype({c: t for c, t in data["datetimes"].items() if c in frame})
     if "date" in data:
         return date.fromisoformat(data["date"])
