@@ -294,3 +294,55 @@ def test_a_result_that_fails_leaves_the_import_alone(tmp_path: Path,
     wh.replace_tables({"orders": orders}, action="import", derive=derive.write)
     assert wh.row_counts() == {"orders": 2}
     assert set(_stored(wh.tables()).to_pandas()["name"]) == names - {broken}
+
+
+def test_a_kept_frame_read_from_its_table_is_the_frame_stored_and_a_narrowed_read_its_rows(
+        ) -> None:
+    """Kept frames live in tables of their own (results._put_frame): read back whole they are
+    the frame stored — its Arrow types, list cells as lists, an all-empty column, a non-range
+    index — and read for narrowed tables they are the frame's rows of those customers, in
+    the stored order, without the hidden columns and those made of them. A frame the
+    database would not give back as it was (a duration comes back an interval) stays
+    Parquet text, equal too."""
+    import json
+
+    import duckdb
+    import ibis
+    import numpy as np
+
+    from analytics.store.warehouse import tables_from
+
+    con = duckdb.connect()
+    results.write(con, [])
+    frame = pd.DataFrame({
+        "customer_id": ["c3", "c1", "c2", "c1"],
+        "revenue_cny": [1.5, np.nan, 3.25, 4.0],
+        "cost_cny": [1.0, 2.0, 3.0, 4.0],
+        "margin": [0.5, np.nan, 0.25, 0.0],
+        "first_order": pd.to_datetime(["2024-01-02", "2023-05-06", "2025-12-31",
+                                       "2023-05-06"]).astype("datetime64[s]"),
+        "reasons": [["late"], [], ["late", "declining"], ["margin"]],
+        "nothing": [None, None, None, None],
+        "past_cycle": [True, False, True, False]}, index=[7, 3, 5, 1])
+    waits = frame[["customer_id"]].assign(wait=pd.to_timedelta([1, 2, 3, 4], unit="D"))
+    results.add(con, [("tests.frame", "k", frame), ("tests.waits", "k", waits)])
+    stored = {name: json.loads(v) for name, v in
+              con.execute(f"SELECT name, value FROM {STORED_TABLE}").fetchall()}
+    assert "rows" in stored["tests.frame"] and "frame" in stored["tests.waits"]
+
+    con.execute("CREATE TABLE customers AS SELECT 'c1' AS customer_id UNION ALL SELECT 'c3'")
+    backend = ibis.duckdb.from_connection(con)
+    source = tables_from(backend).source
+    assert source is not None
+    whole = results._read_rows(source, (), stored["tests.frame"])
+    pd.testing.assert_frame_equal(whole, frame)
+    assert whole["reasons"].tolist()[2] == ["late", "declining"]
+    pd.testing.assert_frame_equal(results.decode(stored["tests.waits"]), waits)
+
+    narrowed = dataclasses.replace(source, customers=backend.table("customers"),
+                                   hidden=frozenset({"cost_cny"}))
+    mine = results._read_rows(narrowed, ("margin",), stored["tests.frame"])
+    want = frame[frame["customer_id"].isin(["c1", "c3"])].drop(columns=["cost_cny", "margin"])
+    pd.testing.assert_frame_equal(mine, want.reset_index(drop=True))
+    seeing = dataclasses.replace(narrowed, hidden=frozenset())   # a manager sees the margin
+    assert "margin" in results._read_rows(seeing, ("margin",), stored["tests.frame"])
