@@ -314,6 +314,7 @@ def markdown() -> str:
               f"- survey dimensions: {', '.join(f'`{d}`' for d in SURVEY_DIMENSIONS)}",
               "",
               "Each version also keeps tables derived at its write (`stored_results` and one "
-              "`stored_rows_…` table per frame of a stored result, `summary_purchase_days`, `summary_invoice_settlement`, `summary_month_ends`; see "
+              "`stored_rows_…` table per frame of a stored result, `summary_purchase_days`, "
+              "`summary_invoice_settlement`, `summary_month_ends`; see "
               "[architecture.md](architecture.md)): not data, never counted or exported."]
     return "\n".join(lines) + "\n"
