@@ -116,11 +116,8 @@ st.subheader(labels("risk_list"))
 st.caption(churn_words.score_settings_text(scores, labels) + " " + labels("risk_training"))
 in_view = set(status["customer_id"])  # the page's filters narrow the list, not the model
 # a set, not isin: pandas' isin on Arrow strings takes 0.2 s for a large book's customers
-listed = risk[[c in in_view for c in risk["customer_id"]]]
-# the reasons of the rows on screen written out on each rerun; the downloads write out the
-# whole list when clicked
-widgets.customer_table(labels, churn_words.in_words(listed.head(widgets.PREVIEW_ROWS), scores,
-                                                    labels), key="risk_list",
-                       filename="churn_risk", money=("value_12m", "expected_loss"),
-                       percent=("probability",),
-                       whole=(lambda: churn_words.in_words(listed, scores, labels), len(listed)))
+# the reasons written out for the rows on screen; the downloads write out the whole list
+widgets.customer_table(labels, risk[[c in in_view for c in risk["customer_id"]]],
+                       key="risk_list", filename="churn_risk",
+                       shown=lambda rows: churn_words.in_words(rows, scores, labels),
+                       money=("value_12m", "expected_loss"), percent=("probability",))

@@ -213,10 +213,16 @@ def open_card(customer_id: str) -> None:
 def customer_table(labels: Labels, frame: pd.DataFrame, *, key: str, filename: str,
                    money: tuple[str, ...] = (), tonnes: tuple[str, ...] = (),
                    percent: tuple[str, ...] = (), preview_rows: int | None = None,
-                   whole: tuple[Callable[[], pd.DataFrame], int] | None = None) -> None:
+                   shown: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> None:
     """A table of customers: selecting a row opens that customer's card (``preview_rows``
-    and ``whole`` as for ``table``)."""
+    as for ``table``). ``shown`` makes rows of ``frame`` ready to show (their reasons in
+    words): applied to the first ``PREVIEW_ROWS`` on each rerun, to the whole list only when
+    a download is clicked."""
     st.caption(labels("click_row_for_card"))
+    whole = None
+    if shown is not None:
+        whole = ((lambda: shown(frame)), len(frame))
+        frame = shown(frame.head(PREVIEW_ROWS))
     picked = table(labels, frame, key=key, filename=filename, money=money, tonnes=tonnes,
                    percent=percent, preview_rows=preview_rows, selectable=True, whole=whole)
     if picked is not None and "customer_id" in frame:
