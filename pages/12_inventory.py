@@ -86,8 +86,11 @@ st.caption(labels("mtm_intro"))
 a, b, c = st.columns(3)
 markets = ctx.cached(market.markets)
 spot = sorted(m for m in markets["market"].unique() if m not in market.FUTURES_MARKETS)
-valuation = a.selectbox(labels("valuation_market"), spot or [""], key="mtm_market",
-                        format_func=lambda m: labels.value("market", m) or "—")
+# by default each product at its own most-quoted spot market (as the report values it), not
+# every product at the first market in the list
+valuation = a.selectbox(labels("valuation_market"), ["", *spot], key="mtm_market",
+                        format_func=lambda m: labels.value("market", m) if m
+                        else labels("valuation_own_market"))
 threshold = float(b.number_input(labels("mtm_threshold"), 0.1, 50.0,
                                  inventory.ALERT_THRESHOLD_PCT, step=0.5, key="mtm_threshold",
                                  help=labels("help_mtm_threshold")))

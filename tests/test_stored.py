@@ -197,6 +197,50 @@ def test_the_kept_early_warning_is_the_whole_books_list_cut_to_the_reader(
     assert warning.kept_warning(tables, as_of=END - timedelta(days=1)) is None
 
 
+@pytest.mark.parametrize("level", list(SCOPES))
+def test_the_stock_and_market_results_serve_every_reader_as_the_whole_company(
+        demo_warehouse: Warehouse, level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stock page's company-wide results (``company``: no customer's rows) are kept once
+    and read by a rep, a manager and a filter as they are, equal to computing them from
+    their own tables; those made of cost are not served to a rep, whose tables refuse them
+    as before; a product filter changes the stock itself and computes."""
+    from analytics.domain import inventory
+    from analytics.store.period import preset
+    from analytics.store.warehouse import MissingData
+
+    tables = SCOPES[level](demo_warehouse.tables())
+    raw = tables.with_()                     # the same narrowed tables, nothing kept
+    company = [(k, kwargs) for k in results.KEPT.values()
+               if k.fn.__module__ == inventory.__name__ for kwargs in k.defaults(START, END)]
+    assert len(company) == 4
+    costed = {"analytics.domain.inventory.mark_to_market",
+              "analytics.domain.inventory.mtm_history"}
+    want = {}
+    for k, kwargs in company:
+        if level == "rep" and k.name in costed:
+            with pytest.raises(MissingData):
+                k.fn(tables, **kwargs)
+            continue
+        want[k.name] = (k, kwargs, k.fn(raw, **kwargs))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("computed from the stock counts")
+
+    monkeypatch.setattr(inventory, "_counts", refuse)
+    for name, (k, kwargs, computed) in want.items():
+        got = k.fn(tables, **kwargs)
+        assert len(got), name
+        pd.testing.assert_frame_equal(got, computed, obj=name)
+        if level == "rep":
+            assert "avg_cost_cny_per_t" not in got.columns
+    monkeypatch.undo()
+    rebar = filters.apply(tables, filters.Filters(period=preset("last_12_months", as_of=END),
+                                                  categories=("rebar",)))
+    shown = inventory.stock_vs_price(rebar, period=preset("last_12_months", as_of=END))
+    assert len(shown)
+    assert not shown.equals(want["analytics.domain.inventory.stock_vs_price"][2])
+
+
 def test_other_arguments_are_computed(demo_warehouse: Warehouse,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from analytics.domain.churn import views
@@ -251,6 +295,7 @@ def test_the_pages_default_calls_are_served_from_the_version(
         monkeypatch.setattr(module, name, refuse)
     assert card.grading is grading
     st.cache_data.clear()
+    st.cache_resource.clear()  # the churn model's scores are shared objects (ui.data)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception

@@ -748,6 +748,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "mtm_intro": ("按最新市场价重估库存：市值 − 账面成本 = 浮动盈亏。跌价吞掉的部分超过阈值时预警；下面可以试算价格再跌 X% 的损失。",
                  "The stock revalued at the latest market quote: market value − book cost = floating P/L. An alert fires when a fall takes more than the threshold; try a further fall of X % below."),
     "valuation_market": ("估值市场", "Valuation market"),
+    "valuation_own_market": ("各品种的主要现货市场", "Each product's main spot market"),
     "mtm_threshold": ("预警阈值（占账面价值 %）", "Alert threshold (% of book value)"),
     "help_mtm_threshold": ("浮亏超过账面价值的这一比例时预警。默认 3%，约为钢贸商一个周期的毛利。",
                           "Alert when the floating loss exceeds this share of book value. 3 % by default, about a trader's margin over a cycle."),

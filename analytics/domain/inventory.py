@@ -32,6 +32,7 @@ from ibis import _
 from analytics.domain import market as market_mod
 from analytics.store.memo import by_query
 from analytics.store.period import Period
+from analytics.store.results import as_of_end, kept, last_12_months
 from analytics.store.warehouse import MissingData, Tables
 
 CYCLE_DAYS = 30
@@ -75,15 +76,17 @@ def stock_by_day(tables: Tables, *, by_warehouse: bool = False, with_cost: bool 
         on_hand_t=("on_hand_t", "sum"),
         **({"avg_cost_cny_per_t": ("avg_cost_cny_per_t", "mean")} if with_cost else {}))
     grid = pd.DatetimeIndex(sorted(raw["date"].unique())) if dates is None else dates
-    parts = []
-    for (product, wh), g in raw.groupby(["product", "warehouse"], sort=True):
-        g = g.set_index("date").sort_index()
-        g = g[~g.index.duplicated(keep="last")]
-        filled = g.reindex(g.index.union(grid)).ffill().reindex(grid)
-        filled = filled.dropna(subset=["on_hand_t"])
-        filled = filled.assign(product=str(product), warehouse=str(wh))
-        parts.append(filled.rename_axis("date").reset_index())
-    long = pd.concat(parts, ignore_index=True)
+    # every product and warehouse side by side, carried forward at once (one loop per pair
+    # took 0.1-0.2 s of each of the stock page's three readings at 10 M lines)
+    wide = raw.set_index(["date", "product", "warehouse"]).unstack(["product", "warehouse"])
+    wide = wide.reindex(wide.index.union(grid)).ffill().reindex(grid)
+    long = pd.DataFrame(wide.rename_axis("date").stack(["product", "warehouse"],
+                                                       future_stack=True))
+    long = long.dropna(subset=["on_hand_t"]).reset_index()
+    long["product"], long["warehouse"] = long["product"].astype(str), \
+        long["warehouse"].astype(str)
+    long = long.sort_values(["product", "warehouse", "date"], kind="stable")
+    long = long[["date", *(c for c in long.columns if c != "date")]]
     if by_warehouse:
         return long.reset_index(drop=True)
     if with_cost:
@@ -94,6 +97,9 @@ def stock_by_day(tables: Tables, *, by_warehouse: bool = False, with_cost: bool 
     return long.groupby(["date", "product"], as_index=False)[["on_hand_t"]].sum()
 
 
+# The stock and the market do not depend on whose customers are in view: kept with the
+# version, the same for every reader (``company``)
+@kept(last_12_months, company=True)
 def levels(tables: Tables, *, period: Period, product: str | None = None) -> pd.DataFrame:
     """date, warehouse, on_hand_t in ``period`` (one product or all) — the stock over time."""
     stock = stock_by_day(tables, by_warehouse=True)
@@ -291,6 +297,7 @@ def _marked(stock: pd.DataFrame, tables: Tables, market: str | None) -> pd.DataF
     return out
 
 
+@kept(as_of_end, company=True, profit=("avg_cost_cny_per_t",))
 def mark_to_market(tables: Tables, *, as_of: date, market: str | None = None,
                    threshold_pct: float = ALERT_THRESHOLD_PCT) -> pd.DataFrame:
     """Per product on ``as_of``: on_hand_t, avg_cost_cny_per_t, price_cny_per_t, book_cny,
@@ -316,6 +323,7 @@ def mtm_total(book: pd.DataFrame, *, threshold_pct: float = ALERT_THRESHOLD_PCT
             "floating_cny": m - b, "floating_pct": pct, "alert": bool(pct < -threshold_pct)}
 
 
+@kept(last_12_months, company=True, profit=("avg_cost_cny_per_t",))
 def mtm_history(tables: Tables, *, period: Period, market: str | None = None,
                 product: str | None = None) -> pd.DataFrame:
     """date, book_cny, market_cny, floating_cny, peak_cny (running peak of the floating P/L
@@ -343,6 +351,7 @@ def what_if(book: pd.DataFrame, *, fall_pct: float) -> pd.DataFrame:
     return out
 
 
+@kept(last_12_months, company=True)
 def stock_vs_price(tables: Tables, *, period: Period, product: str | None = None,
                    market: str | None = None, grain: str = "week") -> pd.DataFrame:
     """date, on_hand_t (mean of the counts per period of the grain) and price (mean quote) —

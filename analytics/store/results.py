@@ -28,12 +28,14 @@ marked ``@storable`` are made again.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
 import inspect
 import io
 import json
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +45,6 @@ from typing import Any, TypeVar
 
 import duckdb
 import ibis
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -93,7 +94,7 @@ def own_defaults(start: date, end: date) -> list[dict[str, Any]]:
 
 
 def kept(defaults: Defaults, *, rows: bool = False, profit: tuple[str, ...] = (),
-         late: bool = False) -> Callable[[F], F]:
+         late: bool = False, company: bool = False) -> Callable[[F], F]:
     """Mark a domain function ``fn(tables, **kwargs)`` whose ``defaults(end)`` calls are
     computed at each write and stored with the version; a call on the whole book whose
     arguments match a stored result returns it.
@@ -107,7 +108,13 @@ def kept(defaults: Defaults, *, rows: bool = False, profit: tuple[str, ...] = ()
     ``late``: the result is made from other kept results of the whole book (the one churn
     model's scores), so it is computed after them at a write, and narrowed it equals the
     whole book's result cut to the customers, not a computation over the narrowed tables
-    (which would train a model of their own); its callers read it with ``stored_only``."""
+    (which would train a model of their own); its callers read it with ``stored_only``.
+
+    ``company``: the result reads no customer's rows (the stock counts and the market
+    quotes), so tables narrowed by whole customers compute the same result: the stored one
+    serves them as it is — and a rep's too, unless it is made of cost (``profit`` names
+    any such column: a rep's tables then compute, and refuse, as before). A product filter
+    changes the stock itself: those tables no longer have the source, and compute."""
     def mark(fn: F) -> F:
         name = f"{fn.__module__}.{fn.__qualname__}"
         signature = inspect.signature(fn)
@@ -120,8 +127,13 @@ def kept(defaults: Defaults, *, rows: bool = False, profit: tuple[str, ...] = ()
             stored = derived.table(tables, TABLE)
             if stored is not None:
                 return _lookup(stored, name, key, tables.source, ())
-            if rows and (narrowed := derived.stored_for_rows(tables)) is not None:
+            if (rows or company) and (narrowed := derived.stored_for_rows(tables)) is not None:
                 stored, source = narrowed
+                if company:  # the whole company's result, for whoever may read it
+                    if profit and source.hidden:
+                        return None   # made of cost: a rep's tables compute (and refuse)
+                    whole = dataclasses.replace(source, customers=None, hidden=frozenset())
+                    return _lookup(stored, name, key, whole, ())
                 return _lookup(stored, name, key, source, profit)
             return None
 
@@ -216,6 +228,11 @@ def _read_rows(source: Source, profit: tuple[str, ...], data: dict[str, Any]) ->
     fields = [f for f in schema if f.name not in drop]
     stored = [f.name for f in fields if f.name in data["columns"]]
     where = "" if source.customers is None else f" WHERE customer_id IN ({_ids_sql(source)})"
+    key = (source.version, data["rows"], where, tuple(stored))
+    with _READS_LOCK:
+        if source.version is not None and key in _READS:
+            _READS.move_to_end(key)
+            return _READS[key][0].copy()
     got = source.backend.con.sql(   # type: ignore[attr-defined]
         f"SELECT {', '.join(_name(c) for c in stored)} FROM {_qualified(source, data['rows'])}"
         f"{where} ORDER BY {ROW}").fetch_arrow_table()
@@ -224,8 +241,34 @@ def _read_rows(source: Source, profit: tuple[str, ...], data: dict[str, Any]) ->
     columns = [got.column(f.name).cast(f.type) if f.name in stored
                else pa.nulls(got.num_rows, f.type) for f in fields]
     arrow = pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
-    frame = _lists_again(arrow.to_pandas(), arrow.schema)
-    return frame if source.customers is None else frame.reset_index(drop=True)
+    frame = _lists_again(arrow.to_pandas(), arrow)
+    frame = frame if source.customers is None else frame.reset_index(drop=True)
+    if source.version is not None:
+        _remember(key, frame)
+    return frame.copy()
+
+
+# The last kept frames read, per process, by what was read (a version file never changes):
+# one page's cached calls read the same kept frame for a scope more than once — the credit
+# page's two ageing tables both start from the open invoices, the grading page's coverage,
+# grades and value view from the factor inputs (three reads of 23,000 rows at 0.1 s for a
+# manager) — and the page cache keys whole results, not the reads under them. Bounded by the
+# frames' own memory (their text is shared with the copies handed out).
+_READS: collections.OrderedDict[tuple[Any, ...], tuple[pd.DataFrame, float]] = \
+    collections.OrderedDict()
+_READS_LOCK = threading.Lock()
+READS_MB = 128
+
+
+def _remember(key: tuple[Any, ...], frame: pd.DataFrame) -> None:
+    # the frame's own arrays (its text is shared with the copies handed out)
+    size = sum(getattr(a, "nbytes", 0) for a in (frame[c].array for c in frame.columns)) / 2**20
+    if size > READS_MB / 4:
+        return
+    with _READS_LOCK:
+        _READS[key] = (frame, size)
+        while sum(mb for _, mb in _READS.values()) > READS_MB:
+            _READS.popitem(last=False)
 
 
 # Per narrowed source, the SQL of its customer ids: compiled once (ibis took 25 ms a query to
@@ -333,14 +376,32 @@ def encode(value: Any, *, rows: Callable[[pd.DataFrame, str], dict[str, Any] | N
     raise TypeError(f"cannot store a {type(value).__name__}")
 
 
-def _lists_again(frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
+def _lists_again(frame: pd.DataFrame, arrow: pa.Table) -> pd.DataFrame:
     """Arrow gives list cells back as arrays: lists again, as they were stored (only list
     columns: looking at every cell of the text columns cost more than reading)."""
-    lists = [f.name for f in schema if pa.types.is_list(f.type)
-             or pa.types.is_large_list(f.type)]
-    for col in [c for c in lists if c in frame and pd.api.types.is_object_dtype(frame[c])]:
-        frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in frame[col]]
+    for field in arrow.schema:
+        if _is_list(field.type) and field.name in frame \
+                and pd.api.types.is_object_dtype(frame[field.name]):
+            frame[field.name] = _pylists(arrow.column(field.name))
     return frame
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_list(kind) or pa.types.is_large_list(kind))
+
+
+def _pylists(column: pa.ChunkedArray) -> list[Any]:
+    """A list column's cells as Python lists: the values made Python objects once and cut
+    at the offsets (a ``tolist`` per cell took 0.15 s for the churn scores' two reason
+    columns of 33,000 customers; this takes a tenth of that)."""
+    out: list[Any] = []   # a list per cell, None for a null one
+    for chunk in column.chunks:
+        # the offsets index the whole child array (a null cell may still span values)
+        values, offsets = chunk.values.to_pylist(), chunk.offsets.to_pylist()
+        valid = chunk.is_valid().to_pylist()
+        out.extend(values[offsets[i]:offsets[i + 1]] if valid[i] else None
+                   for i in range(len(chunk)))
+    return out
 
 
 def decode(data: dict[str, Any], *, rows: Callable[[dict[str, Any]], pd.DataFrame] | None
@@ -352,7 +413,10 @@ def decode(data: dict[str, Any], *, rows: Callable[[dict[str, Any]], pd.DataFram
         return rows(data)
     if "frame" in data:
         raw = bytes.fromhex(data["frame"])
-        frame = _lists_again(pd.read_parquet(io.BytesIO(raw)), pq.read_schema(io.BytesIO(raw)))
+        frame = pd.read_parquet(io.BytesIO(raw))
+        lists = [f.name for f in pq.read_schema(io.BytesIO(raw)) if _is_list(f.type)]
+        if lists:
+            frame = _lists_again(frame, pq.read_table(io.BytesIO(raw), columns=lists))
         return frame.astype({c: t for c, t in data["datetimes"].items() if c in frame})
     if "date" in data:
         return date.fromisoformat(data["date"])
