@@ -5,16 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from analytics.display.i18n import Labels
 
 PALETTE = {"volume": "#4C78A8", "profit": "#E45756", "revenue": "#F58518", "grid": "#E5E5E5"}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+# Every figure's template, as plotly's default: naming it in each figure's layout made plotly
+# validate a deep copy of it per figure (25 ms; 0.15 s of each rerun of a page of six charts).
+# The figures come out the same.
+pio.templates.default = "plotly_white"
 
 
 def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title=title, font_family=FONT, template="plotly_white", height=420,
+    fig.update_layout(title=title, font_family=FONT, height=420,
                       margin=dict(l=10, r=10, t=60, b=10), hovermode="x unified",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"))
     return fig
