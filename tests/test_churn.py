@@ -313,6 +313,7 @@ def test_overview_credit_and_churn_pages_train_one_model(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(views, "score", counting)
     st.cache_data.clear()
+    st.cache_resource.clear()  # the churn model's scores are shared objects (ui.data)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["period_preset"] = "last_year"
     at.run()
