@@ -253,17 +253,19 @@ def _read_rows(source: Source, profit: tuple[str, ...], data: dict[str, Any]) ->
 # page's two ageing tables both start from the open invoices, the grading page's coverage,
 # grades and value view from the factor inputs (three reads of 23,000 rows at 0.1 s for a
 # manager) — and the page cache keys whole results, not the reads under them. Bounded by the
-# frames' own memory (their text is shared with the copies handed out).
+# frames' memory with their text (counted as pointers only, a 128 MB bound let the server
+# grow by 260 MB serving the four levels); a larger frame is read again each time.
 _READS: collections.OrderedDict[tuple[Any, ...], tuple[pd.DataFrame, float]] = \
     collections.OrderedDict()
 _READS_LOCK = threading.Lock()
-READS_MB = 128
+READS_MB = 64
 
 
 def _remember(key: tuple[Any, ...], frame: pd.DataFrame) -> None:
-    # the frame's own arrays (its text is shared with the copies handed out)
-    size = sum(getattr(a, "nbytes", 0) for a in (frame[c].array for c in frame.columns)) / 2**20
-    if size > READS_MB / 4:
+    if len(frame) > 200_000:   # not worth sizing: larger than the bound allows
+        return
+    size = frame.memory_usage(index=True, deep=True).sum() / 2**20
+    if size > READS_MB / 2:
         return
     with _READS_LOCK:
         _READS[key] = (frame, size)
