@@ -133,11 +133,11 @@ def _current_results(wh: Warehouse) -> None:
 
 def measure(scale: float, repeat: int, pages: tuple[str, ...] = PAGES
             ) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
-    from analytics.ops import sample
+    from bench.__main__ import _warehouse
 
-    folder = HERE / "cache" / f"scale-{scale:g}"
-    if not Warehouse(folder).exists():
-        sample.build(Warehouse(folder), sample.SampleConfig(scale=scale))
+    # built as the main bench builds it, with the demo's follow-ups: built here without
+    # them, the follow-up page timed an empty store on a machine where this bench ran first
+    folder = _warehouse(scale)[0].root
     _current_results(Warehouse(folder))
     with tempfile.TemporaryDirectory() as tmp:
         rep, province = _users(Path(tmp) / "users.yaml", folder)
@@ -164,7 +164,9 @@ def measure(scale: float, repeat: int, pages: tuple[str, ...] = PAGES
 
 def memory(scale: float) -> None:
     """Print one fresh process's memory high-water mark after serving each level."""
-    folder = HERE / "cache" / f"scale-{scale:g}"
+    from bench.__main__ import _warehouse
+
+    folder = _warehouse(scale)[0].root
     _current_results(Warehouse(folder))
     with tempfile.TemporaryDirectory() as tmp:
         _rep, province = _users(Path(tmp) / "users.yaml", folder)
