@@ -350,9 +350,13 @@ def test_a_table_export_downloads_the_whole_table(server: str, page: Page) -> No
         expect(caption).to_be_visible(timeout=60_000)
         rows = int(caption.inner_text().split()[0].replace(",", ""))
         data = b""
-        for _ in range(3):  # the click runs the page to make the file: a rerun can eat it
+        idle = tab.locator('[data-testid="stStatusWidget"]')
+        for _ in range(5):  # the click runs the page to make the file: a rerun can eat it
+            # a button drawn by a run that is being replaced asks for a file the new run no
+            # longer holds (seen once in a clean-clone run under load): click between runs
+            expect(idle).to_have_count(0, timeout=60_000)
             try:
-                with tab.expect_download(timeout=60_000) as download:
+                with tab.expect_download(timeout=45_000) as download:
                     # the second table on the tab: the first lists the tables
                     tab.get_by_role("button", name="Download CSV").nth(1).click()
             except PlaywrightTimeoutError:
@@ -379,9 +383,13 @@ def test_a_table_downloads_as_csv_with_a_bom(server: str, page: Page) -> None:
     with its Chinese headers (UTF-8 with BOM)."""
     with _downloading_tab(page, f"{server}/products?lang=zh") as tab:
         data = b""
-        for _ in range(3):  # the click runs the page to make the file: a rerun can eat it
+        idle = tab.locator('[data-testid="stStatusWidget"]')
+        for _ in range(5):  # the click runs the page to make the file: a rerun can eat it
+            # a button drawn by a run that is being replaced asks for a file the new run no
+            # longer holds (seen once in a clean-clone run under load): click between runs
+            expect(idle).to_have_count(0, timeout=60_000)
             try:
-                with tab.expect_download(timeout=60_000) as download:
+                with tab.expect_download(timeout=45_000) as download:
                     tab.get_by_role("button", name="下载 CSV").first.click()
             except PlaywrightTimeoutError:
                 continue
